@@ -1,0 +1,139 @@
+//! The interfaces the services need from the outside world. `videotube-infra` implements them
+//! for MongoDB, bcrypt, JWT and the media stores; tests and other crates may bring their own.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{BoxError, RepoError};
+use crate::id::Id;
+use crate::media::{MediaFolder, StoredMedia, UploadedFile};
+use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
+use crate::user::{AccountChanges, NewUser, User};
+use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
+
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Fails with `RepoError::Duplicate` when the username or email is taken.
+    async fn insert(&self, user: NewUser) -> Result<User, RepoError>;
+    async fn find_by_id(&self, id: Id) -> Result<Option<User>, RepoError>;
+    async fn find_by_login(&self, login: &LoginId) -> Result<Option<User>, RepoError>;
+    /// Which of the two unique values already belong to someone (for a precise 409 before any
+    /// file is stored; the unique indexes still decide races).
+    async fn taken(&self, username: &Username, email: &Email) -> Result<(bool, bool), RepoError>;
+    async fn update_account(
+        &self,
+        id: Id,
+        changes: &AccountChanges,
+    ) -> Result<Option<User>, RepoError>;
+    async fn set_password(&self, id: Id, hash: &PasswordHash) -> Result<bool, RepoError>;
+    async fn set_avatar(&self, id: Id, avatar: &StoredMedia) -> Result<Option<User>, RepoError>;
+    async fn set_cover_image(&self, id: Id, cover: &StoredMedia)
+        -> Result<Option<User>, RepoError>;
+}
+
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// A fresh id, needed before the session exists because its tokens carry it.
+    fn next_id(&self) -> Id;
+    async fn insert(&self, session: &Session) -> Result<(), RepoError>;
+    async fn find(&self, id: Id) -> Result<Option<Session>, RepoError>;
+    /// Records that a refresh token was spent in the given way; `false` when it already was. This
+    /// is what decides between parallel requests presenting one token: it must be atomic on its
+    /// own (a unique key), because a conditional update is not atomic on every supported store.
+    async fn claim(
+        &self,
+        session: &Session,
+        token_hash: &str,
+        token_use: TokenUse,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// The session once it no longer holds `token_hash`: after losing a claim, the winner's
+    /// rotation may not be written yet. Waits briefly; `None` if it never changes or is gone.
+    async fn find_rotated(&self, id: Id, token_hash: &str) -> Result<Option<Session>, RepoError>;
+    /// Replaces the current token hash if it still equals `expected` and the session is not
+    /// revoked; `false` means another request rotated or revoked it first.
+    async fn rotate(
+        &self,
+        id: Id,
+        expected: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    async fn revoke(&self, id: Id) -> Result<(), RepoError>;
+    /// Revokes every session of the user but `keep`.
+    async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError>;
+    /// Deletes the user's sessions that can no longer be used (expired or revoked) and the claims
+    /// of tokens that have expired. There are no TTL indexes on FerretDB, so logins sweep their
+    /// own user's leftovers.
+    async fn prune(&self, user_id: Id, now: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+/// Password hashing. Implementations run the slow hash away from async workers.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, BoxError>;
+    /// Checks against `hash`, or, when there is no account, against a dummy hash of the same cost
+    /// (always `false`) so that the answer takes as long either way.
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: Option<&PasswordHash>,
+    ) -> Result<bool, BoxError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token expired")]
+    Expired,
+    #[error("token invalid")]
+    Invalid,
+}
+
+pub trait TokenCodec: Send + Sync {
+    fn issue(
+        &self,
+        kind: TokenKind,
+        claims: TokenClaims,
+        ttl: Duration,
+    ) -> Result<IssuedToken, BoxError>;
+    fn verify(&self, kind: TokenKind, token: &str) -> Result<TokenClaims, TokenError>;
+    /// A one-way fingerprint of a token, the only form in which refresh tokens are stored.
+    fn fingerprint(&self, token: &str) -> String;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaStoreError {
+    #[error("media store unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("media store failed")]
+    Failed(#[source] BoxError),
+}
+
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    async fn store(
+        &self,
+        file: &UploadedFile,
+        folder: MediaFolder,
+    ) -> Result<StoredMedia, MediaStoreError>;
+    /// Deleting something already gone is a success.
+    async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError>;
+}
+
+/// Brute-force protection for login: answers how long to wait when an attempt is over budget.
+pub trait LoginThrottle: Send + Sync {
+    fn check(&self, client: Option<IpAddr>, account: &str) -> Result<(), Duration>;
+}
+
+impl From<MediaStoreError> for crate::error::Error {
+    fn from(err: MediaStoreError) -> Self {
+        match err {
+            MediaStoreError::Unavailable(cause) => crate::error::Error::Unavailable(cause),
+            MediaStoreError::Failed(cause) => crate::error::Error::Internal(cause),
+        }
+    }
+}

@@ -1,0 +1,405 @@
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::error::{Error, FieldError};
+use crate::media::{MediaFolder, StoredMedia, UploadedFile};
+use crate::ports::{
+    LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec, TokenError,
+    UserRepository,
+};
+use crate::session::{Caller, Session, TokenClaims, TokenKind, TokenPair, TokenUse};
+use crate::user::{AccountChanges, NewUser, User};
+use crate::values::{Email, FullName, LoginId, NewPassword, Password, Username};
+
+/// Token lifetimes and the refresh-reuse grace (see design.md, "Auth").
+#[derive(Debug, Clone, Copy)]
+pub struct AuthPolicy {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long the refresh token replaced last is still accepted once (parallel refreshes from
+    /// two tabs); zero turns the grace off.
+    pub refresh_reuse_grace: Duration,
+}
+
+pub struct Registration<'a> {
+    pub username: Username,
+    pub email: Email,
+    pub full_name: FullName,
+    pub password: NewPassword,
+    pub avatar: &'a UploadedFile,
+    pub cover_image: Option<&'a UploadedFile>,
+}
+
+/// Accounts, logins and sessions.
+pub struct UserService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+    media: Arc<dyn MediaStore>,
+    throttle: Arc<dyn LoginThrottle>,
+    policy: AuthPolicy,
+}
+
+const INVALID_CREDENTIALS: &str = "Invalid user credentials";
+const INVALID_ACCESS: &str = "Invalid or expired access token";
+const INVALID_REFRESH: &str = "Invalid or expired refresh token";
+
+impl UserService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenCodec>,
+        media: Arc<dyn MediaStore>,
+        throttle: Arc<dyn LoginThrottle>,
+        policy: AuthPolicy,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            hasher,
+            tokens,
+            media,
+            throttle,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> AuthPolicy {
+        self.policy
+    }
+
+    pub async fn register(&self, reg: Registration<'_>) -> Result<User, Error> {
+        let (username_taken, email_taken) = self.users.taken(&reg.username, &reg.email).await?;
+        if username_taken || email_taken {
+            let mut errors = Vec::new();
+            if username_taken {
+                errors.push(FieldError::new(Username::FIELD, "is already taken"));
+            }
+            if email_taken {
+                errors.push(FieldError::new(Email::FIELD, "is already registered"));
+            }
+            return Err(Error::Conflict {
+                message: "User with email or username already exists".into(),
+                errors,
+            });
+        }
+        let password_hash = self
+            .hasher
+            .hash(&reg.password)
+            .await
+            .map_err(Error::Internal)?;
+
+        let avatar = self.media.store(reg.avatar, MediaFolder::Avatars).await?;
+        let cover_image = match reg.cover_image {
+            Some(file) => match self.media.store(file, MediaFolder::CoverImages).await {
+                Ok(stored) => Some(stored),
+                Err(err) => {
+                    self.discard(&avatar).await;
+                    return Err(err.into());
+                }
+            },
+            None => None,
+        };
+
+        let new_user = NewUser {
+            username: reg.username,
+            email: reg.email,
+            full_name: reg.full_name,
+            avatar: avatar.clone(),
+            cover_image: cover_image.clone(),
+            password_hash,
+            created_at: Utc::now(),
+        };
+        match self.users.insert(new_user).await {
+            Ok(user) => Ok(user),
+            Err(err) => {
+                // Nothing references the files we just stored; do not leave them behind.
+                self.discard(&avatar).await;
+                if let Some(cover) = &cover_image {
+                    self.discard(cover).await;
+                }
+                Err(err.into())
+            }
+        }
+    }
+
+    pub async fn login(
+        &self,
+        login: LoginId,
+        password: Password,
+        client: Option<IpAddr>,
+    ) -> Result<(User, TokenPair), Error> {
+        self.throttle
+            .check(client, login.as_str())
+            .map_err(|retry_after| Error::TooManyRequests { retry_after })?;
+
+        let user = self.users.find_by_login(&login).await?;
+        let matches = self
+            .hasher
+            .verify(&password, user.as_ref().map(|u| &u.password_hash))
+            .await
+            .map_err(Error::Internal)?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => return Err(Error::Unauthorized(INVALID_CREDENTIALS)),
+        };
+
+        let now = Utc::now();
+        self.sessions.prune(user.id, now).await?;
+        let claims = TokenClaims {
+            user_id: user.id,
+            session_id: self.sessions.next_id(),
+        };
+        let tokens = self.issue_pair(claims)?;
+        let session = Session {
+            id: claims.session_id,
+            user_id: user.id,
+            token_hash: self.fingerprint(&tokens),
+            previous_token_hash: None,
+            rotated_at: None,
+            expires_at: tokens.refresh.expires_at,
+            revoked: false,
+            created_at: now,
+        };
+        self.sessions.insert(&session).await?;
+        Ok((user, tokens))
+    }
+
+    /// Establishes the caller from an access token: valid signature, not expired, and its session
+    /// still live, so logout and password changes take effect at once.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Caller, Error> {
+        let claims = self
+            .tokens
+            .verify(TokenKind::Access, access_token)
+            .map_err(|_| Error::Unauthorized(INVALID_ACCESS))?;
+        match self.sessions.find(claims.session_id).await? {
+            Some(session) if session.user_id == claims.user_id && session.is_active(Utc::now()) => {
+                Ok(Caller {
+                    user_id: claims.user_id,
+                    session_id: claims.session_id,
+                })
+            }
+            _ => Err(Error::Unauthorized(INVALID_ACCESS)),
+        }
+    }
+
+    /// Trades a refresh token for a new pair, rotating the session's token. Presenting a token the
+    /// session no longer holds means it was copied: the whole session is revoked, except for the
+    /// token replaced within the grace period, which parallel requests of one client still carry.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        let claims = self
+            .tokens
+            .verify(TokenKind::Refresh, refresh_token)
+            .map_err(|err| match err {
+                TokenError::Expired | TokenError::Invalid => Error::Unauthorized(INVALID_REFRESH),
+            })?;
+        let presented = self.tokens.fingerprint(refresh_token);
+
+        let mut session = self.live_session(claims).await?;
+        // Two rounds at most: a request that lost the race for a token is judged once more
+        // against the session as the winner left it.
+        for _ in 0..2 {
+            let now = Utc::now();
+            let token_use = if session.token_hash == presented {
+                TokenUse::Rotation
+            } else if self.within_grace(&session, &presented, now) {
+                TokenUse::Grace
+            } else {
+                return Err(self.reuse_detected(&session).await);
+            };
+            if !self
+                .sessions
+                .claim(&session, &presented, token_use, now)
+                .await?
+            {
+                if token_use == TokenUse::Grace {
+                    return Err(self.reuse_detected(&session).await);
+                }
+                session = self
+                    .sessions
+                    .find_rotated(session.id, &presented)
+                    .await?
+                    .filter(|s| s.is_active(Utc::now()))
+                    .ok_or(Error::Unauthorized(INVALID_REFRESH))?;
+                continue;
+            }
+            let tokens = self.issue_pair(claims)?;
+            let rotated = self
+                .sessions
+                .rotate(
+                    session.id,
+                    &session.token_hash,
+                    &self.fingerprint(&tokens),
+                    now,
+                    tokens.refresh.expires_at,
+                )
+                .await?;
+            if rotated {
+                return Ok(tokens);
+            }
+            session = self.live_session(claims).await?;
+        }
+        Err(Error::Unauthorized(INVALID_REFRESH))
+    }
+
+    async fn live_session(&self, claims: TokenClaims) -> Result<Session, Error> {
+        match self.sessions.find(claims.session_id).await? {
+            Some(s) if s.user_id == claims.user_id && s.is_active(Utc::now()) => Ok(s),
+            _ => Err(Error::Unauthorized(INVALID_REFRESH)),
+        }
+    }
+
+    /// Whether `presented` is the token the session replaced last, recently enough.
+    fn within_grace(&self, session: &Session, presented: &str, now: chrono::DateTime<Utc>) -> bool {
+        let grace = self.policy.refresh_reuse_grace;
+        !grace.is_zero()
+            && session.previous_token_hash.as_deref() == Some(presented)
+            && session
+                .rotated_at
+                .is_some_and(|at| (now - at).to_std().unwrap_or_default() <= grace)
+    }
+
+    /// A spent refresh token came back: it was copied. End the whole session.
+    async fn reuse_detected(&self, session: &Session) -> Error {
+        tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse detected; revoking session");
+        match self.sessions.revoke(session.id).await {
+            Ok(()) => Error::Unauthorized("Refresh token reuse detected; please log in again"),
+            Err(err) => err.into(),
+        }
+    }
+
+    pub async fn logout(&self, caller: Caller) -> Result<(), Error> {
+        Ok(self.sessions.revoke(caller.session_id).await?)
+    }
+
+    pub async fn current_user(&self, caller: Caller) -> Result<User, Error> {
+        self.users
+            .find_by_id(caller.user_id)
+            .await?
+            .ok_or(Error::Unauthorized(INVALID_ACCESS))
+    }
+
+    /// Changes the password and signs out every other session of the user.
+    pub async fn change_password(
+        &self,
+        caller: Caller,
+        old: Password,
+        new: NewPassword,
+    ) -> Result<(), Error> {
+        let user = self.current_user(caller).await?;
+        let matches = self
+            .hasher
+            .verify(&old, Some(&user.password_hash))
+            .await
+            .map_err(Error::Internal)?;
+        if !matches {
+            return Err(Error::Validation {
+                message: "Invalid old password".into(),
+                errors: vec![FieldError::new("oldPassword", "is incorrect")],
+            });
+        }
+        let hash = self.hasher.hash(&new).await.map_err(Error::Internal)?;
+        if !self.users.set_password(user.id, &hash).await? {
+            return Err(Error::Unauthorized(INVALID_ACCESS));
+        }
+        self.sessions
+            .revoke_others(user.id, caller.session_id)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_account(
+        &self,
+        caller: Caller,
+        changes: AccountChanges,
+    ) -> Result<User, Error> {
+        self.users
+            .update_account(caller.user_id, &changes)
+            .await?
+            .ok_or(Error::Unauthorized(INVALID_ACCESS))
+    }
+
+    pub async fn update_avatar(&self, caller: Caller, file: &UploadedFile) -> Result<User, Error> {
+        let old = self.current_user(caller).await?.avatar;
+        let stored = self.media.store(file, MediaFolder::Avatars).await?;
+        let user = self
+            .save_media(
+                self.users.set_avatar(caller.user_id, &stored).await,
+                &stored,
+            )
+            .await?;
+        self.discard(&old).await;
+        Ok(user)
+    }
+
+    pub async fn update_cover_image(
+        &self,
+        caller: Caller,
+        file: &UploadedFile,
+    ) -> Result<User, Error> {
+        let old = self.current_user(caller).await?.cover_image;
+        let stored = self.media.store(file, MediaFolder::CoverImages).await?;
+        let user = self
+            .save_media(
+                self.users.set_cover_image(caller.user_id, &stored).await,
+                &stored,
+            )
+            .await?;
+        if let Some(old) = old {
+            self.discard(&old).await;
+        }
+        Ok(user)
+    }
+
+    /// The outcome of recording a newly stored file on the user; when that failed, the file is
+    /// referenced by nothing and is deleted again.
+    async fn save_media(
+        &self,
+        saved: Result<Option<User>, crate::RepoError>,
+        stored: &StoredMedia,
+    ) -> Result<User, Error> {
+        match saved {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => {
+                self.discard(stored).await;
+                Err(Error::Unauthorized(INVALID_ACCESS))
+            }
+            Err(err) => {
+                self.discard(stored).await;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Deletes an asset nothing references any more. A failure is logged, not returned: the
+    /// user's request succeeded, and an orphaned file is a storage cost, not a correctness issue.
+    async fn discard(&self, media: &StoredMedia) {
+        if let Err(err) = self.media.delete(media).await {
+            tracing::warn!(asset = %media.asset_id, error = ?err, "could not delete an unreferenced asset");
+        }
+    }
+
+    fn issue_pair(&self, claims: TokenClaims) -> Result<TokenPair, Error> {
+        Ok(TokenPair {
+            access: self
+                .tokens
+                .issue(TokenKind::Access, claims, self.policy.access_ttl)
+                .map_err(Error::Internal)?,
+            refresh: self
+                .tokens
+                .issue(TokenKind::Refresh, claims, self.policy.refresh_ttl)
+                .map_err(Error::Internal)?,
+        })
+    }
+
+    fn fingerprint(&self, tokens: &TokenPair) -> String {
+        use secrecy::ExposeSecret;
+        self.tokens
+            .fingerprint(tokens.refresh.token.expose_secret())
+    }
+}

@@ -1,0 +1,289 @@
+//! Value types parsed once at the boundary. Each constructor normalises and checks its input;
+//! code that holds one of these may trust it.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::FieldError;
+
+macro_rules! string_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Rehydrates a value that was parsed before it was stored. Only for adapters reading
+            /// their own records back (accounts carried over from the original backend may predate
+            /// today's rules, and must still load).
+            pub fn from_stored(value: String) -> Self {
+                $name(value)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// 3 to 30 characters of `[a-z0-9._]`, stored lowercase as the original stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+string_value!(Username);
+
+impl Username {
+    pub const FIELD: &'static str = "username";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().to_lowercase();
+        let len = value.chars().count();
+        if !(3..=30).contains(&len) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must be 3 to 30 characters long",
+            ));
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+        {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "may contain only letters, digits, '.' and '_'",
+            ));
+        }
+        Ok(Username(value))
+    }
+}
+
+/// An email address, trimmed and lowercased so that uniqueness ignores case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+string_value!(Email);
+
+impl Email {
+    pub const FIELD: &'static str = "email";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().to_lowercase();
+        let invalid = || FieldError::new(Self::FIELD, "must be a valid email address");
+        if value.is_empty() || value.len() > 254 {
+            return Err(invalid());
+        }
+        let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+        let well_formed = !local.is_empty()
+            && local.len() <= 64
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if well_formed {
+            Ok(Email(value))
+        } else {
+            Err(invalid())
+        }
+    }
+}
+
+/// A display name: 1 to 100 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullName(String);
+string_value!(FullName);
+
+impl FullName {
+    pub const FIELD: &'static str = "fullName";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim();
+        let len = value.chars().count();
+        if !(1..=100).contains(&len) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must be 1 to 100 characters long",
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must not contain control characters",
+            ));
+        }
+        Ok(FullName(value.to_owned()))
+    }
+}
+
+/// A password offered to log in. Accounts carried over from the original backend may have any
+/// non-empty password, so only emptiness and absurd lengths are refused here.
+pub struct Password(SecretString);
+
+impl Password {
+    pub const MAX_BYTES: usize = 1024;
+
+    pub fn parse(raw: String, field: &'static str) -> Result<Self, FieldError> {
+        if raw.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        if raw.len() > Self::MAX_BYTES {
+            return Err(FieldError::new(field, "is too long"));
+        }
+        Ok(Password(raw.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// A password being set: 8 to 72 bytes. bcrypt ignores everything past byte 72, so a longer one
+/// is refused rather than silently truncated.
+pub struct NewPassword(Password);
+
+impl NewPassword {
+    pub const MIN_BYTES: usize = 8;
+    pub const MAX_BYTES: usize = 72;
+
+    pub fn parse(raw: String, field: &'static str) -> Result<Self, FieldError> {
+        if !(Self::MIN_BYTES..=Self::MAX_BYTES).contains(&raw.len()) {
+            return Err(FieldError::new(field, "must be 8 to 72 bytes long"));
+        }
+        Ok(NewPassword(Password(raw.into())))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword([REDACTED])")
+    }
+}
+
+/// A stored password hash. Not a secret in the cryptographic sense, but it must never reach a
+/// response or a log line, so it has no `Display` and a redacted `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn new(hash: String) -> Self {
+        PasswordHash(hash)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash([REDACTED])")
+    }
+}
+
+/// How a user names themself at login: the original accepts a username or an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginId {
+    Username(Username),
+    Email(Email),
+}
+
+impl LoginId {
+    /// The key login throttling counts attempts under.
+    pub fn as_str(&self) -> &str {
+        match self {
+            LoginId::Username(u) => u.as_str(),
+            LoginId::Email(e) => e.as_str(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_is_trimmed_lowercased_and_limited() {
+        assert_eq!(Username::parse("  Alice_01 ").unwrap().as_str(), "alice_01");
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse(&"a".repeat(31)).is_err());
+        assert!(Username::parse("a".repeat(30).as_str()).is_ok());
+        for bad in ["al ice", "al-ice", "al$ice", "ålice", "{\"$gt\":\"\"}"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_is_trimmed_and_lowercased() {
+        assert_eq!(
+            Email::parse(" Bob@Example.COM ").unwrap().as_str(),
+            "bob@example.com"
+        );
+        for bad in [
+            "",
+            "bob",
+            "bob@",
+            "@x.io",
+            "bob@x",
+            "b ob@x.io",
+            "a@b@c.io",
+            "bob@x..io",
+            "bob@.x.io",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn full_name_is_trimmed_and_limited() {
+        assert_eq!(FullName::parse("  Ada L. ").unwrap().as_str(), "Ada L.");
+        assert!(FullName::parse("   ").is_err());
+        assert!(FullName::parse(&"x".repeat(101)).is_err());
+        assert!(FullName::parse("é".repeat(100).as_str()).is_ok());
+        assert!(FullName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn new_password_counts_bytes_not_characters() {
+        assert!(NewPassword::parse("1234567".into(), "password").is_err());
+        assert!(NewPassword::parse("12345678".into(), "password").is_ok());
+        assert!(NewPassword::parse("x".repeat(72), "password").is_ok());
+        assert!(NewPassword::parse("x".repeat(73), "password").is_err());
+        // 24 three-byte characters are 72 bytes; 25 are 75 and would be truncated by bcrypt.
+        assert!(NewPassword::parse("€".repeat(24), "password").is_ok());
+        assert!(NewPassword::parse("€".repeat(25), "password").is_err());
+    }
+
+    #[test]
+    fn login_password_accepts_short_legacy_passwords_but_not_empty() {
+        assert!(Password::parse("abc".into(), "password").is_ok());
+        assert!(Password::parse(String::new(), "password").is_err());
+        assert!(Password::parse("x".repeat(1025), "password").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let p = NewPassword::parse("hunter2hunter2".into(), "password").unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+        let h = PasswordHash::new("$2b$10$abc".into());
+        assert!(!format!("{h:?}").contains("$2b$"));
+    }
+}

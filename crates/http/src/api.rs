@@ -1,0 +1,186 @@
+//! The response envelope the original backend's clients read:
+//! `{"statusCode", "data", "message", "success"}`, plus `errors` on failures.
+
+use std::fmt;
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::json;
+use videotube_domain::{BoxError, Error, FieldError};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a, T: Serialize> {
+    status_code: u16,
+    data: T,
+    message: &'a str,
+    success: bool,
+}
+
+pub fn respond<T: Serialize>(status: StatusCode, data: T, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(Envelope {
+        status_code: status.as_u16(),
+        data,
+        message,
+        success: status.is_success(),
+    })
+}
+
+#[derive(Serialize)]
+struct FieldErrorBody<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+/// The JSON body of an error response.
+pub fn error_body(status: StatusCode, message: &str, errors: &[FieldError]) -> serde_json::Value {
+    let errors: Vec<_> = errors
+        .iter()
+        .map(|e| FieldErrorBody {
+            field: e.field,
+            message: &e.message,
+        })
+        .collect();
+    json!({
+        "statusCode": status.as_u16(),
+        "data": null,
+        "message": message,
+        "success": false,
+        "errors": errors,
+    })
+}
+
+/// Every failure a handler returns. 5xx answers are generic; their cause chain goes to the log,
+/// inside the request's span (so with its request id).
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    errors: Vec<FieldError>,
+    retry_after: Option<Duration>,
+    cause: Option<BoxError>,
+    /// Set on errors that leave the middleware stack as errors rather than responses, which
+    /// therefore cannot get the header added on the way out.
+    request_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            cause: None,
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn bad_request(errors: Vec<FieldError>) -> Self {
+        Self::from(Error::invalid(errors))
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let public = |status: StatusCode, message: String| ApiError::new(status, message);
+        match err {
+            Error::Validation { message, errors } => {
+                public(StatusCode::BAD_REQUEST, message).with_errors(errors)
+            }
+            Error::Conflict { message, errors } => {
+                public(StatusCode::CONFLICT, message).with_errors(errors)
+            }
+            Error::Unauthorized(m) => public(StatusCode::UNAUTHORIZED, m.into()),
+            Error::Forbidden(m) => public(StatusCode::FORBIDDEN, m.into()),
+            Error::NotFound(m) => public(StatusCode::NOT_FOUND, m.into()),
+            Error::TooManyRequests { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..public(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts, try again later".into(),
+                )
+            },
+            Error::Unavailable(cause) => ApiError {
+                cause: Some(cause),
+                ..public(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable".into(),
+                )
+            },
+            Error::Internal(cause) => ApiError {
+                cause: Some(cause),
+                ..public(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error".into(),
+                )
+            },
+        }
+    }
+}
+
+/// `message: cause: cause's cause ...`, for the log.
+pub struct CauseChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " caused by: {}", CauseChain(cause.as_ref()))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let mut builder = HttpResponse::build(self.status);
+        if let Some(id) = &self.request_id {
+            builder.insert_header((crate::middleware::REQUEST_ID, id.as_str()));
+        }
+        if let Some(wait) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+        }
+        builder.json(error_body(self.status, &self.message, &self.errors))
+    }
+}

@@ -1,0 +1,15 @@
+//! VideoTube's HTTP API: actix-web routes over the domain services, the response envelope of the
+//! original backend, and the server's start-up. Handlers only extract, parse into domain types,
+//! call a service and map the result.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod fields;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod upload;
+
+pub use startup::Application;

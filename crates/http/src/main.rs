@@ -1,0 +1,34 @@
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use videotube_http::config::Settings;
+use videotube_http::{telemetry, Application};
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    // A missing .env is normal; variables already set take precedence over it.
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let settings = match Settings::load(&env) {
+        Ok((profile, settings)) => {
+            tracing::info!(?profile, "configuration loaded");
+            settings
+        }
+        Err(err) => {
+            tracing::error!("refusing to start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match Application::build(settings).await {
+        Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
+        Err(err) => Err(videotube_http::api::CauseChain(&err).to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("server stopped: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,304 @@
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use videotube_domain::media::{MediaCategory, UploadedFile};
+use videotube_domain::services::Registration;
+use videotube_domain::user::{AccountChanges, User};
+use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
+use videotube_domain::FieldError;
+
+use crate::api::{respond, ApiError};
+use crate::auth::{AuthUser, REFRESH_COOKIE};
+use crate::fields::Fields;
+use crate::startup::AppState;
+use crate::upload::{self, FileRule, ReceivedForm};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/register").post(register))
+        .service(web::resource("/login").post(login))
+        .service(web::resource("/logout").post(logout))
+        .service(web::resource("/refresh-token").post(refresh_token))
+        .service(web::resource("/change-password").post(change_password))
+        .service(web::resource("/current-user").get(current_user))
+        .service(web::resource("/update-account").patch(update_account))
+        .service(web::resource("/avatar").patch(update_avatar))
+        .service(web::resource("/cover-image").patch(update_cover_image));
+}
+
+/// A user as clients see it: the original's fields, never the password hash or asset ids.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    username: &'a str,
+    email: &'a str,
+    full_name: &'a str,
+    avatar: &'a str,
+    /// "" when there is none, as the original stored it.
+    cover_image: &'a str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(user: &'a User) -> Self {
+        UserView {
+            id: user.id.to_string(),
+            username: user.username.as_str(),
+            email: user.email.as_str(),
+            full_name: user.full_name.as_str(),
+            avatar: &user.avatar.url,
+            cover_image: user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+fn image_rule(state: &AppState, field: &'static str) -> FileRule {
+    FileRule {
+        field,
+        max_bytes: state.image_max_bytes,
+        accepts: MediaCategory::Image,
+    }
+}
+
+fn required_file<'f>(
+    form: &'f ReceivedForm,
+    field: &'static str,
+    fields: &mut Fields,
+) -> Option<&'f UploadedFile> {
+    let file = form.file(field);
+    if file.is_none() {
+        fields.problem(FieldError::new(field, "is required"));
+    }
+    file
+}
+
+async fn register(
+    state: web::Data<AppState>,
+    multipart: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let rules = [
+        image_rule(&state, "avatar"),
+        image_rule(&state, "coverImage"),
+    ];
+    // The form, and with it every spooled file, lives until this handler returns.
+    let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
+    let mut fields = Fields::new(form.text.clone());
+    let full_name = fields.required(FullName::FIELD, |s| FullName::parse(&s));
+    let email = fields.required(Email::FIELD, |s| Email::parse(&s));
+    let username = fields.required(Username::FIELD, |s| Username::parse(&s));
+    let password = fields.required("password", |s| NewPassword::parse(s, "password"));
+    let avatar = required_file(&form, "avatar", &mut fields);
+    fields.finish()?;
+    let (Some(full_name), Some(email), Some(username), Some(password), Some(avatar)) =
+        (full_name, email, username, password, avatar)
+    else {
+        unreachable!("Fields::finish fails when a required field is missing");
+    };
+    let user = state
+        .users
+        .register(Registration {
+            username,
+            email,
+            full_name,
+            password,
+            avatar,
+            cover_image: form.file("coverImage"),
+        })
+        .await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        UserView::from(&user),
+        "User registered successfully",
+    ))
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(body.into_inner());
+    let username = fields.optional(Username::FIELD, |s| Username::parse(&s));
+    let email = fields.optional(Email::FIELD, |s| Email::parse(&s));
+    let password = fields.required("password", |s| Password::parse(s, "password"));
+    let login = match (username, email) {
+        (Some(username), _) => Some(LoginId::Username(username)),
+        (None, Some(email)) => Some(LoginId::Email(email)),
+        (None, None) => {
+            if !fields.has(Username::FIELD) && !fields.has(Email::FIELD) {
+                fields.problem(FieldError::new(
+                    Username::FIELD,
+                    "username or email is required",
+                ));
+            }
+            None
+        }
+    };
+    fields.finish()?;
+    let (Some(login), Some(password)) = (login, password) else {
+        unreachable!("Fields::finish fails when a required field is missing");
+    };
+    let client = req.peer_addr().map(|addr| addr.ip());
+    let (user, tokens) = state.users.login(login, password, client).await?;
+    let data = json!({
+        "user": UserView::from(&user),
+        "accessToken": tokens.access.token.expose_secret(),
+        "refreshToken": tokens.refresh.token.expose_secret(),
+    });
+    let mut response = respond(StatusCode::OK, data, "User logged in successfully");
+    state.cookies.set_tokens(&mut response, &tokens)?;
+    Ok(response)
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    state.users.logout(caller).await?;
+    let mut response = respond(StatusCode::OK, json!({}), "User logged out");
+    state.cookies.clear_tokens(&mut response)?;
+    Ok(response)
+}
+
+/// The token comes from the `refreshToken` cookie or from a JSON body `{"refreshToken": "..."}`,
+/// as in the original; an empty body is fine when the cookie is there.
+async fn refresh_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let map: Map<String, Value> = serde_json::from_slice(&body)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"))?;
+        let mut fields = Fields::new(map);
+        let token = fields.optional(REFRESH_COOKIE, Ok);
+        fields.finish()?;
+        token
+    };
+    let token = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|t| !t.is_empty())
+        .or(from_body)
+        .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
+    let tokens = state.users.refresh(&token).await?;
+    let data = json!({
+        "accessToken": tokens.access.token.expose_secret(),
+        "refreshToken": tokens.refresh.token.expose_secret(),
+    });
+    let mut response = respond(StatusCode::OK, data, "Access token refreshed");
+    state.cookies.set_tokens(&mut response, &tokens)?;
+    Ok(response)
+}
+
+async fn change_password(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(body.into_inner());
+    let old = fields.required("oldPassword", |s| Password::parse(s, "oldPassword"));
+    let new = fields.required("newPassword", |s| NewPassword::parse(s, "newPassword"));
+    fields.finish()?;
+    let (Some(old), Some(new)) = (old, new) else {
+        unreachable!("Fields::finish fails when a required field is missing");
+    };
+    state.users.change_password(caller, old, new).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Password changed successfully",
+    ))
+}
+
+async fn current_user(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.users.current_user(caller).await?;
+    Ok(respond(
+        StatusCode::OK,
+        UserView::from(&user),
+        "User fetched successfully",
+    ))
+}
+
+async fn update_account(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(body.into_inner());
+    let changes = AccountChanges {
+        full_name: fields.optional(FullName::FIELD, |s| FullName::parse(&s)),
+        email: fields.optional(Email::FIELD, |s| Email::parse(&s)),
+    };
+    if !fields.has(FullName::FIELD) && !fields.has(Email::FIELD) {
+        fields.problem(FieldError::new(
+            FullName::FIELD,
+            "fullName or email is required",
+        ));
+    }
+    fields.finish()?;
+    let user = state.users.update_account(caller, changes).await?;
+    Ok(respond(
+        StatusCode::OK,
+        UserView::from(&user),
+        "Account details updated successfully",
+    ))
+}
+
+async fn update_avatar(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    multipart: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let form =
+        upload::receive(multipart, &[image_rule(&state, "avatar")], &state.spool_dir).await?;
+    let mut fields = Fields::new(Map::new());
+    let avatar = required_file(&form, "avatar", &mut fields);
+    fields.finish()?;
+    let user = state
+        .users
+        .update_avatar(caller, avatar.expect("checked by finish"))
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        UserView::from(&user),
+        "Avatar image updated successfully",
+    ))
+}
+
+async fn update_cover_image(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    multipart: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let form = upload::receive(
+        multipart,
+        &[image_rule(&state, "coverImage")],
+        &state.spool_dir,
+    )
+    .await?;
+    let mut fields = Fields::new(Map::new());
+    let cover = required_file(&form, "coverImage", &mut fields);
+    fields.finish()?;
+    let user = state
+        .users
+        .update_cover_image(caller, cover.expect("checked by finish"))
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        UserView::from(&user),
+        "Cover image updated successfully",
+    ))
+}

@@ -1,0 +1,241 @@
+use std::net::TcpListener;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{header, StatusCode};
+use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+use videotube_domain::services::{AuthPolicy, UserService};
+use videotube_infra::mongo::{self, Database, DbError};
+use videotube_infra::password::BcryptError;
+use videotube_infra::throttle::Allowance;
+use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
+
+use crate::api::{error_body, ApiError};
+use crate::auth::CookiePolicy;
+use crate::config::{self, Settings};
+use crate::middleware::{finish_response, REQUEST_ID};
+use crate::routes;
+use crate::upload::SPOOL_PREFIX;
+
+/// What handlers share.
+pub struct AppState {
+    pub users: UserService,
+    pub db: Database,
+    pub cookies: CookiePolicy,
+    pub spool_dir: PathBuf,
+    pub image_max_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("could not bind {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not prepare the directory {0}")]
+    Directory(PathBuf, #[source] std::io::Error),
+    #[error("invalid database settings (MONGODB_URI)")]
+    DatabaseUri(#[source] DbError),
+    #[error("could not create the indexes; is the database at MONGODB_URI reachable?")]
+    Indexes(#[source] DbError),
+    #[error("invalid bcrypt cost")]
+    Bcrypt(#[source] BcryptError),
+    #[error("could not start the HTTP server")]
+    Server(#[source] std::io::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one), connects to the database, creates the indexes
+    /// and prepares the server; `run_until_stopped` serves until SIGINT or SIGTERM, then lets
+    /// in-flight requests finish.
+    pub async fn build(settings: Settings) -> Result<Self, BuildError> {
+        let app = &settings.application;
+        let address = format!("{}:{}", app.host, app.port);
+        let listener =
+            TcpListener::bind(&address).map_err(|source| BuildError::Bind { address, source })?;
+        let port = listener.local_addr().map_err(BuildError::Server)?.port();
+        let public_url = if app.public_url.is_empty() {
+            let host = match app.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "localhost",
+                host => host,
+            };
+            format!("http://{host}:{port}")
+        } else {
+            app.public_url.trim_end_matches('/').to_owned()
+        };
+
+        let media = &settings.media;
+        for dir in [&media.dir, &media.upload_tmp_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| BuildError::Directory(dir.clone(), e))?;
+        }
+        remove_stale_spool_files(&media.upload_tmp_dir);
+
+        let db_settings = &settings.database;
+        let db = mongo::connect(
+            db_settings.uri.expose_secret(),
+            &db_settings.name,
+            Duration::from_secs(db_settings.timeout_seconds),
+        )
+        .await
+        .map_err(BuildError::DatabaseUri)?;
+        mongo::ensure_indexes(&db)
+            .await
+            .map_err(BuildError::Indexes)?;
+
+        if settings.cloudinary.is_configured() {
+            tracing::warn!(
+                "Cloudinary credentials are set, but this build stores media on local disk only"
+            );
+        }
+        let auth = &settings.auth;
+        let users = UserService::new(
+            Arc::new(mongo::MongoUserRepository::new(&db)),
+            Arc::new(mongo::MongoSessionRepository::new(&db)),
+            Arc::new(BcryptHasher::new(auth.bcrypt_cost).map_err(BuildError::Bcrypt)?),
+            Arc::new(JwtCodec::new(
+                &auth.access_token_secret,
+                &auth.refresh_token_secret,
+            )),
+            Arc::new(LocalMediaStore::new(
+                media.dir.clone(),
+                &format!("{public_url}/media"),
+            )),
+            Arc::new(GovernorLoginThrottle::new(
+                allowance(auth.login_per_ip),
+                allowance(auth.login_per_account),
+            )),
+            AuthPolicy {
+                access_ttl: auth.access_token_expiry,
+                refresh_ttl: auth.refresh_token_expiry,
+                refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
+            },
+        );
+        let state = web::Data::new(AppState {
+            users,
+            db,
+            cookies: CookiePolicy {
+                secure: app.cookie_secure,
+                same_site: app.cookie_same_site,
+            },
+            spool_dir: media.upload_tmp_dir.clone(),
+            image_max_bytes: media.image_max_bytes,
+        });
+
+        let cors_origins = app.cors_origins.clone();
+        let json_limit = app.json_limit_bytes;
+        let media_dir = media.dir.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(cors(&cors_origins))
+                .wrap(actix_web::middleware::from_fn(finish_response))
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("Invalid query string: {err}"),
+                    )
+                    .into()
+                }))
+                .service(web::scope("/api/v1").configure(routes::configure))
+                .service(actix_files::Files::new("/media", &media_dir))
+                .default_service(web::to(not_found))
+        })
+        .shutdown_timeout(app.shutdown_timeout_seconds)
+        .listen(listener)
+        .map_err(BuildError::Server)?
+        .run();
+        tracing::info!(port, %public_url, "listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn allowance(a: config::Allowance) -> Allowance {
+    Allowance {
+        burst: NonZeroU32::new(a.burst).unwrap_or(NonZeroU32::MIN),
+        refill_every: Duration::from_secs(a.refill_seconds.max(1)),
+    }
+}
+
+/// Browsers may call the API with cookies from the listed origins only. A `*` in CORS_ORIGIN means
+/// "any origin, without credentials": answering `*` (or echoing any origin) together with
+/// `Access-Control-Allow-Credentials` was the original's hole.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([REQUEST_ID])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return cors.send_wildcard().allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(cors.supports_credentials(), |cors, origin| {
+            cors.allowed_origin(origin.trim_end_matches('/'))
+        })
+}
+
+fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api_error = match &err {
+        error::JsonPayloadError::OverflowKnownLength { .. }
+        | error::JsonPayloadError::Overflow { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+        }
+        error::JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected a JSON body (Content-Type: application/json)",
+        ),
+        error::JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::new(StatusCode::BAD_REQUEST, "Expected a JSON object")
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"),
+    };
+    api_error.into()
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(error_body(StatusCode::NOT_FOUND, "Route not found", &[]))
+}
+
+/// Spool files are only needed while their request runs; any left here were orphaned by a crash.
+fn remove_stale_spool_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(SPOOL_PREFIX)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

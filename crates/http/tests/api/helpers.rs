@@ -1,0 +1,374 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use videotube_http::config::Settings;
+use videotube_http::Application;
+
+/// A real 1x1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The start of a JPEG (SOI, APP0/JFIF); enough for type detection.
+pub const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00";
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const ACCESS_SECRET: &str = "local-development-access-secret-not-for-production";
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        videotube_http::telemetry::init();
+    }
+});
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub media_dir: TempDir,
+    pub spool_dir: TempDir,
+    /// Kept so the database stays reachable through it for the app's lifetime.
+    pub db_proxy: TcpProxy,
+}
+
+pub fn database_uri() -> String {
+    std::env::var("TEST_MONGODB_URI").expect(
+        "TEST_MONGODB_URI is not set: run the tests with scripts/test, which provides a database",
+    )
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the app with a fresh database, fresh media and spool directories, cheap bcrypt, and the
+/// given variables on top (e.g. `[("REFRESH_REUSE_GRACE_SECONDS", "0")]`). The database is reached
+/// through a proxy that tests may cut to simulate an outage.
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    LazyLock::force(&TRACING);
+    let upstream = database_uri();
+    let db_proxy = TcpProxy::start(upstream_address(&upstream)).await;
+    let media_dir = tempfile::tempdir().unwrap();
+    let spool_dir = tempfile::tempdir().unwrap();
+    let mut env: HashMap<String, String> = HashMap::from([
+        (
+            "MONGODB_URI".into(),
+            format!(
+                "mongodb://127.0.0.1:{}/?directConnection=true",
+                db_proxy.port
+            ),
+        ),
+        (
+            "DB_NAME".into(),
+            format!("test_{}", uuid::Uuid::new_v4().simple()),
+        ),
+        ("PORT".into(), "0".into()),
+        ("MEDIA_DIR".into(), media_dir.path().display().to_string()),
+        (
+            "UPLOAD_TMP_DIR".into(),
+            spool_dir.path().display().to_string(),
+        ),
+        ("APP_AUTH__BCRYPT_COST".into(), "4".into()),
+        ("APP_DATABASE__TIMEOUT_SECONDS".into(), "2".into()),
+    ]);
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let (_, settings) = Settings::load(&env).expect("test settings load");
+    let app = Application::build(settings)
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        media_dir,
+        spool_dir,
+        db_proxy,
+    }
+}
+
+fn upstream_address(uri: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let host = rest.split(['/', '?']).next().unwrap();
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    host.split(',').next().unwrap().to_owned()
+}
+
+pub struct RegisterForm {
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub password: String,
+    pub avatar: Option<(&'static str, Vec<u8>)>,
+    pub cover_image: Option<(&'static str, Vec<u8>)>,
+}
+
+impl RegisterForm {
+    pub fn new(username: &str) -> Self {
+        Self {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            full_name: format!("{username} Tester"),
+            password: PASSWORD.into(),
+            avatar: Some(("avatar.png", PNG.to_vec())),
+            cover_image: None,
+        }
+    }
+
+    pub fn into_form(self) -> Form {
+        let mut form = Form::new()
+            .text("username", self.username)
+            .text("email", self.email)
+            .text("fullName", self.full_name)
+            .text("password", self.password);
+        if let Some((name, bytes)) = self.avatar {
+            form = form.part(
+                "avatar",
+                Part::bytes(bytes)
+                    .file_name(name)
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        }
+        if let Some((name, bytes)) = self.cover_image {
+            form = form.part(
+                "coverImage",
+                Part::bytes(bytes)
+                    .file_name(name)
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        }
+        form
+    }
+}
+
+pub fn image_form(field: &'static str, name: &'static str, bytes: Vec<u8>) -> Form {
+    Form::new().part(
+        field,
+        Part::bytes(bytes)
+            .file_name(name)
+            .mime_str("image/png")
+            .unwrap(),
+    )
+}
+
+/// A logged-in user's tokens.
+pub struct Login {
+    pub user: Value,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.address)
+    }
+
+    pub async fn register(&self, form: RegisterForm) -> Response {
+        self.client
+            .post(self.url("/users/register"))
+            .multipart(form.into_form())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_raw(&self, body: Value) -> Response {
+        self.post_json("/users/login", body).await
+    }
+
+    /// Registers `username` and logs in.
+    pub async fn signed_up(&self, username: &str) -> Login {
+        let res = self.register(RegisterForm::new(username)).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        self.login(username).await
+    }
+
+    pub async fn login(&self, username: &str) -> Login {
+        let res = self
+            .login_raw(json!({ "username": username, "password": PASSWORD }))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = body_of(res).await;
+        Login {
+            user: body["data"]["user"].clone(),
+            access: body["data"]["accessToken"].as_str().unwrap().to_owned(),
+            refresh: body["data"]["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn get_authed(&self, path: &str, access: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn current_user_status(&self, access: &str) -> StatusCode {
+        self.get_authed("/users/current-user", access)
+            .await
+            .status()
+    }
+
+    pub async fn refresh_with(&self, refresh: &str) -> Response {
+        self.post_json("/users/refresh-token", json!({ "refreshToken": refresh }))
+            .await
+    }
+
+    /// Files left in the upload spool; every request must clean up after itself.
+    pub fn spool_files(&self) -> Vec<String> {
+        files_in(self.spool_dir.path())
+    }
+
+    /// Every stored media file, relative to the media directory.
+    pub fn media_files(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for folder in files_in(self.media_dir.path()) {
+            let dir = self.media_dir.path().join(&folder);
+            all.extend(files_in(&dir).into_iter().map(|f| format!("{folder}/{f}")));
+        }
+        all
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The response's JSON body, checked for the envelope's shape and for anything secret.
+pub async fn body_of(res: Response) -> Value {
+    let status = res.status();
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "every response has a request id"
+    );
+    let text = res.text().await.unwrap();
+    let body: Value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+    assert_eq!(body["success"], status.is_success(), "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    if !status.is_success() {
+        assert!(
+            body["data"].is_null() && body["errors"].is_array(),
+            "{body}"
+        );
+    }
+    assert_no_secrets(&body);
+    body
+}
+
+/// No password, password hash or stored token hash ever leaves the server.
+pub fn assert_no_secrets(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let key = key.to_lowercase();
+                assert!(
+                    !key.contains("password") && !key.contains("hash"),
+                    "secret-looking key {key}"
+                );
+                assert_no_secrets(v);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(assert_no_secrets),
+        Value::String(s) => assert!(!s.starts_with("$2"), "a bcrypt hash leaked: {s}"),
+        _ => {}
+    }
+}
+
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A TCP proxy to the database that a test can cut and restore, to see the app through an
+/// outage without stopping the shared database server.
+pub struct TcpProxy {
+    pub port: u16,
+    upstream: String,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+}
+
+impl TcpProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = TcpProxy {
+            port,
+            upstream,
+            tasks: Arc::new(Mutex::new(JoinSet::new())),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let upstream = self.upstream.clone();
+        let tasks = Arc::clone(&self.tasks);
+        let accept_tasks = Arc::clone(&self.tasks);
+        accept_tasks.lock().unwrap().spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tasks.lock().unwrap().spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops every connection and stops listening: the database is "down".
+    pub fn cut(&self) {
+        self.tasks.lock().unwrap().abort_all();
+    }
+
+    /// Listens again on the same port: the database is "back".
+    pub async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.serve(listener);
+    }
+}

@@ -1,0 +1,13 @@
+//! Adapters from VideoTube's domain ports to the outside world: MongoDB repositories, bcrypt,
+//! JWT, the local media store and login throttling.
+
+pub mod jwt;
+pub mod local_store;
+pub mod mongo;
+pub mod password;
+pub mod throttle;
+
+pub use jwt::JwtCodec;
+pub use local_store::LocalMediaStore;
+pub use password::BcryptHasher;
+pub use throttle::GovernorLoginThrottle;

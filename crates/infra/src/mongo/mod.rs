@@ -1,0 +1,137 @@
+//! MongoDB repositories. Only the query subset FerretDB and MongoDB share is used (see the
+//! README): no transactions, no `$lookup`, no TTL indexes.
+
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, IndexModel};
+use videotube_domain::error::UniqueField;
+use videotube_domain::{Id, RepoError};
+
+pub use mongodb::error::Error as DbError;
+pub use mongodb::Database;
+pub use sessions::MongoSessionRepository;
+pub use users::MongoUserRepository;
+
+pub const USERS: &str = "users";
+pub const SESSIONS: &str = "sessions";
+pub const REFRESH_TOKEN_USES: &str = "refresh_token_uses";
+
+/// Connects lazily: the driver opens connections on first use, so the server can start while the
+/// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
+/// request waits for an unreachable server before it answers 503.
+pub async fn connect(
+    uri: &str,
+    db_name: &str,
+    timeout: Duration,
+) -> Result<Database, mongodb::error::Error> {
+    let mut options = ClientOptions::parse(uri).await?;
+    options.app_name = Some("videotube".into());
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    Ok(Client::with_options(options)?.database(db_name))
+}
+
+pub async fn ping(db: &Database) -> Result<(), RepoError> {
+    db.run_command(doc! { "ping": 1 })
+        .await
+        .map(drop)
+        .map_err(repo_error)
+}
+
+/// Creates the indexes the repositories rely on; unique ones are what make duplicates impossible.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    let unique = |keys: Document, name: &str| {
+        IndexModel::builder()
+            .keys(keys)
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .name(name.to_owned())
+                    .build(),
+            )
+            .build()
+    };
+    let plain = |keys: Document, name: &str| {
+        IndexModel::builder()
+            .keys(keys)
+            .options(IndexOptions::builder().name(name.to_owned()).build())
+            .build()
+    };
+    db.collection::<Document>(USERS)
+        .create_indexes([
+            unique(doc! { "username": 1 }, "username_unique"),
+            unique(doc! { "email": 1 }, "email_unique"),
+        ])
+        .await?;
+    for collection in [SESSIONS, REFRESH_TOKEN_USES] {
+        db.collection::<Document>(collection)
+            .create_indexes([plain(doc! { "userId": 1 }, "user")])
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn oid(id: Id) -> ObjectId {
+    ObjectId::from_bytes(id.bytes())
+}
+
+pub(crate) fn id(oid: ObjectId) -> Id {
+    Id::from_bytes(oid.bytes())
+}
+
+pub(crate) fn to_bson_time(t: chrono::DateTime<chrono::Utc>) -> bson::DateTime {
+    bson::DateTime::from_chrono(t)
+}
+
+const DUPLICATE_KEY: i32 = 11000;
+/// FerretDB 1.x reports a unique-index violation inside findAndModify as an InternalError
+/// (code 1) carrying SQLite's message instead of 11000.
+const FERRETDB_UNIQUE_VIOLATION: &str = "UNIQUE constraint failed";
+
+/// Translates a driver error into the domain's terms: duplicate keys become conflicts naming the
+/// field, unreachable servers become `Unavailable` (503), everything else is opaque.
+pub(crate) fn repo_error(err: mongodb::error::Error) -> RepoError {
+    let duplicate = match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY => {
+            Some(e.message.as_str())
+        }
+        ErrorKind::Command(e)
+            if e.code == DUPLICATE_KEY || e.message.contains(FERRETDB_UNIQUE_VIOLATION) =>
+        {
+            Some(e.message.as_str())
+        }
+        _ => None,
+    };
+    if let Some(message) = duplicate {
+        return RepoError::Duplicate(unique_field(message));
+    }
+    let unreachable = matches!(
+        err.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::Io(_)
+    );
+    if unreachable {
+        RepoError::Unavailable(Box::new(err))
+    } else {
+        RepoError::Other(Box::new(err))
+    }
+}
+
+/// Both MongoDB and FerretDB name the violated index in the message.
+fn unique_field(message: &str) -> UniqueField {
+    if message.contains("username") {
+        UniqueField::Username
+    } else if message.contains("email") {
+        UniqueField::Email
+    } else {
+        UniqueField::Unknown
+    }
+}

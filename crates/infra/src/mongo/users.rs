@@ -1,0 +1,190 @@
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::media::StoredMedia;
+use videotube_domain::ports::UserRepository;
+use videotube_domain::user::{AccountChanges, NewUser, User};
+use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
+use videotube_domain::{Id, RepoError};
+
+use super::{id, oid, repo_error, to_bson_time, USERS};
+
+/// A user as stored. Field names follow the original backend's schema (`fullName`, `avatar` as a
+/// URL, `password` as the bcrypt hash), so its data carries over; the asset ids sit beside the URLs.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    username: String,
+    email: String,
+    full_name: String,
+    avatar: String,
+    #[serde(default)]
+    avatar_asset_id: String,
+    // The original stored "" for a missing cover image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cover_image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cover_image_asset_id: Option<String>,
+    password: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+impl From<UserDoc> for User {
+    fn from(doc: UserDoc) -> Self {
+        let cover_image = doc
+            .cover_image
+            .filter(|url| !url.is_empty())
+            .map(|url| StoredMedia {
+                url,
+                asset_id: doc.cover_image_asset_id.unwrap_or_default(),
+            });
+        User {
+            id: id(doc.id),
+            username: Username::from_stored(doc.username),
+            email: Email::from_stored(doc.email),
+            full_name: FullName::from_stored(doc.full_name),
+            avatar: StoredMedia {
+                url: doc.avatar,
+                asset_id: doc.avatar_asset_id,
+            },
+            cover_image,
+            password_hash: PasswordHash::new(doc.password),
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+pub struct MongoUserRepository {
+    users: Collection<UserDoc>,
+}
+
+impl MongoUserRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            users: db.collection(USERS),
+        }
+    }
+
+    async fn update(&self, id: Id, set: Document) -> Result<Option<User>, RepoError> {
+        let mut set = set;
+        set.insert("updatedAt", bson::DateTime::now());
+        self.users
+            .find_one_and_update(doc! { "_id": oid(id) }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map(|found| found.map(User::from))
+            .map_err(repo_error)
+    }
+}
+
+#[async_trait]
+impl UserRepository for MongoUserRepository {
+    async fn insert(&self, user: NewUser) -> Result<User, RepoError> {
+        let created_at = to_bson_time(user.created_at);
+        let doc = UserDoc {
+            id: ObjectId::new(),
+            username: user.username.as_str().to_owned(),
+            email: user.email.as_str().to_owned(),
+            full_name: user.full_name.as_str().to_owned(),
+            avatar: user.avatar.url,
+            avatar_asset_id: user.avatar.asset_id,
+            cover_image: user.cover_image.as_ref().map(|c| c.url.clone()),
+            cover_image_asset_id: user.cover_image.map(|c| c.asset_id),
+            password: user.password_hash.expose().to_owned(),
+            created_at,
+            updated_at: created_at,
+        };
+        self.users.insert_one(&doc).await.map_err(repo_error)?;
+        Ok(doc.into())
+    }
+
+    async fn find_by_id(&self, id: Id) -> Result<Option<User>, RepoError> {
+        let found = self
+            .users
+            .find_one(doc! { "_id": oid(id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.map(User::from))
+    }
+
+    async fn find_by_login(&self, login: &LoginId) -> Result<Option<User>, RepoError> {
+        let filter = match login {
+            LoginId::Username(username) => doc! { "username": username.as_str() },
+            LoginId::Email(email) => doc! { "email": email.as_str() },
+        };
+        let found = self.users.find_one(filter).await.map_err(repo_error)?;
+        Ok(found.map(User::from))
+    }
+
+    async fn taken(&self, username: &Username, email: &Email) -> Result<(bool, bool), RepoError> {
+        let projection = doc! { "username": 1, "email": 1 };
+        let mut cursor = self
+            .users
+            .clone_with_type::<Document>()
+            .find(
+                doc! { "$or": [ { "username": username.as_str() }, { "email": email.as_str() } ] },
+            )
+            .projection(projection)
+            .limit(2)
+            .await
+            .map_err(repo_error)?;
+        let (mut username_taken, mut email_taken) = (false, false);
+        while cursor.advance().await.map_err(repo_error)? {
+            let found = cursor
+                .deserialize_current()
+                .map_err(|e| RepoError::Other(Box::new(e)))?;
+            username_taken |= found.get_str("username") == Ok(username.as_str());
+            email_taken |= found.get_str("email") == Ok(email.as_str());
+        }
+        Ok((username_taken, email_taken))
+    }
+
+    async fn update_account(
+        &self,
+        id: Id,
+        changes: &AccountChanges,
+    ) -> Result<Option<User>, RepoError> {
+        let mut set = Document::new();
+        if let Some(full_name) = &changes.full_name {
+            set.insert("fullName", full_name.as_str());
+        }
+        if let Some(email) = &changes.email {
+            set.insert("email", email.as_str());
+        }
+        self.update(id, set).await
+    }
+
+    async fn set_password(&self, id: Id, hash: &PasswordHash) -> Result<bool, RepoError> {
+        Ok(self
+            .update(id, doc! { "password": hash.expose() })
+            .await?
+            .is_some())
+    }
+
+    async fn set_avatar(&self, id: Id, avatar: &StoredMedia) -> Result<Option<User>, RepoError> {
+        self.update(
+            id,
+            doc! { "avatar": &avatar.url, "avatarAssetId": &avatar.asset_id },
+        )
+        .await
+    }
+
+    async fn set_cover_image(
+        &self,
+        id: Id,
+        cover: &StoredMedia,
+    ) -> Result<Option<User>, RepoError> {
+        self.update(
+            id,
+            doc! { "coverImage": &cover.url, "coverImageAssetId": &cover.asset_id },
+        )
+        .await
+    }
+}
