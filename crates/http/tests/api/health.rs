@@ -62,3 +62,13 @@ async fn a_database_outage_is_a_503_envelope_and_the_app_recovers_without_a_rest
     assert_eq!(status, StatusCode::OK);
     app.login("outage").await;
 }
+
+#[tokio::test]
+async fn the_app_starts_again_on_an_existing_database() {
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let first = crate::helpers::spawn_app_with(&[("DB_NAME", &db_name)]).await;
+    first.signed_up("returning").await;
+    // Index creation on start-up must accept indexes that already exist.
+    let second = crate::helpers::spawn_app_with(&[("DB_NAME", &db_name)]).await;
+    second.login("returning").await;
+}

@@ -64,15 +64,18 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
             .options(IndexOptions::builder().name(name.to_owned()).build())
             .build()
     };
-    db.collection::<Document>(USERS)
-        .create_indexes([
-            unique(doc! { "username": 1 }, "username_unique"),
-            unique(doc! { "email": 1 }, "email_unique"),
-        ])
+    // One index per command: FerretDB 1.24 drops the connection (an internal panic) when a
+    // single createIndexes names several indexes that already exist, i.e. on every restart.
+    let users = db.collection::<Document>(USERS);
+    users
+        .create_index(unique(doc! { "username": 1 }, "username_unique"))
+        .await?;
+    users
+        .create_index(unique(doc! { "email": 1 }, "email_unique"))
         .await?;
     for collection in [SESSIONS, REFRESH_TOKEN_USES] {
         db.collection::<Document>(collection)
-            .create_indexes([plain(doc! { "userId": 1 }, "user")])
+            .create_index(plain(doc! { "userId": 1 }, "user"))
             .await?;
     }
     Ok(())

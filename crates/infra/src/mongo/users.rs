@@ -4,6 +4,7 @@ use bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
+use videotube_domain::error::UniqueField;
 use videotube_domain::media::StoredMedia;
 use videotube_domain::ports::UserRepository;
 use videotube_domain::user::{AccountChanges, NewUser, User};
@@ -72,6 +73,17 @@ impl MongoUserRepository {
         }
     }
 
+    /// FerretDB's duplicate-key message does not name the index (MongoDB's does): ask which of
+    /// the two values is taken.
+    async fn name_duplicate(&self, username: &Username, email: &Email) -> RepoError {
+        match self.taken(username, email).await {
+            Ok((true, _)) => RepoError::Duplicate(UniqueField::Username),
+            Ok((false, true)) => RepoError::Duplicate(UniqueField::Email),
+            Ok((false, false)) => RepoError::Duplicate(UniqueField::Unknown),
+            Err(err) => err,
+        }
+    }
+
     async fn update(&self, id: Id, set: Document) -> Result<Option<User>, RepoError> {
         let mut set = set;
         set.insert("updatedAt", bson::DateTime::now());
@@ -96,13 +108,18 @@ impl UserRepository for MongoUserRepository {
             avatar: user.avatar.url,
             avatar_asset_id: user.avatar.asset_id,
             cover_image: user.cover_image.as_ref().map(|c| c.url.clone()),
-            cover_image_asset_id: user.cover_image.map(|c| c.asset_id),
+            cover_image_asset_id: user.cover_image.as_ref().map(|c| c.asset_id.clone()),
             password: user.password_hash.expose().to_owned(),
             created_at,
             updated_at: created_at,
         };
-        self.users.insert_one(&doc).await.map_err(repo_error)?;
-        Ok(doc.into())
+        match self.users.insert_one(&doc).await.map_err(repo_error) {
+            Ok(_) => Ok(doc.into()),
+            Err(RepoError::Duplicate(UniqueField::Unknown)) => {
+                Err(self.name_duplicate(&user.username, &user.email).await)
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn find_by_id(&self, id: Id) -> Result<Option<User>, RepoError> {

@@ -1,0 +1,321 @@
+//! The MongoDB repositories against a real server (TEST_MONGODB_URI; `scripts/test` provides
+//! one), each test in a fresh database.
+
+use std::time::Duration;
+
+use bson::doc;
+use chrono::{TimeDelta, Utc};
+use videotube_domain::error::UniqueField;
+use videotube_domain::media::StoredMedia;
+use videotube_domain::ports::{SessionRepository, UserRepository};
+use videotube_domain::session::{Session, TokenUse};
+use videotube_domain::user::{AccountChanges, NewUser};
+use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
+use videotube_domain::{Id, RepoError};
+use videotube_infra::mongo::{self, Database, MongoSessionRepository, MongoUserRepository};
+
+async fn fresh_database() -> Database {
+    let uri = std::env::var("TEST_MONGODB_URI").expect(
+        "TEST_MONGODB_URI is not set: run the tests with scripts/test, which provides a database",
+    );
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let db = mongo::connect(&uri, &name, Duration::from_secs(5))
+        .await
+        .unwrap();
+    mongo::ensure_indexes(&db).await.unwrap();
+    db
+}
+
+fn new_user(username: &str, email: &str) -> NewUser {
+    NewUser {
+        username: Username::parse(username).unwrap(),
+        email: Email::parse(email).unwrap(),
+        full_name: FullName::parse("Test User").unwrap(),
+        avatar: StoredMedia {
+            url: "http://localhost/media/avatars/a.png".into(),
+            asset_id: "avatars/a.png".into(),
+        },
+        cover_image: None,
+        password_hash: PasswordHash::new("$2b$04$hash".into()),
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn users_round_trip_and_are_found_by_login() {
+    let db = fresh_database().await;
+    let users = MongoUserRepository::new(&db);
+    let created = users
+        .insert(new_user("ada", "ada@example.com"))
+        .await
+        .unwrap();
+    let by_id = users.find_by_id(created.id).await.unwrap().unwrap();
+    assert_eq!(by_id.username.as_str(), "ada");
+    assert_eq!(by_id.avatar.asset_id, "avatars/a.png");
+    assert_eq!(by_id.password_hash.expose(), "$2b$04$hash");
+    let by_email = users
+        .find_by_login(&LoginId::Email(Email::parse("ADA@example.com").unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_email.id, created.id);
+    let nobody = LoginId::Username(Username::parse("nobody").unwrap());
+    assert!(users.find_by_login(&nobody).await.unwrap().is_none());
+    let unknown: Id = "0123456789abcdef01234567".parse().unwrap();
+    assert!(users.find_by_id(unknown).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn unique_indexes_turn_duplicates_into_named_conflicts() {
+    let db = fresh_database().await;
+    mongo::ensure_indexes(&db)
+        .await
+        .expect("creating the indexes twice is fine");
+    let users = MongoUserRepository::new(&db);
+    users
+        .insert(new_user("ada", "ada@example.com"))
+        .await
+        .unwrap();
+    let bob = users
+        .insert(new_user("bob", "bob@example.com"))
+        .await
+        .unwrap();
+
+    let err = users
+        .insert(new_user("ada", "other@example.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Duplicate(UniqueField::Username)),
+        "{err:?}"
+    );
+    let err = users
+        .insert(new_user("other", "ada@example.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Duplicate(UniqueField::Email)),
+        "{err:?} {:?}",
+        std::error::Error::source(&err)
+    );
+
+    let taking_adas_email = AccountChanges {
+        full_name: None,
+        email: Some(Email::parse("ada@example.com").unwrap()),
+    };
+    let err = users
+        .update_account(bob.id, &taking_adas_email)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Duplicate(UniqueField::Email)),
+        "{err:?} {:?}",
+        std::error::Error::source(&err)
+    );
+
+    let ada = Username::parse("ada").unwrap();
+    let free = Email::parse("free@example.com").unwrap();
+    assert_eq!(users.taken(&ada, &free).await.unwrap(), (true, false));
+    let bob_email = Email::parse("bob@example.com").unwrap();
+    assert_eq!(users.taken(&ada, &bob_email).await.unwrap(), (true, true));
+}
+
+#[tokio::test]
+async fn updates_return_the_new_document() {
+    let db = fresh_database().await;
+    let users = MongoUserRepository::new(&db);
+    let user = users
+        .insert(new_user("cara", "cara@example.com"))
+        .await
+        .unwrap();
+    let cover = StoredMedia {
+        url: "http://localhost/media/covers/c.png".into(),
+        asset_id: "covers/c.png".into(),
+    };
+    let updated = users
+        .set_cover_image(user.id, &cover)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.cover_image, Some(cover));
+    assert!(updated.updated_at >= user.updated_at);
+    let changes = AccountChanges {
+        full_name: Some(FullName::parse("Cara C").unwrap()),
+        email: None,
+    };
+    let updated = users
+        .update_account(user.id, &changes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.full_name.as_str(), "Cara C");
+    assert_eq!(updated.email.as_str(), "cara@example.com");
+    assert!(users
+        .set_password(user.id, &PasswordHash::new("$2b$04$new".into()))
+        .await
+        .unwrap());
+    let gone: Id = "0123456789abcdef01234567".parse().unwrap();
+    assert!(users
+        .set_avatar(gone, &updated.avatar)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn documents_of_the_original_backend_load() {
+    let db = fresh_database().await;
+    let now = bson::DateTime::now();
+    let oid = bson::oid::ObjectId::new();
+    db.collection::<bson::Document>("users")
+        .insert_one(doc! {
+            "_id": oid, "username": "legacy-user", "email": "legacy@example.com",
+            "fullName": "Legacy", "avatar": "https://res.cloudinary.com/demo/a.png",
+            "coverImage": "", "password": "$2b$10$x", "watchHistory": [],
+            "refreshToken": "old", "createdAt": now, "updatedAt": now, "__v": 0,
+        })
+        .await
+        .unwrap();
+    let user = MongoUserRepository::new(&db)
+        .find_by_id(Id::from_bytes(oid.bytes()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.username.as_str(), "legacy-user");
+    assert_eq!(user.cover_image, None);
+    assert_eq!(user.avatar.asset_id, "");
+}
+
+fn session(repo: &MongoSessionRepository, user_id: Id, expires_in: TimeDelta) -> Session {
+    let now = Utc::now();
+    Session {
+        id: repo.next_id(),
+        user_id,
+        token_hash: format!("hash-{}", uuid::Uuid::new_v4().simple()),
+        previous_token_hash: None,
+        rotated_at: None,
+        expires_at: now + expires_in,
+        revoked: false,
+        created_at: now,
+    }
+}
+
+#[tokio::test]
+async fn a_token_can_be_claimed_once_per_use() {
+    let db = fresh_database().await;
+    let sessions = MongoSessionRepository::new(&db);
+    let user: Id = "0123456789abcdef01234567".parse().unwrap();
+    let s = session(&sessions, user, TimeDelta::days(1));
+    sessions.insert(&s).await.unwrap();
+    let now = Utc::now();
+    let claims = (0..6).map(|_| sessions.claim(&s, &s.token_hash, TokenUse::Rotation, now));
+    let won = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    assert!(sessions
+        .claim(&s, &s.token_hash, TokenUse::Grace, now)
+        .await
+        .unwrap());
+    assert!(!sessions
+        .claim(&s, &s.token_hash, TokenUse::Grace, now)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn rotation_is_conditional_and_revocation_sticks() {
+    let db = fresh_database().await;
+    let sessions = MongoSessionRepository::new(&db);
+    let user: Id = "0123456789abcdef01234567".parse().unwrap();
+    let s = session(&sessions, user, TimeDelta::days(1));
+    sessions.insert(&s).await.unwrap();
+    let later = s.expires_at + TimeDelta::days(1);
+    let now = Utc::now();
+    assert!(!sessions
+        .rotate(s.id, "not-current", "new", now, later)
+        .await
+        .unwrap());
+    assert!(sessions
+        .rotate(s.id, &s.token_hash, "new", now, later)
+        .await
+        .unwrap());
+    let rotated = sessions.find(s.id).await.unwrap().unwrap();
+    assert_eq!(rotated.token_hash, "new");
+    assert_eq!(
+        rotated.previous_token_hash.as_deref(),
+        Some(s.token_hash.as_str())
+    );
+    assert_eq!(rotated.expires_at.timestamp(), later.timestamp());
+    let found = sessions
+        .find_rotated(s.id, &s.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token_hash, "new");
+
+    sessions.revoke(s.id).await.unwrap();
+    assert!(!sessions
+        .rotate(s.id, "new", "newer", now, later)
+        .await
+        .unwrap());
+    assert!(sessions.find(s.id).await.unwrap().unwrap().revoked);
+}
+
+#[tokio::test]
+async fn revoke_others_keeps_one_and_prune_sweeps_the_dead() {
+    let db = fresh_database().await;
+    let sessions = MongoSessionRepository::new(&db);
+    let user: Id = "0123456789abcdef01234567".parse().unwrap();
+    let other_user: Id = "0123456789abcdef01234568".parse().unwrap();
+    let keep = session(&sessions, user, TimeDelta::days(1));
+    let drop_me = session(&sessions, user, TimeDelta::days(1));
+    let expired = session(&sessions, user, TimeDelta::seconds(-5));
+    let someone_elses = session(&sessions, other_user, TimeDelta::days(1));
+    for s in [&keep, &drop_me, &expired, &someone_elses] {
+        sessions.insert(s).await.unwrap();
+    }
+    sessions.revoke_others(user, keep.id).await.unwrap();
+    assert!(!sessions.find(keep.id).await.unwrap().unwrap().revoked);
+    assert!(sessions.find(drop_me.id).await.unwrap().unwrap().revoked);
+    assert!(
+        !sessions
+            .find(someone_elses.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+
+    sessions.prune(user, Utc::now()).await.unwrap();
+    assert!(sessions.find(keep.id).await.unwrap().is_some());
+    assert!(sessions.find(drop_me.id).await.unwrap().is_none());
+    assert!(sessions.find(expired.id).await.unwrap().is_none());
+    assert!(sessions.find(someone_elses.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_not_an_internal_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let db = mongo::connect(
+        &format!("mongodb://127.0.0.1:{port}"),
+        "nowhere",
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        mongo::ping(&db).await,
+        Err(RepoError::Unavailable(_))
+    ));
+    let users = MongoUserRepository::new(&db);
+    let err = users
+        .find_by_id("0123456789abcdef01234567".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
+}
