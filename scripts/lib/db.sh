@@ -28,7 +28,7 @@ wait_for_port() {
 # and build it with the file written in.
 install_ferretdb() {
   local bin="$TOOLS_DIR/bin/ferretdb"
-  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+  if [ -x "$bin" ] && "$bin" --version 2>&1 | grep -q "version: $FERRETDB_VERSION"; then
     return 0
   fi
   if ! command -v go >/dev/null 2>&1; then

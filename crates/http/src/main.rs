@@ -21,7 +21,15 @@ async fn main() -> ExitCode {
         }
     };
     let result = match Application::build(settings).await {
-        Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
+        Ok(app) => {
+            let stop = app.stopper();
+            actix_web::rt::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing requests in flight");
+                stop.await;
+            });
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
         Err(err) => Err(videotube_http::api::CauseChain(&err).to_string()),
     };
     match result {
@@ -31,4 +39,20 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (docker stop, systemd, Kubernetes).
+#[cfg(unix)]
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

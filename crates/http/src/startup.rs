@@ -59,8 +59,7 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free one), connects to the database, creates the indexes
-    /// and prepares the server; `run_until_stopped` serves until SIGINT or SIGTERM, then lets
-    /// in-flight requests finish.
+    /// and prepares the server; `run_until_stopped` serves until `stopper` is awaited.
     pub async fn build(settings: Settings) -> Result<Self, BuildError> {
         let app = &settings.application;
         let address = format!("{}:{}", app.host, app.port);
@@ -160,6 +159,8 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(app.shutdown_timeout_seconds)
+        // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
+        .disable_signals()
         .listen(listener)
         .map_err(BuildError::Server)?
         .run();
@@ -169,6 +170,13 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server: no new connections, requests in flight finish (up to the configured
+    /// shutdown timeout).
+    pub fn stopper(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let handle = self.server.handle();
+        async move { handle.stop(true).await }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -137,7 +137,7 @@ async fn original_defect_change_password_without_new_password_is_a_400_not_a_500
 }
 
 #[tokio::test]
-async fn update_account_changes_name_and_lowercased_email() {
+async fn original_defect_email_is_lowercased_on_update_too() {
     let app = spawn_app().await;
     let login = app.signed_up("quinn").await;
     let res = update_account(

@@ -105,7 +105,7 @@ async fn passwords_over_72_bytes_are_refused_not_truncated() {
 }
 
 #[tokio::test]
-async fn an_oversized_avatar_is_a_413_and_leaves_no_file() {
+async fn original_defect_oversized_uploads_are_a_413_and_leave_no_file() {
     let app = spawn_app().await;
     let mut big = PNG.to_vec();
     big.resize(6 * 1024 * 1024, 0);
@@ -119,7 +119,7 @@ async fn an_oversized_avatar_is_a_413_and_leaves_no_file() {
 }
 
 #[tokio::test]
-async fn a_text_file_named_png_is_refused() {
+async fn original_defect_upload_types_are_checked_by_content() {
     let app = spawn_app().await;
     let mut form = RegisterForm::new("fakepng");
     form.avatar = Some((
@@ -201,7 +201,7 @@ async fn original_defect_duplicate_registration_is_a_409_that_leaves_no_files() 
 }
 
 #[tokio::test]
-async fn same_name_uploads_never_overwrite_each_other() {
+async fn original_defect_same_name_uploads_never_overwrite_each_other() {
     let app = spawn_app().await;
     let a = body_of(app.register(RegisterForm::new("first")).await).await;
     let b = body_of(app.register(RegisterForm::new("second")).await).await;
@@ -238,4 +238,21 @@ async fn concurrent_registrations_of_one_username_create_one_user() {
         1,
         "the losers' avatars are deleted again"
     );
+}
+
+#[tokio::test]
+async fn original_defect_email_is_lowercased_so_case_variants_are_one_account() {
+    let app = spawn_app().await;
+    let mut form = RegisterForm::new("casey");
+    form.email = "Casey@Example.COM".into();
+    let body = body_of(app.register(form).await).await;
+    assert_eq!(body["data"]["email"], "casey@example.com");
+
+    let mut twin = RegisterForm::new("casey2");
+    twin.email = "CASEY@example.com".into();
+    assert_eq!(app.register(twin).await.status(), StatusCode::CONFLICT);
+    let res = app
+        .login_raw(serde_json::json!({ "email": "cAsEy@example.com", "password": crate::helpers::PASSWORD }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
 }

@@ -61,7 +61,7 @@ async fn login_by_username_or_email_returns_tokens_and_sets_cookies() {
 }
 
 #[tokio::test]
-async fn cookies_follow_the_configured_policy() {
+async fn original_defect_cookies_carry_samesite_as_configured() {
     let app = spawn_app_with(&[("COOKIE_SAME_SITE", "none")]).await;
     app.signed_up("crosssite").await;
     let res = app
