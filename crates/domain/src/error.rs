@@ -81,10 +81,6 @@ impl Error {
         }
     }
 
-    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
-        Self::invalid(vec![FieldError::new(field, message)])
-    }
-
     pub fn internal(cause: impl Into<BoxError>) -> Self {
         Error::Internal(cause.into())
     }

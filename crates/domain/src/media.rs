@@ -78,6 +78,22 @@ pub struct StoredMedia {
     pub asset_id: String,
 }
 
+/// The two images on a user's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileImage {
+    Avatar,
+    CoverImage,
+}
+
+impl ProfileImage {
+    pub fn folder(self) -> MediaFolder {
+        match self {
+            ProfileImage::Avatar => MediaFolder::Avatars,
+            ProfileImage::CoverImage => MediaFolder::CoverImages,
+        }
+    }
+}
+
 /// Folders that keep each kind of asset apart in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaFolder {

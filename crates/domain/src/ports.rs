@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
-use crate::media::{MediaFolder, StoredMedia, UploadedFile};
+use crate::media::{MediaFolder, ProfileImage, StoredMedia, UploadedFile};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
@@ -29,9 +29,12 @@ pub trait UserRepository: Send + Sync {
         changes: &AccountChanges,
     ) -> Result<Option<User>, RepoError>;
     async fn set_password(&self, id: Id, hash: &PasswordHash) -> Result<bool, RepoError>;
-    async fn set_avatar(&self, id: Id, avatar: &StoredMedia) -> Result<Option<User>, RepoError>;
-    async fn set_cover_image(&self, id: Id, cover: &StoredMedia)
-        -> Result<Option<User>, RepoError>;
+    async fn set_image(
+        &self,
+        id: Id,
+        image: ProfileImage,
+        media: &StoredMedia,
+    ) -> Result<Option<User>, RepoError>;
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bson::doc;
 use chrono::{TimeDelta, Utc};
 use videotube_domain::error::UniqueField;
-use videotube_domain::media::StoredMedia;
+use videotube_domain::media::{ProfileImage, StoredMedia};
 use videotube_domain::ports::{SessionRepository, UserRepository};
 use videotube_domain::session::{Session, TokenUse};
 use videotube_domain::user::{AccountChanges, NewUser};
@@ -133,7 +133,7 @@ async fn updates_return_the_new_document() {
         asset_id: "covers/c.png".into(),
     };
     let updated = users
-        .set_cover_image(user.id, &cover)
+        .set_image(user.id, ProfileImage::CoverImage, &cover)
         .await
         .unwrap()
         .unwrap();
@@ -156,7 +156,7 @@ async fn updates_return_the_new_document() {
         .unwrap());
     let gone: Id = "0123456789abcdef01234567".parse().unwrap();
     assert!(users
-        .set_avatar(gone, &updated.avatar)
+        .set_image(gone, ProfileImage::Avatar, &updated.avatar)
         .await
         .unwrap()
         .is_none());

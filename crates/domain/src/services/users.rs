@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::error::{Error, FieldError};
-use crate::media::{MediaFolder, StoredMedia, UploadedFile};
+use crate::media::{MediaFolder, ProfileImage, StoredMedia, UploadedFile};
 use crate::ports::{
     LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec, TokenError,
     UserRepository,
@@ -67,10 +67,6 @@ impl UserService {
             throttle,
             policy,
         }
-    }
-
-    pub fn policy(&self) -> AuthPolicy {
-        self.policy
     }
 
     pub async fn register(&self, reg: Registration<'_>) -> Result<User, Error> {
@@ -324,56 +320,36 @@ impl UserService {
             .ok_or(Error::Unauthorized(INVALID_ACCESS))
     }
 
-    pub async fn update_avatar(&self, caller: Caller, file: &UploadedFile) -> Result<User, Error> {
-        let old = self.current_user(caller).await?.avatar;
-        let stored = self.media.store(file, MediaFolder::Avatars).await?;
-        let user = self
-            .save_media(
-                self.users.set_avatar(caller.user_id, &stored).await,
-                &stored,
-            )
-            .await?;
-        self.discard(&old).await;
-        Ok(user)
-    }
-
-    pub async fn update_cover_image(
+    /// Stores a new avatar or cover image, records it, then deletes the one it replaces.
+    pub async fn replace_image(
         &self,
         caller: Caller,
+        image: ProfileImage,
         file: &UploadedFile,
     ) -> Result<User, Error> {
-        let old = self.current_user(caller).await?.cover_image;
-        let stored = self.media.store(file, MediaFolder::CoverImages).await?;
-        let user = self
-            .save_media(
-                self.users.set_cover_image(caller.user_id, &stored).await,
-                &stored,
-            )
-            .await?;
+        let user = self.current_user(caller).await?;
+        let old = match image {
+            ProfileImage::Avatar => Some(user.avatar),
+            ProfileImage::CoverImage => user.cover_image,
+        };
+        let stored = self.media.store(file, image.folder()).await?;
+        let saved = self.users.set_image(caller.user_id, image, &stored).await;
+        let user = match saved {
+            Ok(Some(user)) => user,
+            // Nothing references the new file: delete it again.
+            Ok(None) => {
+                self.discard(&stored).await;
+                return Err(Error::Unauthorized(INVALID_ACCESS));
+            }
+            Err(err) => {
+                self.discard(&stored).await;
+                return Err(err.into());
+            }
+        };
         if let Some(old) = old {
             self.discard(&old).await;
         }
         Ok(user)
-    }
-
-    /// The outcome of recording a newly stored file on the user; when that failed, the file is
-    /// referenced by nothing and is deleted again.
-    async fn save_media(
-        &self,
-        saved: Result<Option<User>, crate::RepoError>,
-        stored: &StoredMedia,
-    ) -> Result<User, Error> {
-        match saved {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => {
-                self.discard(stored).await;
-                Err(Error::Unauthorized(INVALID_ACCESS))
-            }
-            Err(err) => {
-                self.discard(stored).await;
-                Err(err.into())
-            }
-        }
     }
 
     /// Deletes an asset nothing references any more. A failure is logged, not returned: the

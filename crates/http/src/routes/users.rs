@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use videotube_domain::media::{MediaCategory, UploadedFile};
+use videotube_domain::media::{MediaCategory, ProfileImage, UploadedFile};
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
@@ -259,46 +259,35 @@ async fn update_account(
 
 async fn update_avatar(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    caller: AuthUser,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let form =
-        upload::receive(multipart, &[image_rule(&state, "avatar")], &state.spool_dir).await?;
-    let mut fields = Fields::new(Map::new());
-    let avatar = required_file(&form, "avatar", &mut fields);
-    fields.finish()?;
-    let user = state
-        .users
-        .update_avatar(caller, avatar.expect("checked by finish"))
-        .await?;
-    Ok(respond(
-        StatusCode::OK,
-        UserView::from(&user),
-        "Avatar image updated successfully",
-    ))
+    replace_image(state, caller, multipart, ProfileImage::Avatar).await
 }
 
 async fn update_cover_image(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    caller: AuthUser,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let form = upload::receive(
-        multipart,
-        &[image_rule(&state, "coverImage")],
-        &state.spool_dir,
-    )
-    .await?;
+    replace_image(state, caller, multipart, ProfileImage::CoverImage).await
+}
+
+async fn replace_image(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    multipart: Multipart,
+    image: ProfileImage,
+) -> Result<HttpResponse, ApiError> {
+    let (field, message) = match image {
+        ProfileImage::Avatar => ("avatar", "Avatar image updated successfully"),
+        ProfileImage::CoverImage => ("coverImage", "Cover image updated successfully"),
+    };
+    let form = upload::receive(multipart, &[image_rule(&state, field)], &state.spool_dir).await?;
     let mut fields = Fields::new(Map::new());
-    let cover = required_file(&form, "coverImage", &mut fields);
+    let file = required_file(&form, field, &mut fields);
     fields.finish()?;
-    let user = state
-        .users
-        .update_cover_image(caller, cover.expect("checked by finish"))
-        .await?;
-    Ok(respond(
-        StatusCode::OK,
-        UserView::from(&user),
-        "Cover image updated successfully",
-    ))
+    let file = file.expect("Fields::finish fails when the file is missing");
+    let user = state.users.replace_image(caller, image, file).await?;
+    Ok(respond(StatusCode::OK, UserView::from(&user), message))
 }

@@ -1,36 +1,18 @@
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::helpers::{
     body_of, error_fields, image_form, spawn_app, Login, TestApp, JPEG, PASSWORD, PNG,
 };
 
-async fn change_password(
-    app: &TestApp,
-    login: &Login,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    app.client
-        .post(app.url("/users/change-password"))
-        .bearer_auth(&login.access)
-        .json(&body)
-        .send()
+async fn change_password(app: &TestApp, login: &Login, body: Value) -> reqwest::Response {
+    app.send_json(Method::POST, "/users/change-password", &login.access, body)
         .await
-        .unwrap()
 }
 
-async fn update_account(
-    app: &TestApp,
-    login: &Login,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    app.client
-        .patch(app.url("/users/update-account"))
-        .bearer_auth(&login.access)
-        .json(&body)
-        .send()
+async fn update_account(app: &TestApp, login: &Login, body: Value) -> reqwest::Response {
+    app.send_json(Method::PATCH, "/users/update-account", &login.access, body)
         .await
-        .unwrap()
 }
 
 async fn upload(

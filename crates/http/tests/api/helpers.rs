@@ -225,6 +225,20 @@ impl TestApp {
         }
     }
 
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        access: &str,
+        body: Value,
+    ) -> Response {
+        let request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(access);
+        request.json(&body).send().await.unwrap()
+    }
+
     pub async fn get_authed(&self, path: &str, access: &str) -> Response {
         self.client
             .get(self.url(path))

@@ -5,7 +5,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::error::UniqueField;
-use videotube_domain::media::StoredMedia;
+use videotube_domain::media::{ProfileImage, StoredMedia};
 use videotube_domain::ports::UserRepository;
 use videotube_domain::user::{AccountChanges, NewUser, User};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
@@ -185,22 +185,19 @@ impl UserRepository for MongoUserRepository {
             .is_some())
     }
 
-    async fn set_avatar(&self, id: Id, avatar: &StoredMedia) -> Result<Option<User>, RepoError> {
-        self.update(
-            id,
-            doc! { "avatar": &avatar.url, "avatarAssetId": &avatar.asset_id },
-        )
-        .await
-    }
-
-    async fn set_cover_image(
+    async fn set_image(
         &self,
         id: Id,
-        cover: &StoredMedia,
+        image: ProfileImage,
+        media: &StoredMedia,
     ) -> Result<Option<User>, RepoError> {
+        let (url_field, asset_field) = match image {
+            ProfileImage::Avatar => ("avatar", "avatarAssetId"),
+            ProfileImage::CoverImage => ("coverImage", "coverImageAssetId"),
+        };
         self.update(
             id,
-            doc! { "coverImage": &cover.url, "coverImageAssetId": &cover.asset_id },
+            doc! { url_field: &media.url, asset_field: &media.asset_id },
         )
         .await
     }
