@@ -8,6 +8,7 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use videotube_infra::cloudinary::{parse_cloudinary_url, CloudinaryConfig, SignatureAlgorithm};
 
 const BASE: &str = include_str!("../../../config/base.yaml");
 const LOCAL: &str = include_str!("../../../config/local.yaml");
@@ -83,18 +84,83 @@ pub struct MediaSettings {
     pub image_max_bytes: u64,
 }
 
-/// Read and checked now; the Cloudinary media store itself is the media pipeline's work (issue 3).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CloudinarySettings {
     pub url: SecretString,
     pub cloud_name: String,
     pub api_key: String,
     pub api_secret: SecretString,
+    pub api_base: String,
+    pub root_folder: String,
+    pub signature_algorithm: SignatureAlgorithmSetting,
+    pub chunk_threshold_bytes: u64,
+    pub chunk_size_bytes: u64,
+    pub timeout_seconds: u64,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureAlgorithmSetting {
+    Sha1,
+    Sha256,
 }
 
 impl CloudinarySettings {
     pub fn is_configured(&self) -> bool {
-        !self.url.expose_secret().is_empty() || !self.cloud_name.is_empty()
+        !self.url.expose_secret().is_empty()
+            || !self.cloud_name.is_empty()
+            || !self.api_key.is_empty()
+            || !self.api_secret.expose_secret().is_empty()
+    }
+
+    /// The store's configuration when Cloudinary is configured (`CLOUDINARY_URL` wins over the
+    /// three separate variables), `None` when it is not, an error naming what is missing.
+    pub fn store_config(&self) -> Result<Option<CloudinaryConfig>, SettingsError> {
+        if !self.is_configured() {
+            return Ok(None);
+        }
+        let url = self.url.expose_secret();
+        let (cloud_name, api_key, api_secret) = if url.is_empty() {
+            for (variable, value) in [
+                ("CLOUDINARY_CLOUD_NAME", self.cloud_name.as_str()),
+                ("CLOUDINARY_API_KEY", self.api_key.as_str()),
+                ("CLOUDINARY_API_SECRET", self.api_secret.expose_secret()),
+            ] {
+                if value.is_empty() {
+                    return Err(SettingsError::Refused {
+                        variable,
+                        problem: "is not set, but other Cloudinary settings are".into(),
+                    });
+                }
+            }
+            (
+                self.cloud_name.clone(),
+                self.api_key.clone(),
+                self.api_secret.clone(),
+            )
+        } else {
+            parse_cloudinary_url(url).ok_or(SettingsError::Refused {
+                variable: "CLOUDINARY_URL",
+                problem: "must look like cloudinary://<api_key>:<api_secret>@<cloud_name>".into(),
+            })?
+        };
+        Ok(Some(CloudinaryConfig {
+            cloud_name,
+            api_key,
+            api_secret,
+            api_base: self.api_base.clone(),
+            root_folder: self.root_folder.clone(),
+            signature_algorithm: match self.signature_algorithm {
+                SignatureAlgorithmSetting::Sha1 => SignatureAlgorithm::Sha1,
+                SignatureAlgorithmSetting::Sha256 => SignatureAlgorithm::Sha256,
+            },
+            chunk_threshold: self.chunk_threshold_bytes,
+            chunk_size: self.chunk_size_bytes.max(5 * 1024 * 1024),
+            request_timeout: Duration::from_secs(self.timeout_seconds.max(1)),
+            max_attempts: self.max_attempts.max(1),
+            backoff: Duration::from_millis(500),
+        }))
     }
 }
 
@@ -206,6 +272,7 @@ impl Settings {
                 problem: "must differ from ACCESS_TOKEN_SECRET".into(),
             });
         }
+        self.cloudinary.store_config()?;
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return Err(SettingsError::Refused {
                 variable: "APP_AUTH__BCRYPT_COST",
@@ -292,7 +359,7 @@ mod tests {
         assert_eq!(settings.application.port, 8000);
         assert_eq!(settings.database.name, "videotube");
         assert_eq!(settings.auth.access_token_expiry, Duration::from_secs(900));
-        assert!(!settings.cloudinary.is_configured());
+        assert!(settings.cloudinary.store_config().unwrap().is_none());
     }
 
     #[test]
@@ -305,7 +372,7 @@ mod tests {
             ("ACCESS_TOKEN_EXPIRY", "1d"),
             ("REFRESH_TOKEN_EXPIRY", "10d"),
             ("MEDIA_DIR", "/srv/media"),
-            ("CLOUDINARY_CLOUD_NAME", "demo"),
+            ("CLOUDINARY_URL", "cloudinary://key:secret@demo"),
             ("APP_AUTH__BCRYPT_COST", "12"),
         ]))
         .unwrap();
@@ -325,7 +392,11 @@ mod tests {
         );
         assert_eq!(settings.media.dir, PathBuf::from("/srv/media"));
         assert_eq!(settings.auth.bcrypt_cost, 12);
-        assert!(settings.cloudinary.is_configured());
+        let cloudinary = settings.cloudinary.store_config().unwrap().unwrap();
+        assert_eq!(
+            (cloudinary.cloud_name.as_str(), cloudinary.api_key.as_str()),
+            ("demo", "key")
+        );
     }
 
     fn refused_variable(pairs: &[(&str, &str)]) -> &'static str {

@@ -10,7 +10,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
+use videotube_domain::ports::MediaStore;
 use videotube_domain::services::{AuthPolicy, UserService};
+use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::BcryptError;
 use videotube_infra::throttle::Allowance;
@@ -48,6 +50,10 @@ pub enum BuildError {
     Indexes(#[source] DbError),
     #[error("invalid bcrypt cost")]
     Bcrypt(#[source] BcryptError),
+    #[error(transparent)]
+    Settings(#[from] config::SettingsError),
+    #[error("could not set up the Cloudinary client")]
+    MediaStore(#[source] videotube_domain::BoxError),
     #[error("could not start the HTTP server")]
     Server(#[source] std::io::Error),
 }
@@ -94,11 +100,16 @@ impl Application {
             .await
             .map_err(BuildError::Indexes)?;
 
-        if settings.cloudinary.is_configured() {
-            tracing::warn!(
-                "Cloudinary credentials are set, but this build stores media on local disk only"
-            );
-        }
+        let media_store: Arc<dyn MediaStore> = match settings.cloudinary.store_config()? {
+            Some(config) => {
+                tracing::info!(cloud = %config.cloud_name, "storing media on Cloudinary");
+                Arc::new(CloudinaryStore::new(config).map_err(BuildError::MediaStore)?)
+            }
+            None => Arc::new(LocalMediaStore::new(
+                media.dir.clone(),
+                &format!("{public_url}/media"),
+            )),
+        };
         let auth = &settings.auth;
         let users = UserService::new(
             Arc::new(mongo::MongoUserRepository::new(&db)),
@@ -108,10 +119,7 @@ impl Application {
                 &auth.access_token_secret,
                 &auth.refresh_token_secret,
             )),
-            Arc::new(LocalMediaStore::new(
-                media.dir.clone(),
-                &format!("{public_url}/media"),
-            )),
+            media_store,
             Arc::new(GovernorLoginThrottle::new(
                 allowance(auth.login_per_ip),
                 allowance(auth.login_per_account),

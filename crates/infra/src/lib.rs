@@ -1,6 +1,7 @@
 //! Adapters from VideoTube's domain ports to the outside world: MongoDB repositories, bcrypt,
 //! JWT, the local media store and login throttling.
 
+pub mod cloudinary;
 pub mod jwt;
 pub mod local_store;
 pub mod mongo;

@@ -3,6 +3,7 @@
 
 mod account;
 mod binary;
+mod cloudinary;
 mod envelope;
 mod health;
 mod helpers;

@@ -1,0 +1,206 @@
+//! The Cloudinary store against a local fake (wiremock) that checks what the real API checks:
+//! the api key, the signature over the sorted parameters, the multipart fields and the chunk
+//! headers of a chunked upload.
+
+use std::io::Write;
+use std::time::Duration;
+
+use videotube_domain::media::{MediaFolder, MediaType, StoredMedia, UploadedFile};
+use videotube_domain::ports::{MediaStore, MediaStoreError};
+use videotube_infra::cloudinary::{CloudinaryConfig, CloudinaryStore, SignatureAlgorithm};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[path = "support/fake_cloudinary.rs"]
+mod fake_cloudinary;
+
+use fake_cloudinary::{Chunk, FakeDestroy, FakeUpload, API_KEY, SECRET};
+
+fn config(server: &MockServer) -> CloudinaryConfig {
+    CloudinaryConfig {
+        cloud_name: "demo".into(),
+        api_key: API_KEY.into(),
+        api_secret: SECRET.to_owned().into(),
+        api_base: server.uri(),
+        root_folder: "videotube".into(),
+        signature_algorithm: SignatureAlgorithm::Sha1,
+        chunk_threshold: 20 * 1024 * 1024,
+        chunk_size: 20 * 1024 * 1024,
+        request_timeout: Duration::from_secs(5),
+        max_attempts: 3,
+        backoff: Duration::from_millis(10),
+    }
+}
+
+fn png_file(dir: &tempfile::TempDir, size: usize) -> UploadedFile {
+    let path = dir.path().join("upload.png");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..size - 8).map(|i| (i % 251) as u8));
+    file.write_all(&bytes).unwrap();
+    UploadedFile {
+        path,
+        media_type: MediaType::Png,
+        size: size as u64,
+    }
+}
+
+#[tokio::test]
+async fn a_small_file_is_one_signed_upload() {
+    let server = MockServer::start().await;
+    let fake = FakeUpload::default();
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(fake.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = png_file(&dir, 4096);
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let stored = store.store(&file, MediaFolder::Avatars).await.unwrap();
+
+    let received = fake.received.lock().unwrap();
+    let (fields, chunk) = &received[0];
+    let public_id = &fields["public_id"];
+    assert!(public_id.starts_with("videotube/avatars/"), "{public_id}");
+    assert!(fields["timestamp"].parse::<i64>().is_ok());
+    assert!(chunk.range.is_empty() && chunk.upload_id.is_empty());
+    assert_eq!(chunk.bytes, std::fs::read(&file.path).unwrap());
+    assert_eq!(stored.asset_id, format!("image/{public_id}"));
+    assert!(stored
+        .url
+        .starts_with("https://res.cloudinary.com/demo/image/upload/"));
+    assert!(file.path.exists(), "the spooled file belongs to the caller");
+}
+
+#[tokio::test]
+async fn a_45_mb_file_goes_up_in_ordered_chunks_of_one_upload() {
+    let server = MockServer::start().await;
+    let fake = FakeUpload::default();
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(fake.clone())
+        .expect(3)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 45_000_000;
+    let file = png_file(&dir, size);
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    store.store(&file, MediaFolder::Avatars).await.unwrap();
+
+    let received = fake.received.lock().unwrap();
+    let chunks: Vec<&Chunk> = received.iter().map(|(_, c)| c).collect();
+    let mib20 = 20 * 1024 * 1024;
+    let ranges: Vec<&str> = chunks.iter().map(|c| c.range.as_str()).collect();
+    assert_eq!(
+        ranges,
+        [
+            format!("bytes 0-{}/{size}", mib20 - 1),
+            format!("bytes {mib20}-{}/{size}", 2 * mib20 - 1),
+            format!("bytes {}-{}/{size}", 2 * mib20, size - 1),
+        ]
+    );
+    assert!(!chunks[0].upload_id.is_empty());
+    assert!(chunks.iter().all(|c| c.upload_id == chunks[0].upload_id));
+    let public_ids: Vec<&String> = received.iter().map(|(f, _)| &f["public_id"]).collect();
+    assert!(public_ids.iter().all(|p| *p == public_ids[0]));
+    let reassembled: Vec<u8> = chunks
+        .iter()
+        .flat_map(|c| c.bytes.iter().copied())
+        .collect();
+    assert!(
+        reassembled == std::fs::read(&file.path).unwrap(),
+        "the chunks add up to the file"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(FakeUpload::default())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    store
+        .store(&png_file(&dir, 1024), MediaFolder::CoverImages)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_signature_is_not_retried_and_keeps_cloudinarys_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(FakeUpload::default())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut wrong = config(&server);
+    wrong.api_secret = "not-the-secret".to_owned().into();
+    let store = CloudinaryStore::new(wrong).unwrap();
+    let err = store
+        .store(&png_file(&dir, 1024), MediaFolder::Avatars)
+        .await
+        .unwrap_err();
+    let MediaStoreError::Failed(cause) = err else {
+        panic!("expected a final failure, got {err:?}")
+    };
+    assert!(cause.to_string().contains("Invalid Signature"), "{cause}");
+}
+
+#[tokio::test]
+async fn a_hanging_cloudinary_times_out_after_the_retry_bound() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut impatient = config(&server);
+    impatient.request_timeout = Duration::from_millis(200);
+    impatient.max_attempts = 2;
+    let store = CloudinaryStore::new(impatient).unwrap();
+    let started = std::time::Instant::now();
+    let err = store
+        .store(&png_file(&dir, 1024), MediaFolder::Avatars)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MediaStoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn destroy_treats_ok_and_not_found_as_done_and_uses_the_resource_type() {
+    for (answer, succeeds) in [("ok", true), ("not found", true), ("error", false)] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1_1/demo/video/destroy"))
+            .respond_with(FakeDestroy(answer))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let store = CloudinaryStore::new(config(&server)).unwrap();
+        let media = StoredMedia {
+            url: "https://res.cloudinary.com/demo/video/upload/v1/videotube/videos/abc.mp4".into(),
+            asset_id: "video/videotube/videos/abc".into(),
+        };
+        assert_eq!(store.delete(&media).await.is_ok(), succeeds, "{answer}");
+    }
+}

@@ -1,0 +1,192 @@
+//! A fake Cloudinary for wiremock that checks what the real API checks: the api key, the
+//! signature over the sorted parameters, the multipart fields and the chunk headers. Shared by
+//! the infra and http test suites (`#[path]`-included); each uses a part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use sha1::{Digest, Sha1};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+pub const SECRET: &str = "fake-secret";
+pub const API_KEY: &str = "123456789";
+
+/// Multipart fields by name (files included), as the fake receives them.
+pub fn multipart_fields(req: &Request) -> BTreeMap<String, Vec<u8>> {
+    let content_type = req.headers.get("content-type").unwrap().to_str().unwrap();
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .unwrap()
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut fields = BTreeMap::new();
+    for part in split(&req.body, &delimiter).into_iter().skip(1) {
+        if part.starts_with(b"--") {
+            break;
+        }
+        let part = &part[2..part.len() - 2]; // the CRLF after the delimiter and before the next
+        let head_end = find(part, b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&part[..head_end]);
+        let name = head
+            .split("name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        fields.insert(name, part[head_end + 4..].to_vec());
+    }
+    fields
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split<'a>(mut body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    while let Some(at) = find(body, delimiter) {
+        parts.push(&body[..at]);
+        body = &body[at + delimiter.len()..];
+    }
+    parts.push(body);
+    parts
+}
+
+/// The signature as Cloudinary computes it, written independently of the store's own code.
+pub fn expected_signature(params: &BTreeMap<String, String>) -> String {
+    let signed: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| {
+            ![
+                "file",
+                "api_key",
+                "signature",
+                "cloud_name",
+                "resource_type",
+            ]
+            .contains(&k.as_str())
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    hex::encode(Sha1::digest(
+        format!("{}{SECRET}", signed.join("&")).as_bytes(),
+    ))
+}
+
+fn refused(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(401).set_body_json(serde_json::json!({ "error": { "message": message } }))
+}
+
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub upload_id: String,
+    pub range: String,
+    pub bytes: Vec<u8>,
+}
+
+/// One upload request: its text fields and its file part.
+pub type Received = (BTreeMap<String, String>, Chunk);
+
+/// Answers uploads like Cloudinary: 401 on a bad key or signature, chunks acknowledged, the
+/// asset described once the whole file is there.
+#[derive(Clone, Default)]
+pub struct FakeUpload {
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Respond for FakeUpload {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut fields = multipart_fields(req);
+        let file = fields.remove("file").unwrap_or_default();
+        let text: BTreeMap<String, String> = fields
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+            .collect();
+        if text.get("api_key").map(String::as_str) != Some(API_KEY) {
+            return refused("Unknown API key");
+        }
+        if text.get("signature") != Some(&expected_signature(&text)) {
+            return refused("Invalid Signature");
+        }
+        let header = |name: &str| {
+            req.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let chunk = Chunk {
+            upload_id: header("x-unique-upload-id").unwrap_or_default(),
+            range: header("content-range").unwrap_or_default(),
+            bytes: file,
+        };
+        let last = match chunk.range.strip_prefix("bytes ") {
+            None => true,
+            Some(range) => {
+                let (span, total) = range.split_once('/').unwrap();
+                let end: u64 = span.split_once('-').unwrap().1.parse().unwrap();
+                end + 1 == total.parse::<u64>().unwrap()
+            }
+        };
+        let public_id = text["public_id"].clone();
+        self.received.lock().unwrap().push((text, chunk));
+        if !last {
+            return ResponseTemplate::new(200).set_body_json(serde_json::json!({ "done": false }));
+        }
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "public_id": public_id,
+            "version": 1700000000,
+            "resource_type": "image",
+            "secure_url": format!("https://res.cloudinary.com/demo/image/upload/v1700000000/{public_id}.png"),
+        }))
+    }
+}
+
+/// Destroy requests are form-encoded and signed too.
+pub struct FakeDestroy(pub &'static str);
+
+impl Respond for FakeDestroy {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let params: BTreeMap<String, String> = url_decoded(&req.body);
+        if params.get("signature") != Some(&expected_signature(&params)) {
+            return refused("Invalid Signature");
+        }
+        if !params["public_id"].starts_with("videotube/") {
+            return ResponseTemplate::new(400);
+        }
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "result": self.0 }))
+    }
+}
+
+fn url_decoded(body: &[u8]) -> BTreeMap<String, String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
