@@ -31,6 +31,8 @@ pub struct AppState {
     pub db: Database,
     pub cookies: CookiePolicy,
     pub spool_dir: PathBuf,
+    /// The local media directory, canonical (links resolved), for containment checks.
+    pub media_root: PathBuf,
     pub image_max_bytes: u64,
 }
 
@@ -138,12 +140,13 @@ impl Application {
                 same_site: app.cookie_same_site,
             },
             spool_dir: media.upload_tmp_dir.clone(),
+            media_root: std::fs::canonicalize(&media.dir)
+                .map_err(|e| BuildError::Directory(media.dir.clone(), e))?,
             image_max_bytes: media.image_max_bytes,
         });
 
         let cors_origins = app.cors_origins.clone();
         let json_limit = app.json_limit_bytes;
-        let media_dir = media.dir.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(cors(&cors_origins))
@@ -163,7 +166,7 @@ impl Application {
                     .into()
                 }))
                 .service(web::scope("/api/v1").configure(routes::configure))
-                .service(actix_files::Files::new("/media", &media_dir))
+                .service(web::resource("/media/{tail:.*}").get(routes::media::serve))
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(app.shutdown_timeout_seconds)

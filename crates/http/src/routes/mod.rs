@@ -1,6 +1,7 @@
 use actix_web::web;
 
 mod health;
+pub mod media;
 mod users;
 
 /// Each path is a `web::resource`, so a known path with the wrong method answers 405, not 404.

@@ -6,6 +6,7 @@ mod binary;
 mod cloudinary;
 mod envelope;
 mod health;
+mod media;
 mod helpers;
 mod register;
 mod sessions;
