@@ -7,20 +7,29 @@ pub enum MediaType {
     Png,
     Webp,
     Gif,
+    Mp4,
+    QuickTime,
+    Webm,
+    Matroska,
 }
 
 /// A family of media types a field may accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaCategory {
     Image,
+    Video,
 }
 
 impl MediaType {
-    pub const ALL: [MediaType; 4] = [
+    pub const ALL: [MediaType; 8] = [
         MediaType::Jpeg,
         MediaType::Png,
         MediaType::Webp,
         MediaType::Gif,
+        MediaType::Mp4,
+        MediaType::QuickTime,
+        MediaType::Webm,
+        MediaType::Matroska,
     ];
 
     pub fn from_mime(mime: &str) -> Option<Self> {
@@ -33,6 +42,10 @@ impl MediaType {
             MediaType::Png => "image/png",
             MediaType::Webp => "image/webp",
             MediaType::Gif => "image/gif",
+            MediaType::Mp4 => "video/mp4",
+            MediaType::QuickTime => "video/quicktime",
+            MediaType::Webm => "video/webm",
+            MediaType::Matroska => "video/x-matroska",
         }
     }
 
@@ -42,6 +55,10 @@ impl MediaType {
             MediaType::Png => "png",
             MediaType::Webp => "webp",
             MediaType::Gif => "gif",
+            MediaType::Mp4 => "mp4",
+            MediaType::QuickTime => "mov",
+            MediaType::Webm => "webm",
+            MediaType::Matroska => "mkv",
         }
     }
 
@@ -49,6 +66,9 @@ impl MediaType {
         match self {
             MediaType::Jpeg | MediaType::Png | MediaType::Webp | MediaType::Gif => {
                 MediaCategory::Image
+            }
+            MediaType::Mp4 | MediaType::QuickTime | MediaType::Webm | MediaType::Matroska => {
+                MediaCategory::Video
             }
         }
     }
@@ -58,12 +78,13 @@ impl MediaCategory {
     pub fn describe(self) -> &'static str {
         match self {
             MediaCategory::Image => "an image (JPEG, PNG, WebP or GIF)",
+            MediaCategory::Video => "a video (MP4, QuickTime, WebM or Matroska)",
         }
     }
 }
 
 /// A received file, already checked for size and type, waiting in the upload spool.
-/// Whoever spooled it owns the file and removes it; a store only reads it or moves it away.
+/// Whoever spooled it owns the file and removes it; a store only reads it.
 #[derive(Debug, Clone)]
 pub struct UploadedFile {
     pub path: PathBuf,
@@ -76,6 +97,13 @@ pub struct UploadedFile {
 pub struct StoredMedia {
     pub url: String,
     pub asset_id: String,
+}
+
+/// What storing a file gave: where it is, and for a video its length when the store could tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub media: StoredMedia,
+    pub duration_seconds: Option<f64>,
 }
 
 /// The two images on a user's profile.
@@ -99,6 +127,8 @@ impl ProfileImage {
 pub enum MediaFolder {
     Avatars,
     CoverImages,
+    Videos,
+    Thumbnails,
 }
 
 impl MediaFolder {
@@ -106,6 +136,8 @@ impl MediaFolder {
         match self {
             MediaFolder::Avatars => "avatars",
             MediaFolder::CoverImages => "covers",
+            MediaFolder::Videos => "videos",
+            MediaFolder::Thumbnails => "thumbnails",
         }
     }
 }

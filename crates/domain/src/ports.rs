@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
-use crate::media::{MediaFolder, ProfileImage, StoredMedia, UploadedFile};
+use crate::media::{MediaFolder, ProfileImage, Stored, StoredMedia, UploadedFile};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
@@ -118,11 +118,15 @@ pub enum MediaStoreError {
 
 #[async_trait]
 pub trait MediaStore: Send + Sync {
+    /// Stores a copy of the file (the caller still owns and removes the original). With a `name`,
+    /// storing again under that name replaces the earlier copy, which makes retried jobs leave
+    /// one copy; without one, the store picks a fresh unique name.
     async fn store(
         &self,
         file: &UploadedFile,
         folder: MediaFolder,
-    ) -> Result<StoredMedia, MediaStoreError>;
+        name: Option<&str>,
+    ) -> Result<Stored, MediaStoreError>;
     /// Deleting something already gone is a success.
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError>;
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use videotube_domain::media::{MediaCategory, MediaFolder, StoredMedia, UploadedFile};
+use videotube_domain::media::{MediaCategory, MediaFolder, Stored, StoredMedia, UploadedFile};
 use videotube_domain::ports::{MediaStore, MediaStoreError};
 use videotube_domain::BoxError;
 
@@ -96,6 +96,8 @@ struct UploadResult {
     secure_url: String,
     public_id: String,
     resource_type: String,
+    /// Seconds, for videos.
+    duration: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +118,7 @@ struct ErrorMessage {
 fn resource_type(category: MediaCategory) -> &'static str {
     match category {
         MediaCategory::Image => "image",
+        MediaCategory::Video => "video",
     }
 }
 
@@ -234,16 +237,19 @@ impl MediaStore for CloudinaryStore {
         &self,
         file: &UploadedFile,
         folder: MediaFolder,
-    ) -> Result<StoredMedia, MediaStoreError> {
+        name: Option<&str>,
+    ) -> Result<Stored, MediaStoreError> {
         let resource_type = resource_type(file.media_type.category());
         let url = self.endpoint(resource_type, "upload");
-        let public_id = format!(
-            "{}/{}/{}",
-            self.config.root_folder,
-            folder.as_str(),
-            uuid::Uuid::new_v4().simple()
-        );
-        let params = self.signed(BTreeMap::from([("public_id", public_id)]));
+        let name = match name {
+            Some(name) => name.to_owned(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let public_id = format!("{}/{}/{name}", self.config.root_folder, folder.as_str());
+        let params = self.signed(BTreeMap::from([
+            ("public_id", public_id),
+            ("overwrite", "true".to_owned()),
+        ]));
         let response = if file.size <= self.config.chunk_threshold {
             self.send("upload", || async {
                 let part = file_part(&file.path, 0, file.size).await?;
@@ -257,9 +263,12 @@ impl MediaStore for CloudinaryStore {
             self.upload_chunked(file, &params, &url).await?
         };
         let result: UploadResult = parse(response).await?;
-        Ok(StoredMedia {
-            url: result.secure_url,
-            asset_id: format!("{}/{}", result.resource_type, result.public_id),
+        Ok(Stored {
+            media: StoredMedia {
+                url: result.secure_url,
+                asset_id: format!("{}/{}", result.resource_type, result.public_id),
+            },
+            duration_seconds: result.duration,
         })
     }
 

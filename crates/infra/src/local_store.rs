@@ -2,11 +2,13 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
-use videotube_domain::media::{MediaFolder, StoredMedia, UploadedFile};
+use videotube_domain::media::{MediaCategory, MediaFolder, MediaType, Stored, StoredMedia, UploadedFile};
+use videotube_domain::BoxError;
 use videotube_domain::ports::{MediaStore, MediaStoreError};
 
-/// Stores media as files under one directory, which the HTTP layer serves at `/media/`. Each file
-/// gets a fresh random name, so uploads with the same name never overwrite each other.
+/// Stores media as files under one directory, which the HTTP layer serves at `/media/`. Files get
+/// a fresh random name unless the caller names them, so uploads with the same file name never
+/// overwrite each other.
 pub struct LocalMediaStore {
     root: PathBuf,
     public_base: String,
@@ -31,6 +33,33 @@ impl LocalMediaStore {
     }
 }
 
+/// A video's length read from its container (MP4/QuickTime, WebM/Matroska), off the async
+/// workers; `None`, with a warning, when the container does not say.
+async fn probe_duration(path: PathBuf, media_type: MediaType) -> Option<f64> {
+    let probe = tokio::task::spawn_blocking(move || -> Result<Option<f64>, BoxError> {
+        let file = std::fs::File::open(&path)?;
+        match media_type {
+            MediaType::Mp4 | MediaType::QuickTime => {
+                let size = file.metadata()?.len();
+                let reader = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size)?;
+                Ok(Some(reader.duration().as_secs_f64()))
+            }
+            MediaType::Webm | MediaType::Matroska => {
+                Ok(matroska::Matroska::open(file)?.info.duration.map(|d| d.as_secs_f64()))
+            }
+            _ => Ok(None),
+        }
+    })
+    .await;
+    match probe {
+        Ok(Ok(Some(seconds))) if seconds.is_finite() && seconds > 0.0 => Some(seconds),
+        other => {
+            tracing::warn!(?media_type, outcome = ?other.map(|r| r.map_err(|e| e.to_string())), "video duration unknown; recording 0");
+            None
+        }
+    }
+}
+
 fn failed(err: io::Error) -> MediaStoreError {
     MediaStoreError::Failed(Box::new(err))
 }
@@ -41,28 +70,43 @@ impl MediaStore for LocalMediaStore {
         &self,
         file: &UploadedFile,
         folder: MediaFolder,
-    ) -> Result<StoredMedia, MediaStoreError> {
-        let asset_id = format!(
-            "{}/{}.{}",
-            folder.as_str(),
-            uuid::Uuid::new_v4().simple(),
-            file.media_type.extension()
-        );
-        let dest = self.root.join(&asset_id);
+        name: Option<&str>,
+    ) -> Result<Stored, MediaStoreError> {
+        let stem = match name {
+            Some(name) => name.to_owned(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let asset_id = format!("{}/{stem}.{}", folder.as_str(), file.media_type.extension());
+        let dest = self.path_of(&asset_id).ok_or_else(|| {
+            MediaStoreError::Failed(format!("`{asset_id}` is not a plain relative name").into())
+        })?;
         if let Some(parent) = dest.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(failed)?;
         }
-        // A rename is instant when the spool and the media directory share a file system;
-        // otherwise copy (the spooled original is removed by its owner either way).
-        if tokio::fs::rename(&file.path, &dest).await.is_err() {
-            if let Err(err) = tokio::fs::copy(&file.path, &dest).await {
-                let _ = tokio::fs::remove_file(&dest).await;
+        // Link (instant, on one file system) or copy to a private name, then rename over the
+        // destination: readers never see half a file, and storing a name again replaces it.
+        let partial = dest.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+        if tokio::fs::hard_link(&file.path, &partial).await.is_err() {
+            if let Err(err) = tokio::fs::copy(&file.path, &partial).await {
+                let _ = tokio::fs::remove_file(&partial).await;
                 return Err(failed(err));
             }
         }
-        Ok(StoredMedia {
-            url: format!("{}/{asset_id}", self.public_base),
-            asset_id,
+        let renamed = tokio::fs::rename(&partial, &dest).await;
+        // Renaming a link onto another link of the same file does nothing and leaves `partial`
+        // (POSIX), which happens when the same upload is stored under its name again.
+        let _ = tokio::fs::remove_file(&partial).await;
+        renamed.map_err(failed)?;
+        let duration_seconds = match file.media_type.category() {
+            MediaCategory::Video => probe_duration(dest.clone(), file.media_type).await,
+            MediaCategory::Image => None,
+        };
+        Ok(Stored {
+            media: StoredMedia {
+                url: format!("{}/{asset_id}", self.public_base),
+                asset_id,
+            },
+            duration_seconds,
         })
     }
 
@@ -99,7 +143,8 @@ mod tests {
                 media_type: MediaType::Png,
                 size: 14,
             };
-            stored.push(store.store(&file, MediaFolder::Avatars).await.unwrap());
+            stored.push(store.store(&file, MediaFolder::Avatars, None).await.unwrap().media);
+            assert!(file.path.exists(), "the original stays with its owner");
         }
         assert_ne!(stored[0].asset_id, stored[1].asset_id);
         assert!(stored[0]
@@ -114,6 +159,26 @@ mod tests {
             .delete(&stored[0])
             .await
             .expect("deleting twice is fine");
+    }
+
+    #[tokio::test]
+    async fn a_named_asset_is_replaced_not_duplicated() {
+        let root = tempfile::tempdir().unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let store = LocalMediaStore::new(root.path().to_owned(), "/media");
+        let path = spool.path().join("upload");
+        std::fs::write(&path, b"GIF89a first").unwrap();
+        let file = UploadedFile {
+            path,
+            media_type: MediaType::Gif,
+            size: 12,
+        };
+        let first = store.store(&file, MediaFolder::Thumbnails, Some("job1")).await.unwrap();
+        let again = store.store(&file, MediaFolder::Thumbnails, Some("job1")).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(first.media.asset_id, "thumbnails/job1.gif");
+        assert_eq!(std::fs::read_dir(root.path().join("thumbnails")).unwrap().count(), 1);
+        assert!(store.store(&file, MediaFolder::Thumbnails, Some("../escape")).await.is_err());
     }
 
     #[tokio::test]

@@ -58,7 +58,7 @@ async fn a_small_file_is_one_signed_upload() {
     let dir = tempfile::tempdir().unwrap();
     let file = png_file(&dir, 4096);
     let store = CloudinaryStore::new(config(&server)).unwrap();
-    let stored = store.store(&file, MediaFolder::Avatars).await.unwrap();
+    let stored = store.store(&file, MediaFolder::Avatars, None).await.unwrap();
 
     let received = fake.received.lock().unwrap();
     let (fields, chunk) = &received[0];
@@ -67,8 +67,10 @@ async fn a_small_file_is_one_signed_upload() {
     assert!(fields["timestamp"].parse::<i64>().is_ok());
     assert!(chunk.range.is_empty() && chunk.upload_id.is_empty());
     assert_eq!(chunk.bytes, std::fs::read(&file.path).unwrap());
-    assert_eq!(stored.asset_id, format!("image/{public_id}"));
+    assert_eq!(stored.media.asset_id, format!("image/{public_id}"));
+    assert_eq!(fields["overwrite"], "true");
     assert!(stored
+        .media
         .url
         .starts_with("https://res.cloudinary.com/demo/image/upload/"));
     assert!(file.path.exists(), "the spooled file belongs to the caller");
@@ -88,7 +90,7 @@ async fn a_45_mb_file_goes_up_in_ordered_chunks_of_one_upload() {
     let size = 45_000_000;
     let file = png_file(&dir, size);
     let store = CloudinaryStore::new(config(&server)).unwrap();
-    store.store(&file, MediaFolder::Avatars).await.unwrap();
+    store.store(&file, MediaFolder::Avatars, None).await.unwrap();
 
     let received = fake.received.lock().unwrap();
     let chunks: Vec<&Chunk> = received.iter().map(|(_, c)| c).collect();
@@ -136,7 +138,7 @@ async fn server_errors_are_retried_then_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let store = CloudinaryStore::new(config(&server)).unwrap();
     store
-        .store(&png_file(&dir, 1024), MediaFolder::CoverImages)
+        .store(&png_file(&dir, 1024), MediaFolder::CoverImages, None)
         .await
         .unwrap();
 }
@@ -155,7 +157,7 @@ async fn an_invalid_signature_is_not_retried_and_keeps_cloudinarys_message() {
     wrong.api_secret = "not-the-secret".to_owned().into();
     let store = CloudinaryStore::new(wrong).unwrap();
     let err = store
-        .store(&png_file(&dir, 1024), MediaFolder::Avatars)
+        .store(&png_file(&dir, 1024), MediaFolder::Avatars, None)
         .await
         .unwrap_err();
     let MediaStoreError::Failed(cause) = err else {
@@ -179,7 +181,7 @@ async fn a_hanging_cloudinary_times_out_after_the_retry_bound() {
     let store = CloudinaryStore::new(impatient).unwrap();
     let started = std::time::Instant::now();
     let err = store
-        .store(&png_file(&dir, 1024), MediaFolder::Avatars)
+        .store(&png_file(&dir, 1024), MediaFolder::Avatars, None)
         .await
         .unwrap_err();
     assert!(matches!(err, MediaStoreError::Unavailable(_)), "{err:?}");

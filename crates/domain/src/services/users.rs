@@ -90,10 +90,10 @@ impl UserService {
             .await
             .map_err(Error::Internal)?;
 
-        let avatar = self.media.store(reg.avatar, MediaFolder::Avatars).await?;
+        let avatar = self.media.store(reg.avatar, MediaFolder::Avatars, None).await?.media;
         let cover_image = match reg.cover_image {
-            Some(file) => match self.media.store(file, MediaFolder::CoverImages).await {
-                Ok(stored) => Some(stored),
+            Some(file) => match self.media.store(file, MediaFolder::CoverImages, None).await {
+                Ok(stored) => Some(stored.media),
                 Err(err) => {
                     self.discard(&avatar).await;
                     return Err(err.into());
@@ -332,7 +332,7 @@ impl UserService {
             ProfileImage::Avatar => Some(user.avatar),
             ProfileImage::CoverImage => user.cover_image,
         };
-        let stored = self.media.store(file, image.folder()).await?;
+        let stored = self.media.store(file, image.folder(), None).await?.media;
         let saved = self.users.set_image(caller.user_id, image, &stored).await;
         let user = match saved {
             Ok(Some(user)) => user,
