@@ -11,6 +11,7 @@ pub mod services;
 pub mod session;
 pub mod user;
 pub mod values;
+pub mod video;
 
 pub use error::{BoxError, Error, FieldError, RepoError};
 pub use id::Id;

@@ -13,6 +13,7 @@ use crate::media::{MediaFolder, ProfileImage, Stored, StoredMedia, UploadedFile}
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
+use crate::video::{MediaJob, Video};
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -35,6 +36,45 @@ pub trait UserRepository: Send + Sync {
         image: ProfileImage,
         media: &StoredMedia,
     ) -> Result<Option<User>, RepoError>;
+}
+
+#[async_trait]
+pub trait VideoRepository: Send + Sync {
+    fn next_id(&self) -> Id;
+    async fn insert(&self, video: &Video) -> Result<(), RepoError>;
+    async fn find_by_id(&self, id: Id) -> Result<Option<Video>, RepoError>;
+    async fn mark_ready(
+        &self,
+        id: Id,
+        video_file: &StoredMedia,
+        thumbnail: &StoredMedia,
+        duration_seconds: f64,
+    ) -> Result<(), RepoError>;
+    async fn mark_failed(&self, id: Id, reason: &str) -> Result<(), RepoError>;
+}
+
+/// The durable queue of media jobs.
+#[async_trait]
+pub trait MediaJobRepository: Send + Sync {
+    fn next_id(&self) -> Id;
+    async fn insert(&self, job: &MediaJob) -> Result<(), RepoError>;
+    /// Takes the next due job whose lease is free or expired (a crashed worker's job is taken
+    /// over once its lease runs out) and leases it for `lease`. Exactly one caller wins a job,
+    /// even on stores without atomic conditional updates.
+    async fn claim_next(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<MediaJob>, RepoError>;
+    /// Gives the job back after a failed attempt, to be tried again from `not_before`.
+    async fn retry_later(
+        &self,
+        id: Id,
+        attempts: u32,
+        error: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+    async fn remove(&self, id: Id) -> Result<(), RepoError>;
 }
 
 #[async_trait]

@@ -82,6 +82,11 @@ pub struct MediaSettings {
     pub dir: PathBuf,
     pub upload_tmp_dir: PathBuf,
     pub image_max_bytes: u64,
+    pub video_max_bytes: u64,
+    pub job_lease_seconds: u64,
+    pub job_max_attempts: u32,
+    pub job_backoff_seconds: u64,
+    pub job_poll_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

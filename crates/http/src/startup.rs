@@ -9,13 +9,16 @@ use actix_web::dev::Server;
 use actix_web::http::{header, StatusCode};
 use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
+use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::MediaStore;
-use videotube_domain::services::{AuthPolicy, UserService};
+use videotube_domain::services::{AuthPolicy, JobPolicy, UserService, VideoService};
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::BcryptError;
 use videotube_infra::throttle::Allowance;
+use videotube_infra::worker::run_media_jobs;
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
 use crate::api::{error_body, ApiError};
@@ -23,17 +26,41 @@ use crate::auth::CookiePolicy;
 use crate::config::{self, Settings};
 use crate::middleware::{finish_response, REQUEST_ID};
 use crate::routes;
-use crate::upload::SPOOL_PREFIX;
+use crate::upload::{FileRule, SPOOL_PREFIX};
 
 /// What handlers share.
 pub struct AppState {
     pub users: UserService,
+    pub videos: Arc<VideoService>,
+    /// Wakes the media job worker when a job is queued.
+    pub job_wake: Arc<Notify>,
+    /// Where spooled files wait for their job (outside the per-request spool's clean-up).
+    pub jobs_dir: PathBuf,
+    pub video_max_bytes: u64,
     pub db: Database,
     pub cookies: CookiePolicy,
     pub spool_dir: PathBuf,
     /// The local media directory, canonical (links resolved), for containment checks.
     pub media_root: PathBuf,
     pub image_max_bytes: u64,
+}
+
+impl AppState {
+    pub fn image_rule(&self, field: &'static str) -> FileRule {
+        FileRule {
+            field,
+            max_bytes: self.image_max_bytes,
+            accepts: MediaCategory::Image,
+        }
+    }
+
+    pub fn video_rule(&self, field: &'static str) -> FileRule {
+        FileRule {
+            field,
+            max_bytes: self.video_max_bytes,
+            accepts: MediaCategory::Video,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +112,8 @@ impl Application {
         };
 
         let media = &settings.media;
-        for dir in [&media.dir, &media.upload_tmp_dir] {
+        let jobs_dir = media.upload_tmp_dir.join("jobs");
+        for dir in [&media.dir, &media.upload_tmp_dir, &jobs_dir] {
             std::fs::create_dir_all(dir).map_err(|e| BuildError::Directory(dir.clone(), e))?;
         }
         remove_stale_spool_files(&media.upload_tmp_dir);
@@ -121,7 +149,7 @@ impl Application {
                 &auth.access_token_secret,
                 &auth.refresh_token_secret,
             )),
-            media_store,
+            Arc::clone(&media_store),
             Arc::new(GovernorLoginThrottle::new(
                 allowance(auth.login_per_ip),
                 allowance(auth.login_per_account),
@@ -132,8 +160,28 @@ impl Application {
                 refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
             },
         );
+        let videos = Arc::new(VideoService::new(
+            Arc::new(mongo::MongoVideoRepository::new(&db)),
+            Arc::new(mongo::MongoMediaJobRepository::new(&db)),
+            Arc::clone(&media_store),
+            JobPolicy {
+                lease: Duration::from_secs(media.job_lease_seconds.max(1)),
+                max_attempts: media.job_max_attempts.max(1),
+                first_backoff: Duration::from_secs(media.job_backoff_seconds),
+            },
+        ));
+        let job_wake = Arc::new(Notify::new());
+        tokio::spawn(run_media_jobs(
+            Arc::clone(&videos),
+            Arc::clone(&job_wake),
+            Duration::from_secs(media.job_poll_seconds.max(1)),
+        ));
         let state = web::Data::new(AppState {
             users,
+            videos,
+            job_wake,
+            jobs_dir,
+            video_max_bytes: media.video_max_bytes,
             db,
             cookies: CookiePolicy {
                 secure: app.cookie_secure,

@@ -16,6 +16,7 @@ use videotube_domain::media::{MediaCategory, MediaType, UploadedFile};
 use videotube_domain::FieldError;
 
 use crate::api::ApiError;
+use crate::fields::Fields;
 
 /// What one file field accepts.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +34,8 @@ const SNIFF_BYTES: usize = 64;
 pub const SPOOL_PREFIX: &str = "videotube-upload-";
 
 pub struct SpooledFile {
-    /// Deletes the spool file when dropped (a store may have moved it away already).
-    _temp: tempfile::TempPath,
+    /// Deletes the spool file when dropped.
+    temp: tempfile::TempPath,
     pub file: UploadedFile,
 }
 
@@ -46,6 +47,61 @@ pub struct ReceivedForm {
 impl ReceivedForm {
     pub fn file(&self, field: &str) -> Option<&UploadedFile> {
         self.files.get(field).map(|f| &f.file)
+    }
+
+    /// The file of a required field; a missing one is reported in `fields`.
+    pub fn required_file(&self, field: &'static str, fields: &mut Fields) -> Option<&UploadedFile> {
+        let file = self.file(field);
+        if file.is_none() {
+            fields.problem(FieldError::new(field, "is required"));
+        }
+        file
+    }
+
+    /// Moves a spooled file out of the request's reach, into `dir`, for a background job. The
+    /// returned guard still deletes it unless `hand_over` says the job now owns it.
+    pub fn keep_file(&mut self, field: &str, dir: &Path) -> Result<Option<KeptFile>, ApiError> {
+        let Some(spooled) = self.files.remove(field) else {
+            return Ok(None);
+        };
+        let name = format!(
+            "{}.{}",
+            uuid::Uuid::new_v4().simple(),
+            spooled.file.media_type.extension()
+        );
+        let path = dir.join(name);
+        spooled
+            .temp
+            .persist(&path)
+            .map_err(|e| spool_failed(e.error))?;
+        Ok(Some(KeptFile {
+            file: UploadedFile {
+                path,
+                ..spooled.file
+            },
+            handed_over: false,
+        }))
+    }
+}
+
+/// A spooled file kept for a background job; deleted on drop unless handed over.
+pub struct KeptFile {
+    pub file: UploadedFile,
+    handed_over: bool,
+}
+
+impl KeptFile {
+    pub fn hand_over(mut self) -> UploadedFile {
+        self.handed_over = true;
+        self.file.clone()
+    }
+}
+
+impl Drop for KeptFile {
+    fn drop(&mut self) {
+        if !self.handed_over {
+            let _ = std::fs::remove_file(&self.file.path);
+        }
     }
 }
 
@@ -170,7 +226,7 @@ async fn spool(
             media_type,
             size,
         },
-        _temp: temp,
+        temp,
     })
 }
 

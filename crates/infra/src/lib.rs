@@ -7,6 +7,7 @@ pub mod local_store;
 pub mod mongo;
 pub mod password;
 pub mod throttle;
+pub mod worker;
 
 pub use jwt::JwtCodec;
 pub use local_store::LocalMediaStore;

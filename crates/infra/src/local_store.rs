@@ -2,9 +2,11 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
-use videotube_domain::media::{MediaCategory, MediaFolder, MediaType, Stored, StoredMedia, UploadedFile};
-use videotube_domain::BoxError;
+use videotube_domain::media::{
+    MediaCategory, MediaFolder, MediaType, Stored, StoredMedia, UploadedFile,
+};
 use videotube_domain::ports::{MediaStore, MediaStoreError};
+use videotube_domain::BoxError;
 
 /// Stores media as files under one directory, which the HTTP layer serves at `/media/`. Files get
 /// a fresh random name unless the caller names them, so uploads with the same file name never
@@ -44,9 +46,10 @@ async fn probe_duration(path: PathBuf, media_type: MediaType) -> Option<f64> {
                 let reader = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size)?;
                 Ok(Some(reader.duration().as_secs_f64()))
             }
-            MediaType::Webm | MediaType::Matroska => {
-                Ok(matroska::Matroska::open(file)?.info.duration.map(|d| d.as_secs_f64()))
-            }
+            MediaType::Webm | MediaType::Matroska => Ok(matroska::Matroska::open(file)?
+                .info
+                .duration
+                .map(|d| d.as_secs_f64())),
             _ => Ok(None),
         }
     })
@@ -143,7 +146,13 @@ mod tests {
                 media_type: MediaType::Png,
                 size: 14,
             };
-            stored.push(store.store(&file, MediaFolder::Avatars, None).await.unwrap().media);
+            stored.push(
+                store
+                    .store(&file, MediaFolder::Avatars, None)
+                    .await
+                    .unwrap()
+                    .media,
+            );
             assert!(file.path.exists(), "the original stays with its owner");
         }
         assert_ne!(stored[0].asset_id, stored[1].asset_id);
@@ -173,12 +182,75 @@ mod tests {
             media_type: MediaType::Gif,
             size: 12,
         };
-        let first = store.store(&file, MediaFolder::Thumbnails, Some("job1")).await.unwrap();
-        let again = store.store(&file, MediaFolder::Thumbnails, Some("job1")).await.unwrap();
+        let first = store
+            .store(&file, MediaFolder::Thumbnails, Some("job1"))
+            .await
+            .unwrap();
+        let again = store
+            .store(&file, MediaFolder::Thumbnails, Some("job1"))
+            .await
+            .unwrap();
         assert_eq!(first, again);
         assert_eq!(first.media.asset_id, "thumbnails/job1.gif");
-        assert_eq!(std::fs::read_dir(root.path().join("thumbnails")).unwrap().count(), 1);
-        assert!(store.store(&file, MediaFolder::Thumbnails, Some("../escape")).await.is_err());
+        assert_eq!(
+            std::fs::read_dir(root.path().join("thumbnails"))
+                .unwrap()
+                .count(),
+            1
+        );
+        assert!(store
+            .store(&file, MediaFolder::Thumbnails, Some("../escape"))
+            .await
+            .is_err());
+    }
+
+    #[allow(dead_code)]
+    mod samples {
+        include!("../tests/support/media_samples.rs");
+    }
+
+    #[tokio::test]
+    async fn reads_video_durations_from_the_container() {
+        let root = tempfile::tempdir().unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let store = LocalMediaStore::new(root.path().to_owned(), "/media");
+        let cases = [
+            (MediaType::Mp4, samples::mp4(5_000)),
+            (MediaType::QuickTime, samples::quicktime(2_500)),
+            (MediaType::Webm, samples::webm(7_250.0)),
+        ];
+        for (media_type, bytes) in cases {
+            let path = spool.path().join(format!("v.{}", media_type.extension()));
+            std::fs::write(&path, &bytes).unwrap();
+            let file = UploadedFile {
+                path,
+                media_type,
+                size: bytes.len() as u64,
+            };
+            let stored = store.store(&file, MediaFolder::Videos, None).await.unwrap();
+            let expected = match media_type {
+                MediaType::Mp4 => 5.0,
+                MediaType::QuickTime => 2.5,
+                _ => 7.25,
+            };
+            assert_eq!(stored.duration_seconds, Some(expected), "{media_type:?}");
+        }
+        // Not a container the probe understands: stored all the same, duration unknown.
+        let path = spool.path().join("broken.mp4");
+        std::fs::write(&path, b"\0\0\0\x18ftypisom garbage").unwrap();
+        let file = UploadedFile {
+            path,
+            media_type: MediaType::Mp4,
+            size: 20,
+        };
+        assert_eq!(
+            store
+                .store(&file, MediaFolder::Videos, None)
+                .await
+                .unwrap()
+                .duration_seconds,
+            None
+        );
     }
 
     #[tokio::test]

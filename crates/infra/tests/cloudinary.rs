@@ -58,7 +58,10 @@ async fn a_small_file_is_one_signed_upload() {
     let dir = tempfile::tempdir().unwrap();
     let file = png_file(&dir, 4096);
     let store = CloudinaryStore::new(config(&server)).unwrap();
-    let stored = store.store(&file, MediaFolder::Avatars, None).await.unwrap();
+    let stored = store
+        .store(&file, MediaFolder::Avatars, None)
+        .await
+        .unwrap();
 
     let received = fake.received.lock().unwrap();
     let (fields, chunk) = &received[0];
@@ -90,7 +93,10 @@ async fn a_45_mb_file_goes_up_in_ordered_chunks_of_one_upload() {
     let size = 45_000_000;
     let file = png_file(&dir, size);
     let store = CloudinaryStore::new(config(&server)).unwrap();
-    store.store(&file, MediaFolder::Avatars, None).await.unwrap();
+    store
+        .store(&file, MediaFolder::Avatars, None)
+        .await
+        .unwrap();
 
     let received = fake.received.lock().unwrap();
     let chunks: Vec<&Chunk> = received.iter().map(|(_, c)| c).collect();

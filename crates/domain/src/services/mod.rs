@@ -1,3 +1,5 @@
 pub mod users;
+pub mod videos;
 
 pub use users::{AuthPolicy, Registration, UserService};
+pub use videos::{JobPolicy, JobStep, VideoService};

@@ -90,7 +90,11 @@ impl UserService {
             .await
             .map_err(Error::Internal)?;
 
-        let avatar = self.media.store(reg.avatar, MediaFolder::Avatars, None).await?.media;
+        let avatar = self
+            .media
+            .store(reg.avatar, MediaFolder::Avatars, None)
+            .await?
+            .media;
         let cover_image = match reg.cover_image {
             Some(file) => match self.media.store(file, MediaFolder::CoverImages, None).await {
                 Ok(stored) => Some(stored.media),

@@ -19,7 +19,9 @@ pub async fn serve(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "Media not found");
     let relative = Path::new(tail.as_str());
-    let plain = relative.components().all(|c| matches!(c, Component::Normal(_)));
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
     if !plain || tail.is_empty() {
         return Err(not_found());
     }
@@ -30,18 +32,26 @@ pub async fn serve(
     if !resolved.starts_with(&state.media_root) {
         return Err(not_found());
     }
-    let file = NamedFile::open_async(&resolved).await.map_err(|_| not_found())?;
+    let file = NamedFile::open_async(&resolved)
+        .await
+        .map_err(|_| not_found())?;
     if !file.metadata().is_file() {
         return Err(not_found());
     }
-    let mut response = file.use_etag(true).use_last_modified(true).into_response(&req);
+    let mut response = file
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(&req);
     if response.status().is_success() {
         let headers = response.headers_mut();
         headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         );
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
     }
     Ok(response)
 }

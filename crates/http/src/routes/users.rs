@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use videotube_domain::media::{MediaCategory, ProfileImage, UploadedFile};
+use videotube_domain::media::ProfileImage;
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
@@ -14,7 +14,7 @@ use crate::api::{respond, ApiError};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::fields::Fields;
 use crate::startup::AppState;
-use crate::upload::{self, FileRule, ReceivedForm};
+use crate::upload;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/register").post(register))
@@ -59,34 +59,11 @@ impl<'a> From<&'a User> for UserView<'a> {
     }
 }
 
-fn image_rule(state: &AppState, field: &'static str) -> FileRule {
-    FileRule {
-        field,
-        max_bytes: state.image_max_bytes,
-        accepts: MediaCategory::Image,
-    }
-}
-
-fn required_file<'f>(
-    form: &'f ReceivedForm,
-    field: &'static str,
-    fields: &mut Fields,
-) -> Option<&'f UploadedFile> {
-    let file = form.file(field);
-    if file.is_none() {
-        fields.problem(FieldError::new(field, "is required"));
-    }
-    file
-}
-
 async fn register(
     state: web::Data<AppState>,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = [
-        image_rule(&state, "avatar"),
-        image_rule(&state, "coverImage"),
-    ];
+    let rules = [state.image_rule("avatar"), state.image_rule("coverImage")];
     // The form, and with it every spooled file, lives until this handler returns.
     let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
     let mut fields = Fields::new(form.text.clone());
@@ -94,7 +71,7 @@ async fn register(
     let email = fields.required(Email::FIELD, |s| Email::parse(&s));
     let username = fields.required(Username::FIELD, |s| Username::parse(&s));
     let password = fields.required("password", |s| NewPassword::parse(s, "password"));
-    let avatar = required_file(&form, "avatar", &mut fields);
+    let avatar = form.required_file("avatar", &mut fields);
     fields.finish()?;
     let (Some(full_name), Some(email), Some(username), Some(password), Some(avatar)) =
         (full_name, email, username, password, avatar)
@@ -283,9 +260,9 @@ async fn replace_image(
         ProfileImage::Avatar => ("avatar", "Avatar image updated successfully"),
         ProfileImage::CoverImage => ("coverImage", "Cover image updated successfully"),
     };
-    let form = upload::receive(multipart, &[image_rule(&state, field)], &state.spool_dir).await?;
+    let form = upload::receive(multipart, &[state.image_rule(field)], &state.spool_dir).await?;
     let mut fields = Fields::new(Map::new());
-    let file = required_file(&form, field, &mut fields);
+    let file = form.required_file(field, &mut fields);
     fields.finish()?;
     let file = file.expect("Fields::finish fails when the file is missing");
     let user = state.users.replace_image(caller, image, file).await?;

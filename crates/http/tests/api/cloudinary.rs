@@ -6,10 +6,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::helpers::{body_of, image_form, spawn_app_with, RegisterForm, JPEG};
 
-#[path = "../../../infra/tests/support/fake_cloudinary.rs"]
-mod fake_cloudinary;
-
-use fake_cloudinary::{FakeDestroy, FakeUpload, API_KEY, SECRET};
+use crate::fake_cloudinary::{FakeDestroy, FakeUpload, API_KEY, SECRET};
 
 #[tokio::test]
 async fn with_cloudinary_configured_avatars_go_there_and_replaced_ones_are_destroyed() {

@@ -259,9 +259,17 @@ impl TestApp {
             .await
     }
 
-    /// Files left in the upload spool; every request must clean up after itself.
+    /// Files left in the upload spool (and its jobs folder); every request and every finished
+    /// job must clean up after itself.
     pub fn spool_files(&self) -> Vec<String> {
-        files_in(self.spool_dir.path())
+        let mut files = files_in(self.spool_dir.path());
+        files.retain(|name| name != "jobs");
+        files.extend(
+            files_in(&self.spool_dir.path().join("jobs"))
+                .into_iter()
+                .map(|f| format!("jobs/{f}")),
+        );
+        files
     }
 
     /// Every stored media file, relative to the media directory.

@@ -4,9 +4,17 @@
 mod account;
 mod binary;
 mod cloudinary;
+// Test doubles shared with the infra crate's tests.
+#[path = "../../../infra/tests/support/fake_cloudinary.rs"]
+mod fake_cloudinary;
+#[allow(dead_code)]
+#[path = "../../../infra/tests/support/media_samples.rs"]
+mod samples;
+
 mod envelope;
 mod health;
-mod media;
 mod helpers;
+mod media;
 mod register;
 mod sessions;
+mod videos;

@@ -9,7 +9,8 @@ use crate::helpers::{body_of, spawn_app, TestApp, PNG};
 async fn raw_get(app: &TestApp, target: &str) -> (u16, String) {
     let authority = app.address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-    let request = format!("GET {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
@@ -24,26 +25,56 @@ async fn media_support_range_requests_and_long_caching() {
     let login = app.signed_up("viewer").await;
     let avatar = login.user["avatar"].as_str().unwrap();
 
-    let res = app.client.get(avatar).header("range", "bytes=0-9").send().await.unwrap();
+    let res = app
+        .client
+        .get(avatar)
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(res.headers()["content-range"], format!("bytes 0-9/{}", PNG.len()));
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes 0-9/{}", PNG.len())
+    );
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(res.bytes().await.unwrap().as_ref(), &PNG[..10]);
 
-    let res = app.client.get(avatar).header("range", "bytes=60-").send().await.unwrap();
+    let res = app
+        .client
+        .get(avatar)
+        .header("range", "bytes=60-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(res.bytes().await.unwrap().as_ref(), &PNG[60..]);
 
     let res = app.client.get(avatar).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["accept-ranges"], "bytes");
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let etag = res.headers()["etag"].clone();
-    let res = app.client.get(avatar).header("if-none-match", etag).send().await.unwrap();
+    let res = app
+        .client
+        .get(avatar)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 
-    let res = app.client.get(avatar).header("range", "bytes=500-600").send().await.unwrap();
+    let res = app
+        .client
+        .get(avatar)
+        .header("range", "bytes=500-600")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 }
 
@@ -55,7 +86,14 @@ async fn nothing_outside_the_media_directory_is_served() {
     let secret = app.spool_dir.path().join("secret.txt");
     std::fs::write(&secret, "top secret").unwrap();
     std::os::unix::fs::symlink(&secret, app.media_dir.path().join("avatars/link.png")).unwrap();
-    let spool_name = app.spool_dir.path().file_name().unwrap().to_str().unwrap().to_owned();
+    let spool_name = app
+        .spool_dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     let attempts = [
         format!("/media/../{spool_name}/secret.txt"),
@@ -64,7 +102,10 @@ async fn nothing_outside_the_media_directory_is_served() {
         format!("/media/avatars/../../{spool_name}/secret.txt"),
         format!("/media/avatars/%2e%2e%2f%2e%2e%2f{spool_name}%2fsecret.txt"),
         format!("/media/{}", secret.display()),
-        format!("/media/%2f{}", secret.display().to_string().trim_start_matches('/')),
+        format!(
+            "/media/%2f{}",
+            secret.display().to_string().trim_start_matches('/')
+        ),
         "/media//etc/passwd".to_owned(),
         "/media/..%5c..%5cetc%5cpasswd".to_owned(),
         "/media/avatars/link.png".to_owned(),
@@ -77,7 +118,12 @@ async fn nothing_outside_the_media_directory_is_served() {
         assert!(!response.contains("top secret"), "{target} leaked the file");
         assert!(!response.contains("root:"), "{target} leaked /etc/passwd");
     }
-    let res = app.client.get(format!("{}/media/avatars/none.png", app.address)).send().await.unwrap();
+    let res = app
+        .client
+        .get(format!("{}/media/avatars/none.png", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     body_of(res).await;
 }

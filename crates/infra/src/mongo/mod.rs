@@ -1,8 +1,10 @@
 //! MongoDB repositories. Only the query subset FerretDB and MongoDB share is used (see the
 //! README): no transactions, no `$lookup`, no TTL indexes.
 
+mod jobs;
 mod sessions;
 mod users;
+mod videos;
 
 use std::time::Duration;
 
@@ -14,14 +16,19 @@ use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
 use videotube_domain::{Id, RepoError};
 
+pub use jobs::MongoMediaJobRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::Database;
 pub use sessions::MongoSessionRepository;
 pub use users::MongoUserRepository;
+pub use videos::MongoVideoRepository;
 
 pub const USERS: &str = "users";
 pub const SESSIONS: &str = "sessions";
 pub const REFRESH_TOKEN_USES: &str = "refresh_token_uses";
+pub const VIDEOS: &str = "videos";
+pub const MEDIA_JOBS: &str = "media_jobs";
+pub const MEDIA_JOB_CLAIMS: &str = "media_job_claims";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -72,6 +79,15 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
         .await?;
     users
         .create_index(unique(doc! { "email": 1 }, "email_unique"))
+        .await?;
+    db.collection::<Document>(VIDEOS)
+        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
+        .await?;
+    db.collection::<Document>(MEDIA_JOBS)
+        .create_index(plain(doc! { "notBefore": 1 }, "due"))
+        .await?;
+    db.collection::<Document>(MEDIA_JOB_CLAIMS)
+        .create_index(plain(doc! { "jobId": 1 }, "job"))
         .await?;
     for collection in [SESSIONS, REFRESH_TOKEN_USES] {
         db.collection::<Document>(collection)

@@ -135,12 +135,24 @@ impl Respond for FakeUpload {
         if !last {
             return ResponseTemplate::new(200).set_body_json(serde_json::json!({ "done": false }));
         }
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        // `/v1_1/<cloud>/<resource type>/upload`
+        let resource_type = req
+            .url
+            .path()
+            .split('/')
+            .nth(3)
+            .unwrap_or("image")
+            .to_owned();
+        let mut answer = serde_json::json!({
             "public_id": public_id,
             "version": 1700000000,
-            "resource_type": "image",
-            "secure_url": format!("https://res.cloudinary.com/demo/image/upload/v1700000000/{public_id}.png"),
-        }))
+            "resource_type": resource_type,
+            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/upload/v1700000000/{public_id}"),
+        });
+        if resource_type == "video" {
+            answer["duration"] = serde_json::json!(12.5);
+        }
+        ResponseTemplate::new(200).set_body_json(answer)
     }
 }
 

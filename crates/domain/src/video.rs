@@ -1,0 +1,168 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::FieldError;
+use crate::id::Id;
+use crate::media::{StoredMedia, UploadedFile};
+
+/// Where a video is in its life: stored files arrive through a background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoStatus {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl VideoStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoStatus::Processing => "processing",
+            VideoStatus::Ready => "ready",
+            VideoStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            VideoStatus::Processing,
+            VideoStatus::Ready,
+            VideoStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+}
+
+/// 1 to 100 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+/// 1 to 5000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+fn bounded_text(raw: &str, field: &'static str, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if len == 0 || len > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters long"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+impl Title {
+    pub const FIELD: &'static str = "title";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        bounded_text(raw, Self::FIELD, 100).map(Title)
+    }
+
+    pub fn from_stored(value: String) -> Self {
+        Title(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Description {
+    pub const FIELD: &'static str = "description";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        bounded_text(raw, Self::FIELD, 5000).map(Description)
+    }
+
+    pub fn from_stored(value: String) -> Self {
+        Description(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Title {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Video {
+    pub id: Id,
+    pub owner: Id,
+    pub title: Title,
+    pub description: Description,
+    /// Set once the files are stored.
+    pub video_file: Option<StoredMedia>,
+    pub thumbnail: Option<StoredMedia>,
+    pub duration_seconds: f64,
+    pub views: u64,
+    pub is_published: bool,
+    pub status: VideoStatus,
+    /// Why processing failed, in words the owner can read.
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Video {
+    /// Owners see their videos in every state; everyone else only published, ready ones.
+    pub fn visible_to(&self, viewer: Id) -> bool {
+        self.owner == viewer || (self.is_published && self.status == VideoStatus::Ready)
+    }
+}
+
+/// A durable request to store a published video's files. It survives restarts: the spooled
+/// files stay until the job is finished one way or the other.
+#[derive(Debug, Clone)]
+pub struct MediaJob {
+    pub id: Id,
+    pub video_id: Id,
+    pub video: UploadedFile,
+    pub thumbnail: UploadedFile,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_descriptions_are_trimmed_and_bounded() {
+        assert_eq!(Title::parse("  My video ").unwrap().as_str(), "My video");
+        assert!(Title::parse(" ").is_err());
+        assert!(Title::parse(&"t".repeat(101)).is_err());
+        assert!(Description::parse("line one\nline two").is_ok());
+        assert!(Description::parse(&"d".repeat(5001)).is_err());
+        assert!(Title::parse("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            VideoStatus::Processing,
+            VideoStatus::Ready,
+            VideoStatus::Failed,
+        ] {
+            assert_eq!(VideoStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(VideoStatus::parse("done"), None);
+    }
+}

@@ -1,0 +1,171 @@
+use async_trait::async_trait;
+use bson::doc;
+use bson::oid::ObjectId;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::media::StoredMedia;
+use videotube_domain::ports::VideoRepository;
+use videotube_domain::video::{Description, Title, Video, VideoStatus};
+use videotube_domain::{Id, RepoError};
+
+use super::{id, oid, repo_error, to_bson_time, VIDEOS};
+
+/// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
+/// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    owner: ObjectId,
+    title: String,
+    description: String,
+    #[serde(default)]
+    video_file: String,
+    #[serde(default)]
+    video_file_asset_id: String,
+    #[serde(default)]
+    thumbnail: String,
+    #[serde(default)]
+    thumbnail_asset_id: String,
+    #[serde(default)]
+    duration: f64,
+    #[serde(default)]
+    views: i64,
+    #[serde(default = "published_by_default")]
+    is_published: bool,
+    /// Absent on documents of the original backend, whose videos were stored synchronously.
+    #[serde(default = "ready_by_default")]
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<String>,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+fn published_by_default() -> bool {
+    true
+}
+
+fn ready_by_default() -> String {
+    VideoStatus::Ready.as_str().to_owned()
+}
+
+fn media(url: String, asset_id: String) -> Option<StoredMedia> {
+    (!url.is_empty()).then_some(StoredMedia { url, asset_id })
+}
+
+impl From<VideoDoc> for Video {
+    fn from(doc: VideoDoc) -> Self {
+        Video {
+            id: id(doc.id),
+            owner: id(doc.owner),
+            title: Title::from_stored(doc.title),
+            description: Description::from_stored(doc.description),
+            video_file: media(doc.video_file, doc.video_file_asset_id),
+            thumbnail: media(doc.thumbnail, doc.thumbnail_asset_id),
+            duration_seconds: doc.duration,
+            views: doc.views.max(0) as u64,
+            is_published: doc.is_published,
+            status: VideoStatus::parse(&doc.status).unwrap_or(VideoStatus::Failed),
+            failure_reason: doc.failure_reason,
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+pub struct MongoVideoRepository {
+    videos: Collection<VideoDoc>,
+}
+
+impl MongoVideoRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            videos: db.collection(VIDEOS),
+        }
+    }
+}
+
+#[async_trait]
+impl VideoRepository for MongoVideoRepository {
+    fn next_id(&self) -> Id {
+        id(ObjectId::new())
+    }
+
+    async fn insert(&self, video: &Video) -> Result<(), RepoError> {
+        let (video_file, video_file_asset_id) = split(video.video_file.as_ref());
+        let (thumbnail, thumbnail_asset_id) = split(video.thumbnail.as_ref());
+        let doc = VideoDoc {
+            id: oid(video.id),
+            owner: oid(video.owner),
+            title: video.title.as_str().to_owned(),
+            description: video.description.as_str().to_owned(),
+            video_file,
+            video_file_asset_id,
+            thumbnail,
+            thumbnail_asset_id,
+            duration: video.duration_seconds,
+            views: video.views as i64,
+            is_published: video.is_published,
+            status: video.status.as_str().to_owned(),
+            failure_reason: video.failure_reason.clone(),
+            created_at: to_bson_time(video.created_at),
+            updated_at: to_bson_time(video.updated_at),
+        };
+        self.videos
+            .insert_one(doc)
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+
+    async fn find_by_id(&self, video_id: Id) -> Result<Option<Video>, RepoError> {
+        let found = self
+            .videos
+            .find_one(doc! { "_id": oid(video_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.map(Video::from))
+    }
+
+    async fn mark_ready(
+        &self,
+        video_id: Id,
+        video_file: &StoredMedia,
+        thumbnail: &StoredMedia,
+        duration_seconds: f64,
+    ) -> Result<(), RepoError> {
+        let set = doc! {
+            "videoFile": &video_file.url,
+            "videoFileAssetId": &video_file.asset_id,
+            "thumbnail": &thumbnail.url,
+            "thumbnailAssetId": &thumbnail.asset_id,
+            "duration": duration_seconds,
+            "status": VideoStatus::Ready.as_str(),
+            "updatedAt": bson::DateTime::now(),
+        };
+        self.videos
+            .update_one(doc! { "_id": oid(video_id) }, doc! { "$set": set })
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+
+    async fn mark_failed(&self, video_id: Id, reason: &str) -> Result<(), RepoError> {
+        let set = doc! {
+            "status": VideoStatus::Failed.as_str(),
+            "failureReason": reason,
+            "updatedAt": bson::DateTime::now(),
+        };
+        self.videos
+            .update_one(doc! { "_id": oid(video_id) }, doc! { "$set": set })
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+}
+
+fn split(media: Option<&StoredMedia>) -> (String, String) {
+    media.map_or_else(Default::default, |m| (m.url.clone(), m.asset_id.clone()))
+}
