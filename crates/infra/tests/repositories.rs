@@ -6,13 +6,16 @@ use std::time::Duration;
 use bson::doc;
 use chrono::{TimeDelta, Utc};
 use videotube_domain::error::UniqueField;
-use videotube_domain::media::{ProfileImage, StoredMedia};
-use videotube_domain::ports::{SessionRepository, UserRepository};
+use videotube_domain::media::{MediaType, ProfileImage, StoredMedia, UploadedFile};
+use videotube_domain::ports::{MediaJobRepository, SessionRepository, UserRepository};
 use videotube_domain::session::{Session, TokenUse};
 use videotube_domain::user::{AccountChanges, NewUser};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
+use videotube_domain::video::MediaJob;
 use videotube_domain::{Id, RepoError};
-use videotube_infra::mongo::{self, Database, MongoSessionRepository, MongoUserRepository};
+use videotube_infra::mongo::{
+    self, Database, MongoMediaJobRepository, MongoSessionRepository, MongoUserRepository,
+};
 
 async fn fresh_database() -> Database {
     let uri = std::env::var("TEST_MONGODB_URI").expect(
@@ -318,4 +321,64 @@ async fn an_unreachable_server_is_unavailable_not_an_internal_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
+}
+
+fn job(jobs: &MongoMediaJobRepository, spool: &std::path::Path) -> MediaJob {
+    let file = |name: &str, media_type| UploadedFile {
+        path: spool.join(name),
+        media_type,
+        size: 10,
+    };
+    MediaJob {
+        id: jobs.next_id(),
+        video_id: "0123456789abcdef01234567".parse().unwrap(),
+        video: file("v.mp4", MediaType::Mp4),
+        thumbnail: file("t.png", MediaType::Png),
+        attempts: 0,
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
+    let db = fresh_database().await;
+    let jobs = MongoMediaJobRepository::new(&db);
+    let queued = job(&jobs, std::path::Path::new("/spool/jobs"));
+    jobs.insert(&queued).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let now = Utc::now();
+
+    let workers = (0..6).map(|_| jobs.claim_next(now, lease));
+    let claimed: Vec<MediaJob> = futures_util::future::join_all(workers)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(claimed.len(), 1, "exactly one worker gets the job");
+    assert_eq!(claimed[0].id, queued.id);
+    assert_eq!(claimed[0].video.path, queued.video.path);
+    assert_eq!(claimed[0].thumbnail.media_type, MediaType::Png);
+    assert!(
+        jobs.claim_next(now, lease).await.unwrap().is_none(),
+        "leased"
+    );
+
+    let after_lease = now + TimeDelta::seconds(61);
+    let taken_over = jobs.claim_next(after_lease, lease).await.unwrap().unwrap();
+    assert_eq!(
+        taken_over.id, queued.id,
+        "a crashed worker's job is taken over"
+    );
+
+    let retry_at = after_lease + TimeDelta::seconds(30);
+    jobs.retry_later(queued.id, 1, "store failed", retry_at)
+        .await
+        .unwrap();
+    assert!(jobs.claim_next(after_lease, lease).await.unwrap().is_none());
+    let retried = jobs.claim_next(retry_at, lease).await.unwrap().unwrap();
+    assert_eq!(retried.attempts, 1);
+
+    jobs.remove(queued.id).await.unwrap();
+    let much_later = retry_at + TimeDelta::days(1);
+    assert!(jobs.claim_next(much_later, lease).await.unwrap().is_none());
 }

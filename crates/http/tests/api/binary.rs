@@ -97,3 +97,168 @@ async fn stops_gracefully_on(signal: &str) {
     assert!(log.contains("finishing requests in flight"), "{log}");
     assert!(!log.contains("forced shutdown"), "{log}");
 }
+
+/// Waits until the server at `port` answers its healthcheck.
+async fn wait_until_healthy(port: u16) {
+    let health = format!("http://127.0.0.1:{port}/api/v1/healthcheck");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(client.get(&health).send().await, Ok(res) if res.status().is_success()) {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn public_ids(
+    requests: &[wiremock::Request],
+    resource: &str,
+) -> std::collections::BTreeSet<String> {
+    requests
+        .iter()
+        .filter(|r| r.url.path() == format!("/v1_1/demo/{resource}/upload"))
+        .map(|r| {
+            String::from_utf8(crate::fake_cloudinary::multipart_fields(r)["public_id"].clone())
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_each_file() {
+    use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let cloudinary = MockServer::start().await;
+    // The first video upload hangs: the server is killed while its job is running.
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/upload"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&cloudinary)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(FakeUpload::default())
+        .mount(&cloudinary)
+        .await;
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    let spool = dirs.path().join("spool");
+    let vars = [
+        ("PORT", port.to_string()),
+        ("MONGODB_URI", database_uri()),
+        ("DB_NAME", format!("test_{}", uuid::Uuid::new_v4().simple())),
+        ("MEDIA_DIR", dirs.path().join("media").display().to_string()),
+        ("UPLOAD_TMP_DIR", spool.display().to_string()),
+        (
+            "CLOUDINARY_URL",
+            format!("cloudinary://{API_KEY}:{SECRET}@demo"),
+        ),
+        ("APP_CLOUDINARY__API_BASE", cloudinary.uri()),
+        ("APP_MEDIA__JOB_LEASE_SECONDS", "2".into()),
+        ("APP_MEDIA__JOB_POLL_SECONDS", "1".into()),
+        ("APP_AUTH__BCRYPT_COST", "4".into()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = videotube(&vars).spawn().unwrap();
+    wait_until_healthy(port).await;
+
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::new();
+    let register = crate::helpers::RegisterForm::new("survivor").into_form();
+    let res = client
+        .post(format!("{api}/users/register"))
+        .multipart(register)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let login: serde_json::Value = client
+        .post(format!("{api}/users/login"))
+        .json(&serde_json::json!({ "username": "survivor", "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+    let form = crate::videos::video_form(
+        ("clip.mp4", crate::samples::mp4(3_000)),
+        crate::helpers::PNG.to_vec(),
+    );
+    let res = client
+        .post(format!("{api}/videos"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::ACCEPTED);
+    let video: serde_json::Value = res.json().await.unwrap();
+    let video_id = video["data"]["_id"].as_str().unwrap().to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while public_ids(&cloudinary.received_requests().await.unwrap(), "video").is_empty() {
+        assert!(Instant::now() < deadline, "the job never started uploading");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let mut second = videotube(&vars).spawn().unwrap();
+    wait_until_healthy(port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let video = loop {
+        let body: serde_json::Value = client
+            .get(format!("{api}/videos/{video_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["data"]["status"] != "processing" {
+            break body["data"].clone();
+        }
+        assert!(Instant::now() < deadline, "the video never left processing");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    assert_eq!(video["status"], "ready", "{video}");
+    let requests = cloudinary.received_requests().await.unwrap();
+    let video_uploads = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1_1/demo/video/upload")
+        .count();
+    assert_eq!(video_uploads, 2, "the interrupted upload, then the retry");
+    assert!(
+        public_ids(&requests, "video").len() == 1,
+        "the retry replaced the interrupted upload"
+    );
+    // One avatar and one thumbnail.
+    assert_eq!(public_ids(&requests, "image").len(), 2);
+    let leftovers: Vec<_> = walk(&spool);
+    assert!(leftovers.is_empty(), "spool not cleaned: {leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
