@@ -106,6 +106,29 @@ pub struct Stored {
     pub duration_seconds: Option<f64>,
 }
 
+/// What a client may upload straight to the media store (a Cloudinary signed upload), signed by
+/// the server for a folder of the server's choosing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadGrant {
+    pub cloud_name: String,
+    pub api_key: String,
+    pub timestamp: i64,
+    pub signature: String,
+    pub folder: String,
+    pub resource_type: &'static str,
+}
+
+/// What the media store answered a client's direct upload, as the client reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectUploadReport {
+    pub public_id: String,
+    pub version: String,
+    pub signature: String,
+    pub secure_url: String,
+    pub resource_type: String,
+    pub duration_seconds: Option<f64>,
+}
+
 /// The two images on a user's profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileImage {

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
-use crate::media::{MediaFolder, ProfileImage, Stored, StoredMedia, UploadedFile};
+use crate::media::{
+    DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
+    UploadedFile,
+};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
@@ -169,6 +172,32 @@ pub trait MediaStore: Send + Sync {
     ) -> Result<Stored, MediaStoreError>;
     /// Deleting something already gone is a success.
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError>;
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DirectUploadError {
+    #[error("the upload's signature does not match")]
+    BadSignature,
+    #[error("the upload is not in the caller's folder")]
+    ForeignFolder,
+    #[error("the upload is not {0}")]
+    WrongKind(&'static str),
+    #[error("the upload's URL is not the media store's")]
+    ForeignUrl,
+}
+
+/// Uploads that go from the client straight to the media store (Cloudinary), never through
+/// this server: it signs what the client may upload and checks what the client says it did.
+pub trait DirectUploads: Send + Sync {
+    fn grant(&self, owner: Id, kind: MediaCategory) -> UploadGrant;
+    /// Accepts a reported upload only if the store signed it, it lies in the owner's folder and
+    /// it is of the expected kind.
+    fn verify(
+        &self,
+        owner: Id,
+        kind: MediaCategory,
+        report: &DirectUploadReport,
+    ) -> Result<Stored, DirectUploadError>;
 }
 
 /// Brute-force protection for login: answers how long to wait when an attempt is over budget.

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
-use videotube_domain::ports::MediaStore;
+use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{AuthPolicy, JobPolicy, UserService, VideoService};
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
@@ -37,6 +37,8 @@ pub struct AppState {
     /// Where spooled files wait for their job (outside the per-request spool's clean-up).
     pub jobs_dir: PathBuf,
     pub video_max_bytes: u64,
+    /// Largest JSON body read by hand (where a route takes JSON or multipart).
+    pub json_limit: usize,
     pub db: Database,
     pub cookies: CookiePolicy,
     pub spool_dir: PathBuf,
@@ -130,16 +132,22 @@ impl Application {
             .await
             .map_err(BuildError::Indexes)?;
 
-        let media_store: Arc<dyn MediaStore> = match settings.cloudinary.store_config()? {
-            Some(config) => {
-                tracing::info!(cloud = %config.cloud_name, "storing media on Cloudinary");
-                Arc::new(CloudinaryStore::new(config).map_err(BuildError::MediaStore)?)
-            }
-            None => Arc::new(LocalMediaStore::new(
-                media.dir.clone(),
-                &format!("{public_url}/media"),
-            )),
-        };
+        let (media_store, direct_uploads): (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>) =
+            match settings.cloudinary.store_config()? {
+                Some(config) => {
+                    tracing::info!(cloud = %config.cloud_name, "storing media on Cloudinary");
+                    let cloudinary =
+                        Arc::new(CloudinaryStore::new(config).map_err(BuildError::MediaStore)?);
+                    (cloudinary.clone(), Some(cloudinary))
+                }
+                None => (
+                    Arc::new(LocalMediaStore::new(
+                        media.dir.clone(),
+                        &format!("{public_url}/media"),
+                    )),
+                    None,
+                ),
+            };
         let auth = &settings.auth;
         let users = UserService::new(
             Arc::new(mongo::MongoUserRepository::new(&db)),
@@ -164,6 +172,7 @@ impl Application {
             Arc::new(mongo::MongoVideoRepository::new(&db)),
             Arc::new(mongo::MongoMediaJobRepository::new(&db)),
             Arc::clone(&media_store),
+            direct_uploads,
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),
@@ -182,6 +191,7 @@ impl Application {
             job_wake,
             jobs_dir,
             video_max_bytes: media.video_max_bytes,
+            json_limit: app.json_limit_bytes,
             db,
             cookies: CookiePolicy {
                 secure: app.cookie_secure,

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::error::Error;
-use crate::media::{MediaFolder, StoredMedia, UploadedFile};
-use crate::ports::{MediaJobRepository, MediaStore, VideoRepository};
+use crate::error::{Error, FieldError};
+use crate::media::{
+    DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant, UploadedFile,
+};
+use crate::ports::{DirectUploads, MediaJobRepository, MediaStore, VideoRepository};
 use crate::video::{Description, MediaJob, Title, Video, VideoStatus};
 use crate::Id;
 
@@ -41,6 +43,8 @@ pub struct VideoService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
     media: Arc<dyn MediaStore>,
+    /// Present when the media store takes uploads from clients directly (Cloudinary).
+    direct: Option<Arc<dyn DirectUploads>>,
     policy: JobPolicy,
 }
 
@@ -49,14 +53,73 @@ impl VideoService {
         videos: Arc<dyn VideoRepository>,
         jobs: Arc<dyn MediaJobRepository>,
         media: Arc<dyn MediaStore>,
+        direct: Option<Arc<dyn DirectUploads>>,
         policy: JobPolicy,
     ) -> Self {
         Self {
             videos,
             jobs,
             media,
+            direct,
             policy,
         }
+    }
+
+    fn direct(&self) -> Result<&dyn DirectUploads, Error> {
+        self.direct.as_deref().ok_or_else(|| Error::Conflict {
+            message: "Direct uploads need Cloudinary; this server stores media itself".into(),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Signed parameters for uploading one file straight to the media store, into the caller's
+    /// own folder.
+    pub fn grant_upload(&self, owner: Id, kind: MediaCategory) -> Result<UploadGrant, Error> {
+        Ok(self.direct()?.grant(owner, kind))
+    }
+
+    /// Creates a video from files the client uploaded straight to the media store, after
+    /// checking that the store really signed them and that they are the caller's. Nothing is
+    /// left to process: the video is `ready` at once.
+    pub async fn publish_uploaded(
+        &self,
+        owner: Id,
+        title: Title,
+        description: Description,
+        video: &DirectUploadReport,
+        thumbnail: &DirectUploadReport,
+    ) -> Result<Video, Error> {
+        let direct = self.direct()?;
+        let video = direct.verify(owner, MediaCategory::Video, video);
+        let thumbnail = direct.verify(owner, MediaCategory::Image, thumbnail);
+        let (video, thumbnail) = match (video, thumbnail) {
+            (Ok(video), Ok(thumbnail)) => (video, thumbnail),
+            (video, thumbnail) => {
+                let errors = [("videoFile", video.err()), ("thumbnail", thumbnail.err())]
+                    .into_iter()
+                    .filter_map(|(field, err)| err.map(|e| FieldError::new(field, e.to_string())))
+                    .collect();
+                return Err(Error::invalid(errors));
+            }
+        };
+        let now = Utc::now();
+        let video = Video {
+            id: self.videos.next_id(),
+            owner,
+            title,
+            description,
+            duration_seconds: video.duration_seconds.unwrap_or(0.0),
+            video_file: Some(video.media),
+            thumbnail: Some(thumbnail.media),
+            views: 0,
+            is_published: true,
+            status: VideoStatus::Ready,
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.videos.insert(&video).await?;
+        Ok(video)
     }
 
     /// Creates the video in the `processing` state with a job to store its files. The job is

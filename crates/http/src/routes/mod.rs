@@ -2,6 +2,7 @@ use actix_web::web;
 
 mod health;
 pub mod media;
+mod uploads;
 mod users;
 mod videos;
 
@@ -9,5 +10,6 @@ mod videos;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthcheck").get(health::healthcheck))
         .service(web::scope("/users").configure(users::configure))
-        .service(web::scope("/videos").configure(videos::configure));
+        .service(web::scope("/videos").configure(videos::configure))
+        .service(web::scope("/uploads").configure(uploads::configure));
 }

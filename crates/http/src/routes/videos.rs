@@ -1,9 +1,11 @@
 use actix_multipart::Multipart;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use serde_json::{Map, Value};
+use videotube_domain::media::DirectUploadReport;
 use videotube_domain::video::{Description, Title, Video};
-use videotube_domain::Id;
+use videotube_domain::{FieldError, Id};
 
 use crate::api::{respond, ApiError};
 use crate::auth::AuthUser;
@@ -58,9 +60,101 @@ impl<'a> From<&'a Video> for VideoView<'a> {
     }
 }
 
+/// Two ways in. Multipart `title, description, videoFile, thumbnail`: the files come through
+/// this server and are stored in the background (202). JSON `title, description` with
+/// `videoFile` and `thumbnail` set to Cloudinary's answers to direct uploads (see
+/// `/uploads/signature`): checked and created `ready` at once (201).
+async fn publish(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        publish_uploaded(state, caller, payload).await
+    } else {
+        publish_files(state, caller, Multipart::new(req.headers(), payload)).await
+    }
+}
+
+async fn publish_uploaded(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = payload
+        .to_bytes_limited(state.json_limit)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"))?
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"))?;
+    let body: Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Expected a JSON object"))?;
+    let (video_report, thumbnail_report) = (
+        upload_report(body.get("videoFile")),
+        upload_report(body.get("thumbnail")),
+    );
+    let mut fields = Fields::new(body);
+    let title = fields.required(Title::FIELD, |s| Title::parse(&s));
+    let description = fields.required(Description::FIELD, |s| Description::parse(&s));
+    for (field, report) in [
+        ("videoFile", &video_report),
+        ("thumbnail", &thumbnail_report),
+    ] {
+        if report.is_none() {
+            fields.problem(FieldError::new(
+                field,
+                "must be Cloudinary's upload answer: public_id, version, signature, secure_url, resource_type",
+            ));
+        }
+    }
+    fields.finish()?;
+    let (Some(title), Some(description), Some(video), Some(thumbnail)) =
+        (title, description, video_report, thumbnail_report)
+    else {
+        unreachable!("Fields::finish fails when a required field is missing");
+    };
+    let video = state
+        .videos
+        .publish_uploaded(caller.user_id, title, description, &video, &thumbnail)
+        .await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        VideoView::from(&video),
+        "Video published",
+    ))
+}
+
+/// Cloudinary's answer to an upload, as a client passes it on (`version` may be a number).
+fn upload_report(value: Option<&Value>) -> Option<DirectUploadReport> {
+    let answer = value?.as_object()?;
+    let text = |key: &str| answer.get(key)?.as_str().map(str::to_owned);
+    let version = match answer.get("version")? {
+        Value::Number(n) => n.as_u64()?.to_string(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+        _ => return None,
+    };
+    let duration_seconds = match answer.get("duration") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value.as_f64()?),
+    };
+    Some(DirectUploadReport {
+        public_id: text("public_id")?,
+        version,
+        signature: text("signature")?,
+        secure_url: text("secure_url")?,
+        resource_type: text("resource_type")?,
+        duration_seconds,
+    })
+}
+
 /// Accepts the upload and answers 202: the files are stored by the background job worker, and
 /// `GET /videos/:videoId` shows when the video is `ready` (or `failed`, with a reason).
-async fn publish(
+async fn publish_files(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     multipart: Multipart,

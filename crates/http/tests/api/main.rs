@@ -4,6 +4,7 @@
 mod account;
 mod binary;
 mod cloudinary;
+mod direct_uploads;
 // Test doubles shared with the infra crate's tests.
 #[path = "../../../infra/tests/support/fake_cloudinary.rs"]
 mod fake_cloudinary;
