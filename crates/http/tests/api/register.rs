@@ -256,3 +256,43 @@ async fn original_defect_email_is_lowercased_so_case_variants_are_one_account() 
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_no_temp_file() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let authority = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let boundary = "XBOUNDARYX";
+    let head = format!(
+        "POST /api/v1/users/register HTTP/1.1\r\nHost: {authority}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10000000\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(PNG).await.unwrap();
+    stream.write_all(&vec![0u8; 200_000]).await.unwrap();
+    assert!(
+        spool_becomes(&app, false).await,
+        "the upload reached the spool"
+    );
+    drop(stream);
+    let cleaned = spool_becomes(&app, true).await;
+    assert!(
+        cleaned,
+        "the spool file outlived the connection: {:?}",
+        app.spool_files()
+    );
+}
+
+/// Waits up to two seconds for the spool to be empty (or not).
+async fn spool_becomes(app: &crate::helpers::TestApp, empty: bool) -> bool {
+    for _ in 0..100 {
+        if app.spool_files().is_empty() == empty {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
