@@ -6,6 +6,7 @@
 pub mod error;
 pub mod id;
 pub mod media;
+pub mod page;
 pub mod ports;
 pub mod services;
 pub mod session;

@@ -13,10 +13,11 @@ use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
     UploadedFile,
 };
+use crate::page::{Page, PageRequest};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
-use crate::user::{AccountChanges, NewUser, User};
+use crate::user::{AccountChanges, NewUser, User, UserSummary};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
-use crate::video::{MediaJob, Video};
+use crate::video::{MediaJob, Video, VideoChanges, VideoSearch};
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -27,6 +28,8 @@ pub trait UserRepository: Send + Sync {
     /// Which of the two unique values already belong to someone (for a precise 409 before any
     /// file is stored; the unique indexes still decide races).
     async fn taken(&self, username: &Username, email: &Email) -> Result<(bool, bool), RepoError>;
+    /// The summaries of these users, in one query (missing ones are left out).
+    async fn summaries(&self, ids: &[Id]) -> Result<Vec<UserSummary>, RepoError>;
     async fn update_account(
         &self,
         id: Id,
@@ -54,6 +57,45 @@ pub trait VideoRepository: Send + Sync {
         duration_seconds: f64,
     ) -> Result<(), RepoError>;
     async fn mark_failed(&self, id: Id, reason: &str) -> Result<(), RepoError>;
+    /// A page of the catalogue: published, ready videos, plus the viewer's own in every state.
+    async fn search(
+        &self,
+        search: &VideoSearch,
+        page: PageRequest,
+    ) -> Result<Page<Video>, RepoError>;
+    /// These videos, in one query (missing ones are left out, order not kept).
+    async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError>;
+    async fn update_details(
+        &self,
+        id: Id,
+        changes: &VideoChanges,
+        thumbnail: Option<&StoredMedia>,
+    ) -> Result<Option<Video>, RepoError>;
+    async fn set_published(&self, id: Id, published: bool) -> Result<Option<Video>, RepoError>;
+    /// `false` when there was nothing to delete.
+    async fn delete(&self, id: Id) -> Result<bool, RepoError>;
+    async fn add_view(&self, id: Id) -> Result<(), RepoError>;
+}
+
+/// Who watched what, when: one entry per (user, video), holding the latest watch.
+#[async_trait]
+pub trait WatchHistoryRepository: Send + Sync {
+    async fn last_watched(&self, user: Id, video: Id) -> Result<Option<DateTime<Utc>>, RepoError>;
+    /// Records a view as counted unless it already was: the key is the viewer, the video and the
+    /// previous watch, so parallel loads of one video by one viewer count once.
+    async fn claim_view(
+        &self,
+        user: Id,
+        video: Id,
+        previous: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepoError>;
+    async fn record(&self, user: Id, video: Id, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// The user's videos, newest watch first.
+    async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError>;
+    async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError>;
+    async fn clear(&self, user: Id) -> Result<(), RepoError>;
+    /// Every entry and view record of a deleted video.
+    async fn remove_video(&self, video: Id) -> Result<(), RepoError>;
 }
 
 /// The durable queue of media jobs.

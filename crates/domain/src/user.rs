@@ -31,6 +31,15 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
+/// How a user appears beside their content: `{_id, fullName, username, avatar}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: Id,
+    pub username: Username,
+    pub full_name: FullName,
+    pub avatar_url: String,
+}
+
 /// The account fields a user may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AccountChanges {

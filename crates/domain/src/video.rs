@@ -127,6 +127,51 @@ impl Video {
     }
 }
 
+/// What lists of videos may be sorted by (`sortBy`); anything else is refused, so a client cannot
+/// sort by a field it should not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSort {
+    CreatedAt,
+    Views,
+    Duration,
+    Title,
+}
+
+impl VideoSort {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "createdAt" => Ok(VideoSort::CreatedAt),
+            "views" => Ok(VideoSort::Views),
+            "duration" => Ok(VideoSort::Duration),
+            "title" => Ok(VideoSort::Title),
+            _ => Err(FieldError::new(
+                "sortBy",
+                "must be createdAt, views, duration or title",
+            )),
+        }
+    }
+}
+
+/// A search of the video catalogue.
+#[derive(Debug, Clone)]
+pub struct VideoSearch {
+    /// Matched literally, ignoring case, against title and description.
+    pub text: Option<String>,
+    pub sort: VideoSort,
+    pub descending: bool,
+    /// Only this channel's videos.
+    pub owner: Option<Id>,
+    /// Whoever searches: their own videos show in every state.
+    pub viewer: Id,
+}
+
+/// Changes to a video's details; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct VideoChanges {
+    pub title: Option<Title>,
+    pub description: Option<Description>,
+}
+
 /// A durable request to store a published video's files. It survives restarts: the spooled
 /// files stay until the job is finished one way or the other.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::json;
+use videotube_domain::page::Page;
 use videotube_domain::{BoxError, Error, FieldError};
 
 #[derive(Serialize)]
@@ -183,4 +184,23 @@ impl ResponseError for ApiError {
         }
         builder.json(error_body(self.status, &self.message, &self.errors))
     }
+}
+
+/// A page in the shape the original's front ends read (mongoose-aggregate-paginate's).
+pub fn paginated<T: Serialize>(page: &Page<T>) -> serde_json::Value {
+    let request = page.request;
+    let current = u64::from(request.page());
+    let total_pages = page.total_pages();
+    json!({
+        "docs": page.items,
+        "totalDocs": page.total,
+        "limit": request.limit(),
+        "page": current,
+        "totalPages": total_pages,
+        "pagingCounter": request.skip() + 1,
+        "hasPrevPage": current > 1,
+        "hasNextPage": current < total_pages,
+        "prevPage": (current > 1).then(|| current - 1),
+        "nextPage": (current < total_pages).then(|| current + 1),
+    })
 }

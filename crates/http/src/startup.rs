@@ -149,8 +149,9 @@ impl Application {
                 ),
             };
         let auth = &settings.auth;
+        let user_repository = Arc::new(mongo::MongoUserRepository::new(&db));
         let users = UserService::new(
-            Arc::new(mongo::MongoUserRepository::new(&db)),
+            user_repository.clone(),
             Arc::new(mongo::MongoSessionRepository::new(&db)),
             Arc::new(BcryptHasher::new(auth.bcrypt_cost).map_err(BuildError::Bcrypt)?),
             Arc::new(JwtCodec::new(
@@ -171,6 +172,8 @@ impl Application {
         let videos = Arc::new(VideoService::new(
             Arc::new(mongo::MongoVideoRepository::new(&db)),
             Arc::new(mongo::MongoMediaJobRepository::new(&db)),
+            Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
+            user_repository,
             Arc::clone(&media_store),
             direct_uploads,
             JobPolicy {

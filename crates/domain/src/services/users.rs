@@ -356,12 +356,8 @@ impl UserService {
         Ok(user)
     }
 
-    /// Deletes an asset nothing references any more. A failure is logged, not returned: the
-    /// user's request succeeded, and an orphaned file is a storage cost, not a correctness issue.
     async fn discard(&self, media: &StoredMedia) {
-        if let Err(err) = self.media.delete(media).await {
-            tracing::warn!(asset = %media.asset_id, error = ?err, "could not delete an unreferenced asset");
-        }
+        super::discard(self.media.as_ref(), media).await
     }
 
     fn issue_pair(&self, claims: TokenClaims) -> Result<TokenPair, Error> {

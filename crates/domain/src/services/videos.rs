@@ -1,15 +1,22 @@
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
+use super::discard;
 use crate::error::{Error, FieldError};
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant, UploadedFile,
 };
-use crate::ports::{DirectUploads, MediaJobRepository, MediaStore, VideoRepository};
-use crate::video::{Description, MediaJob, Title, Video, VideoStatus};
+use crate::page::{Page, PageRequest};
+use crate::ports::{
+    DirectUploads, MediaJobRepository, MediaStore, UserRepository, VideoRepository,
+    WatchHistoryRepository,
+};
+use crate::user::UserSummary;
+use crate::video::{Description, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus};
 use crate::Id;
 
 /// How the background job worker behaves.
@@ -39,9 +46,22 @@ pub enum JobStep {
 /// is dropped after this long.
 const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
+/// A video with its owner's summary, as lists and the watch page show it.
+#[derive(Debug, Clone)]
+pub struct VideoWithOwner {
+    pub video: Video,
+    /// `None` only if the owner's account is gone.
+    pub owner: Option<UserSummary>,
+}
+
+/// Loads of one video by one viewer within this window count as one view.
+const VIEW_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+
 pub struct VideoService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
+    history: Arc<dyn WatchHistoryRepository>,
+    users: Arc<dyn UserRepository>,
     media: Arc<dyn MediaStore>,
     /// Present when the media store takes uploads from clients directly (Cloudinary).
     direct: Option<Arc<dyn DirectUploads>>,
@@ -52,6 +72,8 @@ impl VideoService {
     pub fn new(
         videos: Arc<dyn VideoRepository>,
         jobs: Arc<dyn MediaJobRepository>,
+        history: Arc<dyn WatchHistoryRepository>,
+        users: Arc<dyn UserRepository>,
         media: Arc<dyn MediaStore>,
         direct: Option<Arc<dyn DirectUploads>>,
         policy: JobPolicy,
@@ -59,6 +81,8 @@ impl VideoService {
         Self {
             videos,
             jobs,
+            history,
+            users,
             media,
             direct,
             policy,
@@ -171,6 +195,154 @@ impl VideoService {
             Some(video) if video.visible_to(viewer) => Ok(video),
             _ => Err(Error::NotFound("Video not found")),
         }
+    }
+
+    /// A page of the catalogue, each video with its owner (three queries: page, count, owners).
+    pub async fn list(
+        &self,
+        search: &VideoSearch,
+        page: PageRequest,
+    ) -> Result<Page<VideoWithOwner>, Error> {
+        let found = self.videos.search(search, page).await?;
+        let owners = self.owners(&found.items).await?;
+        Ok(found.map(|video| VideoWithOwner {
+            owner: owners.get(&video.owner).cloned(),
+            video,
+        }))
+    }
+
+    /// The watch page: the video with its owner. A ready video counts a view (once per viewer
+    /// within 30 minutes) and moves to the top of the viewer's history.
+    pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
+        let mut video = self.get(viewer, id).await?;
+        if video.status == VideoStatus::Ready {
+            let now = Utc::now();
+            let previous = self.history.last_watched(viewer, id).await?;
+            let counted_recently = previous.is_some_and(|at| now - at < VIEW_WINDOW);
+            if !counted_recently && self.history.claim_view(viewer, id, previous).await? {
+                self.videos.add_view(id).await?;
+                video.views += 1;
+            }
+            self.history.record(viewer, id, now).await?;
+        }
+        let owner = self.users.summaries(&[video.owner]).await?.pop();
+        Ok(VideoWithOwner { video, owner })
+    }
+
+    /// The viewer's history, newest first, without videos that are gone or hidden since.
+    pub async fn history(&self, user: Id, page: PageRequest) -> Result<Vec<VideoWithOwner>, Error> {
+        let ids = self.history.page(user, page).await?;
+        let mut videos: HashMap<Id, Video> = self
+            .videos
+            .find_many(&ids)
+            .await?
+            .into_iter()
+            .filter(|v| v.is_published && v.status == VideoStatus::Ready)
+            .map(|v| (v.id, v))
+            .collect();
+        let owners = self
+            .owners(&videos.values().cloned().collect::<Vec<_>>())
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| videos.remove(id))
+            .map(|video| VideoWithOwner {
+                owner: owners.get(&video.owner).cloned(),
+                video,
+            })
+            .collect())
+    }
+
+    pub async fn forget_watch(&self, user: Id, video: Id) -> Result<(), Error> {
+        Ok(self.history.forget(user, video).await?)
+    }
+
+    pub async fn clear_history(&self, user: Id) -> Result<(), Error> {
+        Ok(self.history.clear(user).await?)
+    }
+
+    /// Changes title or description and, given a new thumbnail, replaces the old one (whose
+    /// file is then deleted).
+    pub async fn update(
+        &self,
+        caller: Id,
+        id: Id,
+        changes: VideoChanges,
+        thumbnail: Option<&UploadedFile>,
+    ) -> Result<Video, Error> {
+        let video = self.owned(caller, id).await?;
+        let stored = match thumbnail {
+            Some(file) => Some(
+                self.media
+                    .store(file, MediaFolder::Thumbnails, None)
+                    .await?
+                    .media,
+            ),
+            None => None,
+        };
+        let updated = self
+            .videos
+            .update_details(id, &changes, stored.as_ref())
+            .await;
+        let updated = match updated {
+            Ok(Some(video)) => video,
+            other => {
+                if let Some(stored) = &stored {
+                    discard(self.media.as_ref(), stored).await;
+                }
+                return Err(other
+                    .err()
+                    .map_or(Error::NotFound("Video not found"), Error::from));
+            }
+        };
+        if let (Some(_), Some(old)) = (&stored, &video.thumbnail) {
+            discard(self.media.as_ref(), old).await;
+        }
+        Ok(updated)
+    }
+
+    pub async fn toggle_publish(&self, caller: Id, id: Id) -> Result<Video, Error> {
+        let video = self.owned(caller, id).await?;
+        self.videos
+            .set_published(id, !video.is_published)
+            .await?
+            .ok_or(Error::NotFound("Video not found"))
+    }
+
+    /// Deletes the video, then what hangs off it, then its files: once the first step is done
+    /// nothing shows the video, so a crash half way leaves only invisible leftovers.
+    pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
+        let video = self.owned(caller, id).await?;
+        if !self.videos.delete(id).await? {
+            return Err(Error::NotFound("Video not found"));
+        }
+        self.history.remove_video(id).await?;
+        for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
+            discard(self.media.as_ref(), media).await;
+        }
+        Ok(())
+    }
+
+    /// The video, if the caller owns it: 404 when there is none, 403 when it is someone else's.
+    async fn owned(&self, caller: Id, id: Id) -> Result<Video, Error> {
+        match self.videos.find_by_id(id).await? {
+            None => Err(Error::NotFound("Video not found")),
+            Some(video) if video.owner != caller => {
+                Err(Error::Forbidden("Only the video's owner may change it"))
+            }
+            Some(video) => Ok(video),
+        }
+    }
+
+    async fn owners(&self, videos: &[Video]) -> Result<HashMap<Id, UserSummary>, Error> {
+        let mut ids: Vec<Id> = videos.iter().map(|v| v.owner).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let summaries = self.users.summaries(&ids).await?;
+        Ok(summaries.into_iter().map(|s| (s.id, s)).collect())
     }
 
     /// One turn of the worker: claim a due job, store its files, record the result.

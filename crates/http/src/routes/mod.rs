@@ -1,10 +1,14 @@
 use actix_web::web;
+use videotube_domain::id::InvalidId;
+use videotube_domain::{FieldError, Id};
+
+use crate::api::ApiError;
 
 mod health;
 pub mod media;
 mod uploads;
 mod users;
-mod videos;
+pub mod videos;
 
 /// Each path is a `web::resource`, so a known path with the wrong method answers 405, not 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -12,4 +16,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/users").configure(users::configure))
         .service(web::scope("/videos").configure(videos::configure))
         .service(web::scope("/uploads").configure(uploads::configure));
+}
+
+/// A malformed id in a path is a 400 naming the parameter.
+pub fn parse_id(raw: &str, field: &'static str) -> Result<Id, ApiError> {
+    raw.parse()
+        .map_err(|e: InvalidId| ApiError::bad_request(vec![FieldError::new(field, e.to_string())]))
 }

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -5,6 +7,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use videotube_domain::media::ProfileImage;
+use videotube_domain::page::PageRequest;
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
@@ -13,6 +16,8 @@ use videotube_domain::FieldError;
 use crate::api::{respond, ApiError};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::fields::Fields;
+use crate::routes::parse_id;
+use crate::routes::videos::video_with_owner;
 use crate::startup::AppState;
 use crate::upload;
 
@@ -25,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/current-user").get(current_user))
         .service(web::resource("/update-account").patch(update_account))
         .service(web::resource("/avatar").patch(update_avatar))
-        .service(web::resource("/cover-image").patch(update_cover_image));
+        .service(web::resource("/cover-image").patch(update_cover_image))
+        .service(web::resource("/history").get(history).delete(clear_history))
+        .service(web::resource("/history/{videoId}").delete(forget_watch));
 }
 
 /// A user as clients see it: the original's fields, never the password hash or asset ids.
@@ -267,4 +274,44 @@ async fn replace_image(
     let file = file.expect("Fields::finish fails when the file is missing");
     let user = state.users.replace_image(caller, image, file).await?;
     Ok(respond(StatusCode::OK, UserView::from(&user), message))
+}
+
+/// The caller's watch history, newest first. `data` is a plain array of videos, as the original
+/// returned it; `page` and `limit` page through it.
+async fn history(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    let page = PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)?;
+    let videos = state.videos.history(caller.user_id, page).await?;
+    let views: Vec<_> = videos.iter().map(video_with_owner).collect();
+    Ok(respond(
+        StatusCode::OK,
+        views,
+        "Watch history fetched successfully",
+    ))
+}
+
+async fn clear_history(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    state.videos.clear_history(caller.user_id).await?;
+    Ok(respond(StatusCode::OK, json!({}), "Watch history cleared"))
+}
+
+async fn forget_watch(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let video_id = parse_id(&path, "videoId")?;
+    state.videos.forget_watch(caller.user_id, video_id).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Video removed from the watch history",
+    ))
 }

@@ -1,21 +1,71 @@
+use std::collections::HashMap;
+
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use videotube_domain::media::DirectUploadReport;
-use videotube_domain::video::{Description, Title, Video};
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::services::VideoWithOwner;
+use videotube_domain::user::UserSummary;
+use videotube_domain::video::{Description, Title, Video, VideoChanges, VideoSearch, VideoSort};
 use videotube_domain::{FieldError, Id};
 
-use crate::api::{respond, ApiError};
+use crate::api::{paginated, respond, ApiError};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
+use crate::routes::parse_id;
 use crate::startup::AppState;
 use crate::upload;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("").post(publish))
-        .service(web::resource("/{videoId}").get(get_video));
+    cfg.service(web::resource("").get(list).post(publish))
+        .service(web::resource("/toggle/publish/{videoId}").patch(toggle_publish))
+        .service(
+            web::resource("/{videoId}")
+                .get(watch)
+                .patch(update)
+                .delete(delete),
+        );
+}
+
+/// `{_id, fullName, username, avatar}`, as the original shows a video's owner.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerView<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    full_name: &'a str,
+    username: &'a str,
+    avatar: &'a str,
+}
+
+impl<'a> From<&'a UserSummary> for OwnerView<'a> {
+    fn from(user: &'a UserSummary) -> Self {
+        OwnerView {
+            id: user.id.to_string(),
+            full_name: user.full_name.as_str(),
+            username: user.username.as_str(),
+            avatar: &user.avatar_url,
+        }
+    }
+}
+
+/// The owner as an object where the route joined it, as an id elsewhere (as in the original).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Owner<'a> {
+    Id(String),
+    Summary(OwnerView<'a>),
+}
+
+pub fn video_with_owner(item: &VideoWithOwner) -> VideoView<'_> {
+    let mut view = VideoView::from(&item.video);
+    if let Some(owner) = &item.owner {
+        view.owner = Owner::Summary(OwnerView::from(owner));
+    }
+    view
 }
 
 /// A video as the original shows it (`videoFile` and `thumbnail` as URLs, `""` until stored),
@@ -32,7 +82,7 @@ pub struct VideoView<'a> {
     duration: f64,
     views: u64,
     is_published: bool,
-    owner: String,
+    owner: Owner<'a>,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure_reason: Option<&'a str>,
@@ -51,7 +101,7 @@ impl<'a> From<&'a Video> for VideoView<'a> {
             duration: video.duration_seconds,
             views: video.views,
             is_published: video.is_published,
-            owner: video.owner.to_string(),
+            owner: Owner::Id(video.owner.to_string()),
             status: video.status.as_str(),
             failure_reason: video.failure_reason.as_deref(),
             created_at: video.created_at,
@@ -70,12 +120,7 @@ async fn publish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+    if is_json(&req) {
         publish_uploaded(state, caller, payload).await
     } else {
         publish_files(state, caller, Multipart::new(req.headers(), payload)).await
@@ -87,13 +132,7 @@ async fn publish_uploaded(
     AuthUser(caller): AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = payload
-        .to_bytes_limited(state.json_limit)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"))?
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"))?;
-    let body: Map<String, Value> = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Expected a JSON object"))?;
+    let body = read_json(&state, payload).await?;
     let (video_report, thumbnail_report) = (
         upload_report(body.get("videoFile")),
         upload_report(body.get("thumbnail")),
@@ -196,26 +235,165 @@ async fn publish_files(
     ))
 }
 
-async fn get_video(
+/// `page`, `limit`, `query` (literal, case-insensitive, on title and description), `sortBy`
+/// (`createdAt`, `views`, `duration`, `title`), `sortType` (`asc`, `desc`), `userId`.
+async fn list(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    let mut errors = Vec::new();
+    let page = PageRequest::parse(param("page"), param("limit"))
+        .map_err(|e| errors.extend(e))
+        .ok();
+    let sort = VideoSort::parse(param("sortBy").unwrap_or("createdAt"))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let descending = match param("sortType").unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        _ => {
+            errors.push(FieldError::new("sortType", "must be asc or desc"));
+            true
+        }
+    };
+    let owner = match param("userId").map(str::parse::<Id>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("userId", e.to_string()));
+            None
+        }
+    };
+    let (Some(page), Some(sort), true) = (page, sort, errors.is_empty()) else {
+        return Err(ApiError::bad_request(errors));
+    };
+    let search = VideoSearch {
+        text: param("query").map(str::to_owned),
+        sort,
+        descending,
+        owner,
+        viewer: caller.user_id,
+    };
+    let found = state.videos.list(&search, page).await?;
+    let page = Page {
+        items: found.items.iter().map(video_with_owner).collect::<Vec<_>>(),
+        total: found.total,
+        request: found.request,
+    };
+    Ok(respond(
+        StatusCode::OK,
+        paginated(&page),
+        "Videos fetched successfully",
+    ))
+}
+
+/// The watch page: counts a view and records the caller's history.
+async fn watch(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    let video = state.videos.get(caller.user_id, video_id).await?;
+    let video = state.videos.watch(caller.user_id, video_id).await?;
     Ok(respond(
         StatusCode::OK,
-        VideoView::from(&video),
+        video_with_owner(&video),
         "Video fetched successfully",
     ))
 }
 
-/// A malformed id in a path is a 400 naming the parameter.
-pub fn parse_id(raw: &str, field: &'static str) -> Result<Id, ApiError> {
-    raw.parse().map_err(|e: videotube_domain::id::InvalidId| {
-        ApiError::bad_request(vec![videotube_domain::FieldError::new(
-            field,
-            e.to_string(),
-        )])
-    })
+/// `title`, `description` and a new `thumbnail`, as multipart (as the original) or, without a
+/// thumbnail, as JSON; at least one of them.
+async fn update(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let video_id = parse_id(&path, "videoId")?;
+    let (text, form) = if is_json(&req) {
+        (read_json(&state, payload).await?, None)
+    } else {
+        let rules = [state.image_rule("thumbnail")];
+        let multipart = Multipart::new(req.headers(), payload);
+        let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
+        (form.text.clone(), Some(form))
+    };
+    let thumbnail = form.as_ref().and_then(|f| f.file("thumbnail"));
+    let mut fields = Fields::new(text);
+    let changes = VideoChanges {
+        title: fields.optional(Title::FIELD, |s| Title::parse(&s)),
+        description: fields.optional(Description::FIELD, |s| Description::parse(&s)),
+    };
+    if !fields.has(Title::FIELD) && !fields.has(Description::FIELD) && thumbnail.is_none() {
+        fields.problem(FieldError::new(
+            Title::FIELD,
+            "title, description or thumbnail is required",
+        ));
+    }
+    fields.finish()?;
+    let video = state
+        .videos
+        .update(caller.user_id, video_id, changes, thumbnail)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        VideoView::from(&video),
+        "Video updated successfully",
+    ))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let video_id = parse_id(&path, "videoId")?;
+    state.videos.delete(caller.user_id, video_id).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Video deleted successfully",
+    ))
+}
+
+async fn toggle_publish(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let video_id = parse_id(&path, "videoId")?;
+    let video = state
+        .videos
+        .toggle_publish(caller.user_id, video_id)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        VideoView::from(&video),
+        "Publish status toggled",
+    ))
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// A JSON object body, for routes that take JSON or multipart.
+async fn read_json(
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    let body = payload
+        .to_bytes_limited(state.json_limit)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"))?
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"))?;
+    serde_json::from_slice(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Expected a JSON object"))
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod binary;
+mod catalogue;
 mod cloudinary;
 mod direct_uploads;
 // Test doubles shared with the infra crate's tests.

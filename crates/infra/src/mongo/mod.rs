@@ -1,6 +1,7 @@
 //! MongoDB repositories. Only the query subset FerretDB and MongoDB share is used (see the
 //! README): no transactions, no `$lookup`, no TTL indexes.
 
+mod history;
 mod jobs;
 mod sessions;
 mod users;
@@ -16,6 +17,7 @@ use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
 use videotube_domain::{Id, RepoError};
 
+pub use history::MongoWatchHistoryRepository;
 pub use jobs::MongoMediaJobRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::Database;
@@ -29,6 +31,8 @@ pub const REFRESH_TOKEN_USES: &str = "refresh_token_uses";
 pub const VIDEOS: &str = "videos";
 pub const MEDIA_JOBS: &str = "media_jobs";
 pub const MEDIA_JOB_CLAIMS: &str = "media_job_claims";
+pub const WATCH_HISTORY: &str = "watch_history";
+pub const VIEW_CLAIMS: &str = "view_claims";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -88,6 +92,19 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
         .await?;
     db.collection::<Document>(MEDIA_JOB_CLAIMS)
         .create_index(plain(doc! { "jobId": 1 }, "job"))
+        .await?;
+    let history = db.collection::<Document>(WATCH_HISTORY);
+    history
+        .create_index(unique(doc! { "user": 1, "video": 1 }, "user_video_unique"))
+        .await?;
+    history
+        .create_index(plain(doc! { "user": 1, "watchedAt": -1 }, "user_recent"))
+        .await?;
+    history
+        .create_index(plain(doc! { "video": 1 }, "video"))
+        .await?;
+    db.collection::<Document>(VIEW_CLAIMS)
+        .create_index(plain(doc! { "video": 1 }, "video"))
         .await?;
     for collection in [SESSIONS, REFRESH_TOKEN_USES] {
         db.collection::<Document>(collection)

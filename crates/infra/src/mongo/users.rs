@@ -1,13 +1,14 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
+use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::error::UniqueField;
 use videotube_domain::media::{ProfileImage, StoredMedia};
 use videotube_domain::ports::UserRepository;
-use videotube_domain::user::{AccountChanges, NewUser, User};
+use videotube_domain::user::{AccountChanges, NewUser, User, UserSummary};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::{Id, RepoError};
 
@@ -161,6 +162,33 @@ impl UserRepository for MongoUserRepository {
             email_taken |= found.get_str("email") == Ok(email.as_str());
         }
         Ok((username_taken, email_taken))
+    }
+
+    async fn summaries(&self, ids: &[Id]) -> Result<Vec<UserSummary>, RepoError> {
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
+        let found: Vec<Document> = self
+            .users
+            .clone_with_type::<Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "username": 1, "fullName": 1, "avatar": 1 })
+            .await
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        Ok(found
+            .into_iter()
+            .filter_map(|d| {
+                Some(UserSummary {
+                    id: id(d.get_object_id("_id").ok()?),
+                    username: Username::from_stored(d.get_str("username").ok()?.to_owned()),
+                    full_name: FullName::from_stored(
+                        d.get_str("fullName").unwrap_or_default().to_owned(),
+                    ),
+                    avatar_url: d.get_str("avatar").unwrap_or_default().to_owned(),
+                })
+            })
+            .collect())
     }
 
     async fn update_account(

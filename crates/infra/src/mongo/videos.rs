@@ -1,11 +1,16 @@
 use async_trait::async_trait;
-use bson::doc;
 use bson::oid::ObjectId;
+use bson::{doc, Document};
+use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::StoredMedia;
+use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::VideoRepository;
-use videotube_domain::video::{Description, Title, Video, VideoStatus};
+use videotube_domain::video::{
+    Description, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
+};
 use videotube_domain::{Id, RepoError};
 
 use super::{id, oid, repo_error, to_bson_time, VIDEOS};
@@ -85,6 +90,15 @@ impl MongoVideoRepository {
             videos: db.collection(VIDEOS),
         }
     }
+
+    async fn update(&self, video_id: Id, set: Document) -> Result<Option<Video>, RepoError> {
+        self.videos
+            .find_one_and_update(doc! { "_id": oid(video_id) }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map(|found| found.map(Video::from))
+            .map_err(repo_error)
+    }
 }
 
 #[async_trait]
@@ -152,6 +166,99 @@ impl VideoRepository for MongoVideoRepository {
             .map_err(repo_error)
     }
 
+    async fn search(
+        &self,
+        search: &VideoSearch,
+        page: PageRequest,
+    ) -> Result<Page<Video>, RepoError> {
+        let filter = search_filter(search);
+        let direction = if search.descending { -1 } else { 1 };
+        // `_id` breaks ties, so pages never overlap or skip.
+        let sort = doc! { sort_field(search.sort): direction, "_id": direction };
+        let find = async {
+            self.videos
+                .find(filter.clone())
+                .sort(sort)
+                .skip(page.skip())
+                .limit(i64::from(page.limit()))
+                .await?
+                .try_collect::<Vec<VideoDoc>>()
+                .await
+        };
+        let count = self.videos.count_documents(filter.clone());
+        let (found, total) = tokio::try_join!(find, async { count.await }).map_err(repo_error)?;
+        Ok(Page {
+            items: found.into_iter().map(Video::from).collect(),
+            total,
+            request: page,
+        })
+    }
+
+    async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError> {
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
+        let found: Vec<VideoDoc> = self
+            .videos
+            .find(doc! { "_id": { "$in": ids } })
+            .await
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        Ok(found.into_iter().map(Video::from).collect())
+    }
+
+    async fn update_details(
+        &self,
+        video_id: Id,
+        changes: &VideoChanges,
+        thumbnail: Option<&StoredMedia>,
+    ) -> Result<Option<Video>, RepoError> {
+        let mut set = doc! { "updatedAt": bson::DateTime::now() };
+        if let Some(title) = &changes.title {
+            set.insert("title", title.as_str());
+        }
+        if let Some(description) = &changes.description {
+            set.insert("description", description.as_str());
+        }
+        if let Some(thumbnail) = thumbnail {
+            set.insert("thumbnail", &thumbnail.url);
+            set.insert("thumbnailAssetId", &thumbnail.asset_id);
+        }
+        self.update(video_id, set).await
+    }
+
+    async fn set_published(
+        &self,
+        video_id: Id,
+        published: bool,
+    ) -> Result<Option<Video>, RepoError> {
+        self.update(
+            video_id,
+            doc! { "isPublished": published, "updatedAt": bson::DateTime::now() },
+        )
+        .await
+    }
+
+    async fn delete(&self, video_id: Id) -> Result<bool, RepoError> {
+        let result = self
+            .videos
+            .delete_one(doc! { "_id": oid(video_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn add_view(&self, video_id: Id) -> Result<(), RepoError> {
+        self.videos
+            .update_one(
+                doc! { "_id": oid(video_id) },
+                doc! { "$inc": { "views": 1 } },
+            )
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+
     async fn mark_failed(&self, video_id: Id, reason: &str) -> Result<(), RepoError> {
         let set = doc! {
             "status": VideoStatus::Failed.as_str(),
@@ -166,6 +273,63 @@ impl VideoRepository for MongoVideoRepository {
     }
 }
 
+/// The filter of a catalogue search. Documents of the original backend have no `status`, and
+/// count as ready (`$nin` matches a missing field).
+fn search_filter(search: &VideoSearch) -> Document {
+    let listed = doc! { "isPublished": true, "status": { "$nin": ["processing", "failed"] } };
+    let mut conditions = vec![match search.owner {
+        Some(owner) if owner == search.viewer => doc! { "owner": oid(owner) },
+        Some(owner) => {
+            let mut own = listed;
+            own.insert("owner", oid(owner));
+            own
+        }
+        None => doc! { "$or": [listed, { "owner": oid(search.viewer) }] },
+    }];
+    if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = doc! { "$regex": escape_regex(text), "$options": "i" };
+        conditions
+            .push(doc! { "$or": [ { "title": pattern.clone() }, { "description": pattern } ] });
+    }
+    doc! { "$and": conditions }
+}
+
+/// The text matched literally: every regex metacharacter escaped.
+pub fn escape_regex(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+fn sort_field(sort: VideoSort) -> &'static str {
+    match sort {
+        VideoSort::CreatedAt => "createdAt",
+        VideoSort::Views => "views",
+        VideoSort::Duration => "duration",
+        VideoSort::Title => "title",
+    }
+}
+
 fn split(media: Option<&StoredMedia>) -> (String, String) {
     media.map_or_else(Default::default, |m| (m.url.clone(), m.asset_id.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_regex;
+
+    #[test]
+    fn regex_metacharacters_are_escaped() {
+        assert_eq!(escape_regex(".*"), "\\.\\*");
+        assert_eq!(
+            escape_regex("(a|b)[c]{2}^$\\+?"),
+            "\\(a\\|b\\)\\[c\\]\\{2\\}\\^\\$\\\\\\+\\?"
+        );
+        assert_eq!(escape_regex("plain text"), "plain text");
+    }
 }
