@@ -77,6 +77,34 @@ pub trait VideoRepository: Send + Sync {
     async fn add_view(&self, id: Id) -> Result<(), RepoError>;
 }
 
+/// Who follows which channel: one document per (subscriber, channel), unique.
+#[async_trait]
+pub trait SubscriptionRepository: Send + Sync {
+    /// `false` when the subscription already existed.
+    async fn subscribe(
+        &self,
+        subscriber: Id,
+        channel: Id,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// `false` when there was none.
+    async fn unsubscribe(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError>;
+    async fn is_subscribed(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError>;
+    /// The user's subscriber count and how many channels they follow, in one query.
+    async fn counts(&self, user: Id) -> Result<SubscriptionCounts, RepoError>;
+    /// A page of the channel's subscribers, newest first.
+    async fn subscribers(&self, channel: Id, page: PageRequest) -> Result<Page<Id>, RepoError>;
+    /// A page of the channels the user follows, newest first.
+    async fn subscriptions(&self, subscriber: Id, page: PageRequest)
+        -> Result<Page<Id>, RepoError>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubscriptionCounts {
+    pub subscribers: u64,
+    pub subscribed_to: u64,
+}
+
 /// Who watched what, when: one entry per (user, video), holding the latest watch.
 #[async_trait]
 pub trait WatchHistoryRepository: Send + Sync {

@@ -13,7 +13,9 @@ use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
-use videotube_domain::services::{AuthPolicy, JobPolicy, UserService, VideoService};
+use videotube_domain::services::{
+    AuthPolicy, ChannelService, JobPolicy, UserService, VideoService,
+};
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::BcryptError;
@@ -31,6 +33,7 @@ use crate::upload::{FileRule, SPOOL_PREFIX};
 /// What handlers share.
 pub struct AppState {
     pub users: UserService,
+    pub channels: ChannelService,
     pub videos: Arc<VideoService>,
     /// Wakes the media job worker when a job is queued.
     pub job_wake: Arc<Notify>,
@@ -173,7 +176,7 @@ impl Application {
             Arc::new(mongo::MongoVideoRepository::new(&db)),
             Arc::new(mongo::MongoMediaJobRepository::new(&db)),
             Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
-            user_repository,
+            user_repository.clone(),
             Arc::clone(&media_store),
             direct_uploads,
             JobPolicy {
@@ -188,8 +191,13 @@ impl Application {
             Arc::clone(&job_wake),
             Duration::from_secs(media.job_poll_seconds.max(1)),
         ));
+        let channels = ChannelService::new(
+            user_repository.clone(),
+            Arc::new(mongo::MongoSubscriptionRepository::new(&db)),
+        );
         let state = web::Data::new(AppState {
             users,
+            channels,
             videos,
             job_wake,
             jobs_dir,

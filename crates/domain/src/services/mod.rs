@@ -1,9 +1,11 @@
 use crate::media::StoredMedia;
 use crate::ports::MediaStore;
 
+pub mod channels;
 pub mod users;
 pub mod videos;
 
+pub use channels::{ChannelProfile, ChannelService};
 pub use users::{AuthPolicy, Registration, UserService};
 pub use videos::{JobPolicy, JobStep, VideoService, VideoWithOwner};
 

@@ -6,6 +6,7 @@ use crate::api::ApiError;
 
 mod health;
 pub mod media;
+mod subscriptions;
 mod uploads;
 mod users;
 pub mod videos;
@@ -15,7 +16,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthcheck").get(health::healthcheck))
         .service(web::scope("/users").configure(users::configure))
         .service(web::scope("/videos").configure(videos::configure))
-        .service(web::scope("/uploads").configure(uploads::configure));
+        .service(web::scope("/uploads").configure(uploads::configure))
+        .service(web::scope("/subscriptions").configure(subscriptions::configure));
 }
 
 /// A malformed id in a path is a 400 naming the parameter.

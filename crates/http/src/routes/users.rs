@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/update-account").patch(update_account))
         .service(web::resource("/avatar").patch(update_avatar))
         .service(web::resource("/cover-image").patch(update_cover_image))
+        .service(web::resource("/c/{username}").get(channel_profile))
         .service(web::resource("/history").get(history).delete(clear_history))
         .service(web::resource("/history/{videoId}").delete(forget_watch));
 }
@@ -313,5 +314,32 @@ async fn forget_watch(
         StatusCode::OK,
         json!({}),
         "Video removed from the watch history",
+    ))
+}
+
+/// A channel page: the original's fields, counts from the subscriptions collection.
+async fn channel_profile(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let username = Username::parse(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
+    let channel = state.channels.profile(caller.user_id, username).await?;
+    let user = &channel.user;
+    let data = json!({
+        "_id": user.id.to_string(),
+        "fullName": user.full_name.as_str(),
+        "username": user.username.as_str(),
+        "avatar": user.avatar.url,
+        "coverImage": user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
+        "email": user.email.as_str(),
+        "subscribersCount": channel.counts.subscribers,
+        "channelsSubscribedToCount": channel.counts.subscribed_to,
+        "isSubscribed": channel.is_subscribed,
+    });
+    Ok(respond(
+        StatusCode::OK,
+        data,
+        "User channel fetched successfully",
     ))
 }

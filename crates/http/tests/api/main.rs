@@ -4,6 +4,7 @@
 mod account;
 mod binary;
 mod catalogue;
+mod channels;
 mod cloudinary;
 mod direct_uploads;
 // Test doubles shared with the infra crate's tests.

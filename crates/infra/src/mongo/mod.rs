@@ -4,6 +4,7 @@
 mod history;
 mod jobs;
 mod sessions;
+mod subscriptions;
 mod users;
 mod videos;
 
@@ -22,6 +23,7 @@ pub use jobs::MongoMediaJobRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::Database;
 pub use sessions::MongoSessionRepository;
+pub use subscriptions::MongoSubscriptionRepository;
 pub use users::MongoUserRepository;
 pub use videos::MongoVideoRepository;
 
@@ -33,6 +35,7 @@ pub const MEDIA_JOBS: &str = "media_jobs";
 pub const MEDIA_JOB_CLAIMS: &str = "media_job_claims";
 pub const WATCH_HISTORY: &str = "watch_history";
 pub const VIEW_CLAIMS: &str = "view_claims";
+pub const SUBSCRIPTIONS: &str = "subscriptions";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -102,6 +105,19 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
         .await?;
     history
         .create_index(plain(doc! { "video": 1 }, "video"))
+        .await?;
+    let subscriptions = db.collection::<Document>(SUBSCRIPTIONS);
+    subscriptions
+        .create_index(unique(
+            doc! { "subscriber": 1, "channel": 1 },
+            "subscriber_channel_unique",
+        ))
+        .await?;
+    subscriptions
+        .create_index(plain(
+            doc! { "channel": 1, "createdAt": -1 },
+            "channel_recent",
+        ))
         .await?;
     db.collection::<Document>(VIEW_CLAIMS)
         .create_index(plain(doc! { "video": 1 }, "video"))

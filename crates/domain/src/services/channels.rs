@@ -1,0 +1,116 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::error::Error;
+use crate::page::{Page, PageRequest};
+use crate::ports::{SubscriptionCounts, SubscriptionRepository, UserRepository};
+use crate::user::{User, UserSummary};
+use crate::values::{LoginId, Username};
+use crate::Id;
+
+/// A channel page: the user, their counts, and whether the viewer follows them.
+#[derive(Debug, Clone)]
+pub struct ChannelProfile {
+    pub user: User,
+    pub counts: SubscriptionCounts,
+    pub is_subscribed: bool,
+}
+
+/// Channels and subscriptions.
+pub struct ChannelService {
+    users: Arc<dyn UserRepository>,
+    subscriptions: Arc<dyn SubscriptionRepository>,
+}
+
+impl ChannelService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        subscriptions: Arc<dyn SubscriptionRepository>,
+    ) -> Self {
+        Self {
+            users,
+            subscriptions,
+        }
+    }
+
+    /// Three queries: the user, both counts in one aggregation, and the viewer's subscription.
+    pub async fn profile(&self, viewer: Id, username: Username) -> Result<ChannelProfile, Error> {
+        let user = self
+            .users
+            .find_by_login(&LoginId::Username(username))
+            .await?
+            .ok_or(Error::NotFound("Channel not found"))?;
+        let counts = self.subscriptions.counts(user.id).await?;
+        let is_subscribed =
+            user.id != viewer && self.subscriptions.is_subscribed(viewer, user.id).await?;
+        Ok(ChannelProfile {
+            user,
+            counts,
+            is_subscribed,
+        })
+    }
+
+    /// Subscribes or unsubscribes; answers whether the caller is subscribed afterwards. The
+    /// unique (subscriber, channel) index keeps one subscription at most, however many toggles
+    /// race.
+    pub async fn toggle_subscription(&self, subscriber: Id, channel: Id) -> Result<bool, Error> {
+        if subscriber == channel {
+            return Err(Error::invalid(vec![crate::FieldError::new(
+                "channelId",
+                "you cannot subscribe to your own channel",
+            )]));
+        }
+        if self.users.find_by_id(channel).await?.is_none() {
+            return Err(Error::NotFound("Channel not found"));
+        }
+        if self
+            .subscriptions
+            .is_subscribed(subscriber, channel)
+            .await?
+        {
+            self.subscriptions.unsubscribe(subscriber, channel).await?;
+            Ok(false)
+        } else {
+            self.subscriptions
+                .subscribe(subscriber, channel, Utc::now())
+                .await?;
+            Ok(true)
+        }
+    }
+
+    pub async fn subscribers(
+        &self,
+        channel: Id,
+        page: PageRequest,
+    ) -> Result<Page<UserSummary>, Error> {
+        let ids = self.subscriptions.subscribers(channel, page).await?;
+        self.summaries(ids).await
+    }
+
+    pub async fn subscriptions(
+        &self,
+        subscriber: Id,
+        page: PageRequest,
+    ) -> Result<Page<UserSummary>, Error> {
+        let ids = self.subscriptions.subscriptions(subscriber, page).await?;
+        self.summaries(ids).await
+    }
+
+    /// The users of a page of ids, in the page's order, in one query.
+    async fn summaries(&self, ids: Page<Id>) -> Result<Page<UserSummary>, Error> {
+        let mut found: HashMap<Id, UserSummary> = self
+            .users
+            .summaries(&ids.items)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        Ok(Page {
+            items: ids.items.iter().filter_map(|id| found.remove(id)).collect(),
+            total: ids.total,
+            request: ids.request,
+        })
+    }
+}

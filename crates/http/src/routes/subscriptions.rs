@@ -1,0 +1,95 @@
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::user::UserSummary;
+
+use crate::api::{paginated, respond, ApiError};
+use crate::auth::AuthUser;
+use crate::routes::parse_id;
+use crate::routes::videos::OwnerView;
+use crate::startup::AppState;
+
+/// The original registered these two GET handlers the wrong way round; here `/c/:channelId`
+/// lists a channel's subscribers and `/u/:subscriberId` the channels a user follows.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/c/{channelId}")
+            .post(toggle)
+            .get(subscribers),
+    )
+    .service(web::resource("/u/{subscriberId}").get(subscribed_to));
+}
+
+async fn toggle(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let channel = parse_id(&path, "channelId")?;
+    let is_subscribed = state
+        .channels
+        .toggle_subscription(caller.user_id, channel)
+        .await?;
+    let message = if is_subscribed {
+        "Subscribed"
+    } else {
+        "Unsubscribed"
+    };
+    Ok(respond(
+        StatusCode::OK,
+        json!({ "isSubscribed": is_subscribed }),
+        message,
+    ))
+}
+
+fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)
+}
+
+fn users_page(page: &Page<UserSummary>) -> serde_json::Value {
+    paginated(&Page {
+        items: page.items.iter().map(OwnerView::from).collect::<Vec<_>>(),
+        total: page.total,
+        request: page.request,
+    })
+}
+
+async fn subscribers(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let channel = parse_id(&path, "channelId")?;
+    let page = state
+        .channels
+        .subscribers(channel, page_request(&query)?)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        users_page(&page),
+        "Subscribers fetched successfully",
+    ))
+}
+
+async fn subscribed_to(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let subscriber = parse_id(&path, "subscriberId")?;
+    let page = state
+        .channels
+        .subscriptions(subscriber, page_request(&query)?)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        users_page(&page),
+        "Subscribed channels fetched successfully",
+    ))
+}

@@ -1,0 +1,151 @@
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
+use videotube_domain::{Id, RepoError};
+
+use super::{id, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
+
+/// The original's schema: `subscriber` follows `channel` (both user ids).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    subscriber: ObjectId,
+    channel: ObjectId,
+    created_at: bson::DateTime,
+}
+
+pub struct MongoSubscriptionRepository {
+    subscriptions: Collection<SubscriptionDoc>,
+}
+
+impl MongoSubscriptionRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            subscriptions: db.collection(SUBSCRIPTIONS),
+        }
+    }
+
+    /// A page of one side of the subscriptions matching `filter`: the page and the total are
+    /// two queries run at once.
+    async fn page(
+        &self,
+        filter: Document,
+        pick: fn(SubscriptionDoc) -> ObjectId,
+        page: PageRequest,
+    ) -> Result<Page<Id>, RepoError> {
+        let find = async {
+            self.subscriptions
+                .find(filter.clone())
+                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .skip(page.skip())
+                .limit(i64::from(page.limit()))
+                .await?
+                .try_collect::<Vec<SubscriptionDoc>>()
+                .await
+        };
+        let count = async { self.subscriptions.count_documents(filter.clone()).await };
+        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        let items = found.into_iter().map(|s| id(pick(s))).collect();
+        Ok(Page {
+            items,
+            total,
+            request: page,
+        })
+    }
+}
+
+#[async_trait]
+impl SubscriptionRepository for MongoSubscriptionRepository {
+    async fn subscribe(
+        &self,
+        subscriber: Id,
+        channel: Id,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let doc = SubscriptionDoc {
+            id: ObjectId::new(),
+            subscriber: oid(subscriber),
+            channel: oid(channel),
+            created_at: to_bson_time(at),
+        };
+        match self.subscriptions.insert_one(doc).await.map_err(repo_error) {
+            Ok(_) => Ok(true),
+            Err(RepoError::Duplicate(_)) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn unsubscribe(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
+        let result = self
+            .subscriptions
+            .delete_one(doc! { "subscriber": oid(subscriber), "channel": oid(channel) })
+            .await
+            .map_err(repo_error)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn is_subscribed(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
+        let found = self
+            .subscriptions
+            .find_one(doc! { "subscriber": oid(subscriber), "channel": oid(channel) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.is_some())
+    }
+
+    /// One aggregation: the user's subscriptions on either side, grouped by channel. The group
+    /// of the user's own channel counts their subscribers; every other group is a channel they
+    /// follow (no one subscribes to themself).
+    async fn counts(&self, user: Id) -> Result<SubscriptionCounts, RepoError> {
+        let user = oid(user);
+        let pipeline = [
+            doc! { "$match": { "$or": [ { "channel": user }, { "subscriber": user } ] } },
+            doc! { "$group": { "_id": "$channel", "n": { "$sum": 1 } } },
+        ];
+        let groups: Vec<Document> = self
+            .subscriptions
+            .aggregate(pipeline)
+            .await
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        let mut counts = SubscriptionCounts::default();
+        for group in groups {
+            let n = match group.get("n") {
+                Some(bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+                Some(bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+                Some(bson::Bson::Double(n)) => *n as u64,
+                _ => 0,
+            };
+            if group.get_object_id("_id") == Ok(user) {
+                counts.subscribers += n;
+            } else {
+                counts.subscribed_to += n;
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn subscribers(&self, channel: Id, page: PageRequest) -> Result<Page<Id>, RepoError> {
+        self.page(doc! { "channel": oid(channel) }, |s| s.subscriber, page)
+            .await
+    }
+
+    async fn subscriptions(
+        &self,
+        subscriber: Id,
+        page: PageRequest,
+    ) -> Result<Page<Id>, RepoError> {
+        self.page(doc! { "subscriber": oid(subscriber) }, |s| s.channel, page)
+            .await
+    }
+}
