@@ -28,7 +28,8 @@ wait_for_port() {
 # and build it with the file written in.
 install_ferretdb() {
   local bin="$TOOLS_DIR/bin/ferretdb"
-  if [ -x "$bin" ] && "$bin" --version 2>&1 | grep -q "version: $FERRETDB_VERSION"; then
+  # (Not `| grep -q`: under pipefail its early exit fails the pipeline.)
+  if [ -x "$bin" ] && [[ "$("$bin" --version 2>&1)" == *"version: $FERRETDB_VERSION"* ]]; then
     return 0
   fi
   if ! command -v go >/dev/null 2>&1; then

@@ -21,7 +21,7 @@ use videotube_domain::{Id, RepoError};
 pub use history::MongoWatchHistoryRepository;
 pub use jobs::MongoMediaJobRepository;
 pub use mongodb::error::Error as DbError;
-pub use mongodb::Database;
+pub use mongodb::{bson, Database};
 pub use sessions::MongoSessionRepository;
 pub use subscriptions::MongoSubscriptionRepository;
 pub use users::MongoUserRepository;
