@@ -1,6 +1,7 @@
 //! The interfaces the services need from the outside world. `videotube-infra` implements them
 //! for MongoDB, bcrypt, JWT and the media stores; tests and other crates may bring their own.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -75,6 +76,14 @@ pub trait VideoRepository: Send + Sync {
     /// `false` when there was nothing to delete.
     async fn delete(&self, id: Id) -> Result<bool, RepoError>;
     async fn add_view(&self, id: Id) -> Result<(), RepoError>;
+    /// How many videos the owner has and their views.
+    async fn channel_totals(&self, owner: Id) -> Result<ChannelTotals, RepoError>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelTotals {
+    pub videos: u64,
+    pub views: u64,
 }
 
 /// Who follows which channel: one document per (subscriber, channel), unique.
@@ -103,6 +112,28 @@ pub trait SubscriptionRepository: Send + Sync {
 pub struct SubscriptionCounts {
     pub subscribers: u64,
     pub subscribed_to: u64,
+}
+
+/// Likes. Videos only so far; comments and tweets come with their routes.
+#[async_trait]
+pub trait LikeRepository: Send + Sync {
+    /// `false` when the like already existed. `video_owner` is kept on the like, so a channel's
+    /// likes are one indexed count.
+    async fn like_video(
+        &self,
+        user: Id,
+        video: Id,
+        video_owner: Id,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// `false` when there was none.
+    async fn unlike_video(&self, user: Id, video: Id) -> Result<bool, RepoError>;
+    async fn likes_video(&self, user: Id, video: Id) -> Result<bool, RepoError>;
+    /// Likes per video for these videos, in one aggregation (videos without likes are absent).
+    async fn video_counts(&self, videos: &[Id]) -> Result<HashMap<Id, u64>, RepoError>;
+    /// Likes on all of a channel's videos.
+    async fn channel_total(&self, owner: Id) -> Result<u64, RepoError>;
+    async fn remove_video(&self, video: Id) -> Result<(), RepoError>;
 }
 
 /// Who watched what, when: one entry per (user, video), holding the latest watch.

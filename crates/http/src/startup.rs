@@ -14,7 +14,7 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
-    AuthPolicy, ChannelService, JobPolicy, UserService, VideoService,
+    AuthPolicy, ChannelService, DashboardService, JobPolicy, UserService, VideoPorts, VideoService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
@@ -34,6 +34,7 @@ use crate::upload::{FileRule, SPOOL_PREFIX};
 pub struct AppState {
     pub users: UserService,
     pub channels: ChannelService,
+    pub dashboard: DashboardService,
     pub videos: Arc<VideoService>,
     /// Wakes the media job worker when a job is queued.
     pub job_wake: Arc<Notify>,
@@ -172,13 +173,19 @@ impl Application {
                 refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
             },
         );
+        let video_repository = Arc::new(mongo::MongoVideoRepository::new(&db));
+        let likes = Arc::new(mongo::MongoLikeRepository::new(&db));
+        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(&db));
         let videos = Arc::new(VideoService::new(
-            Arc::new(mongo::MongoVideoRepository::new(&db)),
-            Arc::new(mongo::MongoMediaJobRepository::new(&db)),
-            Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
-            user_repository.clone(),
-            Arc::clone(&media_store),
-            direct_uploads,
+            VideoPorts {
+                videos: video_repository.clone(),
+                jobs: Arc::new(mongo::MongoMediaJobRepository::new(&db)),
+                history: Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
+                likes: likes.clone(),
+                users: user_repository.clone(),
+                media: Arc::clone(&media_store),
+                direct: direct_uploads,
+            },
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),
@@ -191,13 +198,12 @@ impl Application {
             Arc::clone(&job_wake),
             Duration::from_secs(media.job_poll_seconds.max(1)),
         ));
-        let channels = ChannelService::new(
-            user_repository.clone(),
-            Arc::new(mongo::MongoSubscriptionRepository::new(&db)),
-        );
+        let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
+        let dashboard = DashboardService::new(video_repository, likes, subscriptions);
         let state = web::Data::new(AppState {
             users,
             channels,
+            dashboard,
             videos,
             job_wake,
             jobs_dir,

@@ -2,12 +2,14 @@ use crate::media::StoredMedia;
 use crate::ports::MediaStore;
 
 pub mod channels;
+pub mod dashboard;
 pub mod users;
 pub mod videos;
 
 pub use channels::{ChannelProfile, ChannelService};
+pub use dashboard::{ChannelStats, DashboardService};
 pub use users::{AuthPolicy, Registration, UserService};
-pub use videos::{JobPolicy, JobStep, VideoService, VideoWithOwner};
+pub use videos::{JobPolicy, JobStep, VideoPorts, VideoService, VideoWithOwner};
 
 /// Deletes an asset nothing references any more. A failure is logged, not returned: the request
 /// that replaced or removed it succeeded, and an orphaned file costs storage, not correctness.

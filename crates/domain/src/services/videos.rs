@@ -12,7 +12,7 @@ use crate::media::{
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    DirectUploads, MediaJobRepository, MediaStore, UserRepository, VideoRepository,
+    DirectUploads, LikeRepository, MediaJobRepository, MediaStore, UserRepository, VideoRepository,
     WatchHistoryRepository,
 };
 use crate::user::UserSummary;
@@ -57,31 +57,45 @@ pub struct VideoWithOwner {
 /// Loads of one video by one viewer within this window count as one view.
 const VIEW_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
+/// What the video service works with.
+pub struct VideoPorts {
+    pub videos: Arc<dyn VideoRepository>,
+    pub jobs: Arc<dyn MediaJobRepository>,
+    pub history: Arc<dyn WatchHistoryRepository>,
+    pub likes: Arc<dyn LikeRepository>,
+    pub users: Arc<dyn UserRepository>,
+    pub media: Arc<dyn MediaStore>,
+    /// Present when the media store takes uploads from clients directly (Cloudinary).
+    pub direct: Option<Arc<dyn DirectUploads>>,
+}
+
 pub struct VideoService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
     history: Arc<dyn WatchHistoryRepository>,
+    likes: Arc<dyn LikeRepository>,
     users: Arc<dyn UserRepository>,
     media: Arc<dyn MediaStore>,
-    /// Present when the media store takes uploads from clients directly (Cloudinary).
     direct: Option<Arc<dyn DirectUploads>>,
     policy: JobPolicy,
 }
 
 impl VideoService {
-    pub fn new(
-        videos: Arc<dyn VideoRepository>,
-        jobs: Arc<dyn MediaJobRepository>,
-        history: Arc<dyn WatchHistoryRepository>,
-        users: Arc<dyn UserRepository>,
-        media: Arc<dyn MediaStore>,
-        direct: Option<Arc<dyn DirectUploads>>,
-        policy: JobPolicy,
-    ) -> Self {
+    pub fn new(ports: VideoPorts, policy: JobPolicy) -> Self {
+        let VideoPorts {
+            videos,
+            jobs,
+            history,
+            likes,
+            users,
+            media,
+            direct,
+        } = ports;
         Self {
             videos,
             jobs,
             history,
+            likes,
             users,
             media,
             direct,
@@ -317,10 +331,33 @@ impl VideoService {
             return Err(Error::NotFound("Video not found"));
         }
         self.history.remove_video(id).await?;
+        self.likes.remove_video(id).await?;
         for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
             discard(self.media.as_ref(), media).await;
         }
         Ok(())
+    }
+
+    /// Likes or unlikes a video the caller can see; answers `(isLiked, likesCount)`.
+    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
+        let video = self.get(user, id).await?;
+        let is_liked = if self.likes.likes_video(user, id).await? {
+            self.likes.unlike_video(user, id).await?;
+            false
+        } else {
+            self.likes
+                .like_video(user, id, video.owner, Utc::now())
+                .await?;
+            true
+        };
+        let count = self
+            .likes
+            .video_counts(&[id])
+            .await?
+            .get(&id)
+            .copied()
+            .unwrap_or(0);
+        Ok((is_liked, count))
     }
 
     /// The video, if the caller owns it: 404 when there is none, 403 when it is someone else's.

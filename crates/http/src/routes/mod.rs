@@ -4,7 +4,9 @@ use videotube_domain::{FieldError, Id};
 
 use crate::api::ApiError;
 
+mod dashboard;
 mod health;
+mod likes;
 pub mod media;
 mod subscriptions;
 mod uploads;
@@ -17,7 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/users").configure(users::configure))
         .service(web::scope("/videos").configure(videos::configure))
         .service(web::scope("/uploads").configure(uploads::configure))
-        .service(web::scope("/subscriptions").configure(subscriptions::configure));
+        .service(web::scope("/subscriptions").configure(subscriptions::configure))
+        .service(web::scope("/likes").configure(likes::configure))
+        .service(web::scope("/dashboard").configure(dashboard::configure));
 }
 
 /// A malformed id in a path is a 400 naming the parameter.

@@ -6,6 +6,7 @@ mod binary;
 mod catalogue;
 mod channels;
 mod cloudinary;
+mod dashboard;
 mod direct_uploads;
 // Test doubles shared with the infra crate's tests.
 #[path = "../../../infra/tests/support/fake_cloudinary.rs"]

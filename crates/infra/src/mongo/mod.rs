@@ -3,6 +3,7 @@
 
 mod history;
 mod jobs;
+mod likes;
 mod sessions;
 mod subscriptions;
 mod users;
@@ -20,6 +21,7 @@ use videotube_domain::{Id, RepoError};
 
 pub use history::MongoWatchHistoryRepository;
 pub use jobs::MongoMediaJobRepository;
+pub use likes::MongoLikeRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::{bson, Database};
 pub use sessions::MongoSessionRepository;
@@ -36,6 +38,7 @@ pub const MEDIA_JOB_CLAIMS: &str = "media_job_claims";
 pub const WATCH_HISTORY: &str = "watch_history";
 pub const VIEW_CLAIMS: &str = "view_claims";
 pub const SUBSCRIPTIONS: &str = "subscriptions";
+pub const LIKES: &str = "likes";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -119,6 +122,19 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
             "channel_recent",
         ))
         .await?;
+    let likes = db.collection::<Document>(LIKES);
+    likes
+        .create_index(unique(
+            doc! { "likedBy": 1, "target": 1 },
+            "liked_by_target_unique",
+        ))
+        .await?;
+    likes
+        .create_index(plain(doc! { "video": 1 }, "video"))
+        .await?;
+    likes
+        .create_index(plain(doc! { "videoOwner": 1 }, "video_owner"))
+        .await?;
     db.collection::<Document>(VIEW_CLAIMS)
         .create_index(plain(doc! { "video": 1 }, "video"))
         .await?;
@@ -140,6 +156,17 @@ pub(crate) fn id(oid: ObjectId) -> Id {
 
 pub(crate) fn to_bson_time(t: chrono::DateTime<chrono::Utc>) -> bson::DateTime {
     bson::DateTime::from_chrono(t)
+}
+
+/// A number from a `$group` result: `$sum` gives an int32, int64 or double depending on the
+/// store and the size.
+pub(crate) fn group_number(group: &Document, field: &str) -> u64 {
+    match group.get(field) {
+        Some(bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(bson::Bson::Double(n)) => *n as u64,
+        _ => 0,
+    }
 }
 
 const DUPLICATE_KEY: i32 = 11000;

@@ -9,7 +9,7 @@ use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
+use super::{group_number, id, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,12 +120,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
             .map_err(repo_error)?;
         let mut counts = SubscriptionCounts::default();
         for group in groups {
-            let n = match group.get("n") {
-                Some(bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-                Some(bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-                Some(bson::Bson::Double(n)) => *n as u64,
-                _ => 0,
-            };
+            let n = group_number(&group, "n");
             if group.get_object_id("_id") == Ok(user) {
                 counts.subscribers += n;
             } else {

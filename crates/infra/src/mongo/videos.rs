@@ -7,13 +7,13 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::StoredMedia;
 use videotube_domain::page::{Page, PageRequest};
-use videotube_domain::ports::VideoRepository;
+use videotube_domain::ports::{ChannelTotals, VideoRepository};
 use videotube_domain::video::{
     Description, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
 };
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, VIDEOS};
+use super::{group_number, id, oid, repo_error, to_bson_time, VIDEOS};
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
@@ -257,6 +257,29 @@ impl VideoRepository for MongoVideoRepository {
             .await
             .map(drop)
             .map_err(repo_error)
+    }
+
+    /// Two queries at once: FerretDB 1.24 computes only the first of several accumulators in one
+    /// `$group` (the others come back 0), so the views are summed alone and the videos counted.
+    async fn channel_totals(&self, owner: Id) -> Result<ChannelTotals, RepoError> {
+        let owned = doc! { "owner": oid(owner) };
+        let pipeline = [
+            doc! { "$match": owned.clone() },
+            doc! { "$group": { "_id": null, "views": { "$sum": "$views" } } },
+        ];
+        let views = async {
+            self.videos
+                .aggregate(pipeline)
+                .await?
+                .try_collect::<Vec<Document>>()
+                .await
+        };
+        let count = async { self.videos.count_documents(owned.clone()).await };
+        let (groups, videos) = tokio::try_join!(views, count).map_err(repo_error)?;
+        Ok(ChannelTotals {
+            videos,
+            views: groups.first().map_or(0, |g| group_number(g, "views")),
+        })
     }
 
     async fn mark_failed(&self, video_id: Id, reason: &str) -> Result<(), RepoError> {

@@ -1,0 +1,71 @@
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::page::{Page, PageRequest};
+use crate::ports::{LikeRepository, SubscriptionRepository, VideoRepository};
+use crate::video::{Video, VideoSearch, VideoSort};
+use crate::Id;
+
+/// A creator's totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelStats {
+    pub total_videos: u64,
+    pub total_views: u64,
+    pub total_subscribers: u64,
+    pub total_likes: u64,
+}
+
+/// The creator dashboard.
+pub struct DashboardService {
+    videos: Arc<dyn VideoRepository>,
+    likes: Arc<dyn LikeRepository>,
+    subscriptions: Arc<dyn SubscriptionRepository>,
+}
+
+impl DashboardService {
+    pub fn new(
+        videos: Arc<dyn VideoRepository>,
+        likes: Arc<dyn LikeRepository>,
+        subscriptions: Arc<dyn SubscriptionRepository>,
+    ) -> Self {
+        Self {
+            videos,
+            likes,
+            subscriptions,
+        }
+    }
+
+    /// Counts and sums only, never loading the channel's documents; zeros for a new channel.
+    pub async fn stats(&self, owner: Id) -> Result<ChannelStats, Error> {
+        let totals = self.videos.channel_totals(owner).await?;
+        let subscribers = self.subscriptions.counts(owner).await?.subscribers;
+        let likes = self.likes.channel_total(owner).await?;
+        Ok(ChannelStats {
+            total_videos: totals.videos,
+            total_views: totals.views,
+            total_subscribers: subscribers,
+            total_likes: likes,
+        })
+    }
+
+    /// The owner's videos in every state, newest first, each with its like count.
+    pub async fn videos(&self, owner: Id, page: PageRequest) -> Result<Page<(Video, u64)>, Error> {
+        let search = VideoSearch {
+            text: None,
+            sort: VideoSort::CreatedAt,
+            descending: true,
+            owner: Some(owner),
+            viewer: owner,
+        };
+        let found = self.videos.search(&search, page).await?;
+        let ids: Vec<Id> = found.items.iter().map(|v| v.id).collect();
+        let counts = self.likes.video_counts(&ids).await?;
+        Ok(found.map(|video| {
+            let likes = counts.get(&video.id).copied().unwrap_or(0);
+            (video, likes)
+        }))
+    }
+}
