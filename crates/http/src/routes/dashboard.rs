@@ -3,10 +3,11 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::Page;
 
 use crate::api::{paginated, respond, ApiError};
 use crate::auth::AuthUser;
+use crate::routes::page_request;
 use crate::routes::videos::VideoView;
 use crate::startup::AppState;
 
@@ -42,8 +43,7 @@ async fn videos(
     AuthUser(caller): AuthUser,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
-    let page = PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)?;
+    let page = page_request(&query)?;
     let found = state.dashboard.videos(caller.user_id, page).await?;
     let page = Page {
         items: found

@@ -1,5 +1,8 @@
+use std::collections::HashMap;
+
 use actix_web::web;
 use videotube_domain::id::InvalidId;
+use videotube_domain::page::PageRequest;
 use videotube_domain::{FieldError, Id};
 
 use crate::api::ApiError;
@@ -28,4 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn parse_id(raw: &str, field: &'static str) -> Result<Id, ApiError> {
     raw.parse()
         .map_err(|e: InvalidId| ApiError::bad_request(vec![FieldError::new(field, e.to_string())]))
+}
+
+/// `page` and `limit` from a query string (defaults 1 and 10; 400 naming the parameter otherwise).
+pub fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)
 }

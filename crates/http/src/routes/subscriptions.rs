@@ -3,13 +3,13 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::Page;
 use videotube_domain::user::UserSummary;
 
 use crate::api::{paginated, respond, ApiError};
 use crate::auth::AuthUser;
-use crate::routes::parse_id;
 use crate::routes::videos::OwnerView;
+use crate::routes::{page_request, parse_id};
 use crate::startup::AppState;
 
 /// The original registered these two GET handlers the wrong way round; here `/c/:channelId`
@@ -43,11 +43,6 @@ async fn toggle(
         json!({ "isSubscribed": is_subscribed }),
         message,
     ))
-}
-
-fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
-    PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)
 }
 
 fn users_page(page: &Page<UserSummary>) -> serde_json::Value {

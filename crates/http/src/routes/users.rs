@@ -7,7 +7,6 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use videotube_domain::media::ProfileImage;
-use videotube_domain::page::PageRequest;
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
@@ -16,8 +15,8 @@ use videotube_domain::FieldError;
 use crate::api::{respond, ApiError};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::fields::Fields;
-use crate::routes::parse_id;
 use crate::routes::videos::video_with_owner;
+use crate::routes::{page_request, parse_id};
 use crate::startup::AppState;
 use crate::upload;
 
@@ -284,8 +283,7 @@ async fn history(
     AuthUser(caller): AuthUser,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
-    let page = PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)?;
+    let page = page_request(&query)?;
     let videos = state.videos.history(caller.user_id, page).await?;
     let views: Vec<_> = videos.iter().map(video_with_owner).collect();
     Ok(respond(

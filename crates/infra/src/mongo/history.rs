@@ -9,7 +9,7 @@ use videotube_domain::page::PageRequest;
 use videotube_domain::ports::WatchHistoryRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, VIEW_CLAIMS, WATCH_HISTORY};
+use super::{id, insert_unique, oid, repo_error, to_bson_time, VIEW_CLAIMS, WATCH_HISTORY};
 
 /// One entry per (user, video), unique; `watchedAt` is the latest watch.
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,11 +67,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             video: oid(video),
             user: oid(user),
         };
-        match self.claims.insert_one(claim).await.map_err(repo_error) {
-            Ok(_) => Ok(true),
-            Err(RepoError::Duplicate(_)) => Ok(false),
-            Err(err) => Err(err),
-        }
+        insert_unique(&self.claims, claim).await
     }
 
     async fn record(&self, user: Id, video: Id, at: DateTime<Utc>) -> Result<(), RepoError> {

@@ -13,7 +13,7 @@ use videotube_domain::ports::MediaJobRepository;
 use videotube_domain::video::MediaJob;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
+use super::{id, insert_unique, oid, repo_error, to_bson_time, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -139,10 +139,8 @@ impl MediaJobRepository for MongoMediaJobRepository {
                 job_id: job.id,
                 claimed_at: now_bson,
             };
-            match self.claims.insert_one(claim).await.map_err(repo_error) {
-                Ok(_) => {}
-                Err(RepoError::Duplicate(_)) => continue,
-                Err(err) => return Err(err),
+            if !insert_unique(&self.claims, claim).await? {
+                continue;
             }
             let lease_until =
                 now + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);

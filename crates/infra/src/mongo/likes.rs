@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, id, oid, repo_error, to_bson_time, LIKES};
+use super::{group_number, id, insert_unique, oid, repo_error, to_bson_time, LIKES};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
 /// which names the liked thing (`video:<id>`) and is always present: the unique
@@ -62,11 +62,7 @@ impl LikeRepository for MongoLikeRepository {
             video_owner: oid(video_owner),
             created_at: to_bson_time(at),
         };
-        match self.likes.insert_one(like).await.map_err(repo_error) {
-            Ok(_) => Ok(true),
-            Err(RepoError::Duplicate(_)) => Ok(false),
-            Err(err) => Err(err),
-        }
+        insert_unique(&self.likes, like).await
     }
 
     async fn unlike_video(&self, user: Id, video: Id) -> Result<bool, RepoError> {

@@ -146,6 +146,19 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
     Ok(())
 }
 
+/// Inserts a document whose unique key may already exist: `false` when it does. This is how
+/// one of several concurrent requests is picked as the winner, atomically on every store.
+pub(crate) async fn insert_unique<T: serde::Serialize + Send + Sync>(
+    collection: &mongodb::Collection<T>,
+    doc: T,
+) -> Result<bool, RepoError> {
+    match collection.insert_one(doc).await.map_err(repo_error) {
+        Ok(_) => Ok(true),
+        Err(RepoError::Duplicate(_)) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
 pub(crate) fn oid(id: Id) -> ObjectId {
     ObjectId::from_bytes(id.bytes())
 }

@@ -10,7 +10,7 @@ use videotube_domain::ports::SessionRepository;
 use videotube_domain::session::{Session, TokenUse};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, REFRESH_TOKEN_USES, SESSIONS};
+use super::{id, insert_unique, oid, repo_error, to_bson_time, REFRESH_TOKEN_USES, SESSIONS};
 
 /// A login session. Only fingerprints of refresh tokens are stored, never the tokens.
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,11 +120,7 @@ impl SessionRepository for MongoSessionRepository {
             used_at: to_bson_time(now),
             expires_at: to_bson_time(session.expires_at),
         };
-        match self.token_uses.insert_one(doc).await.map_err(repo_error) {
-            Ok(_) => Ok(true),
-            Err(RepoError::Duplicate(_)) => Ok(false),
-            Err(err) => Err(err),
-        }
+        insert_unique(&self.token_uses, doc).await
     }
 
     async fn find_rotated(

@@ -9,7 +9,7 @@ use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, id, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
+use super::{group_number, id, insert_unique, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,11 +76,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
             channel: oid(channel),
             created_at: to_bson_time(at),
         };
-        match self.subscriptions.insert_one(doc).await.map_err(repo_error) {
-            Ok(_) => Ok(true),
-            Err(RepoError::Duplicate(_)) => Ok(false),
-            Err(err) => Err(err),
-        }
+        insert_unique(&self.subscriptions, doc).await
     }
 
     async fn unsubscribe(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
