@@ -1,3 +1,7 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
@@ -62,4 +66,105 @@ pub struct TokenPair {
 pub struct Caller {
     pub user_id: Id,
     pub session_id: Id,
+}
+
+/// Sessions this process found live in the database recently, so that most authenticated
+/// requests skip the session lookup. Revocations made by this process forget their sessions at
+/// once; a revocation made by another process is seen here within `ttl`. A zero `ttl` turns the
+/// cache off.
+pub struct LiveSessions {
+    ttl: Duration,
+    confirmed: Mutex<HashMap<Id, (Id, Instant)>>,
+}
+
+/// Past this many entries, expired ones are swept before adding another.
+const SWEEP_ABOVE: usize = 10_000;
+
+impl LiveSessions {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            confirmed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Id, (Id, Instant)>> {
+        // A panic while holding the lock cannot leave the map inconsistent: take it over.
+        self.confirmed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn is_live(&self, session: Id, user: Id) -> bool {
+        self.entries()
+            .get(&session)
+            .is_some_and(|(owner, at)| *owner == user && at.elapsed() < self.ttl)
+    }
+
+    pub fn confirm(&self, session: Id, user: Id) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= SWEEP_ABOVE {
+            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        entries.insert(session, (user, Instant::now()));
+    }
+
+    pub fn forget(&self, session: Id) {
+        self.entries().remove(&session);
+    }
+
+    pub fn forget_user_except(&self, user: Id, keep: Id) {
+        self.entries()
+            .retain(|session, (owner, _)| *owner != user || *session == keep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> Id {
+        Id::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn remembers_confirmed_sessions_for_their_owner_only() {
+        let live = LiveSessions::new(Duration::from_secs(60));
+        assert!(!live.is_live(id(1), id(9)));
+        live.confirm(id(1), id(9));
+        assert!(live.is_live(id(1), id(9)));
+        assert!(
+            !live.is_live(id(1), id(8)),
+            "another user's token for that session"
+        );
+        live.forget(id(1));
+        assert!(!live.is_live(id(1), id(9)));
+    }
+
+    #[test]
+    fn forgets_a_users_other_sessions_and_expires() {
+        let live = LiveSessions::new(Duration::from_secs(60));
+        for session in [1, 2, 3] {
+            live.confirm(id(session), id(9));
+        }
+        live.confirm(id(4), id(8));
+        live.forget_user_except(id(9), id(2));
+        assert!(
+            !live.is_live(id(1), id(9))
+                && live.is_live(id(2), id(9))
+                && !live.is_live(id(3), id(9))
+        );
+        assert!(live.is_live(id(4), id(8)));
+
+        let off = LiveSessions::new(Duration::ZERO);
+        off.confirm(id(1), id(9));
+        assert!(!off.is_live(id(1), id(9)));
+        let brief = LiveSessions::new(Duration::from_millis(5));
+        brief.confirm(id(1), id(9));
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(!brief.is_live(id(1), id(9)));
+    }
 }

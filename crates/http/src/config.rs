@@ -66,6 +66,7 @@ pub struct AuthSettings {
     #[serde(deserialize_with = "expiry")]
     pub refresh_token_expiry: Duration,
     pub refresh_reuse_grace_seconds: u64,
+    pub session_recheck_seconds: u64,
     pub bcrypt_cost: u32,
     pub login_per_ip: Allowance,
     pub login_per_account: Allowance,

@@ -171,6 +171,7 @@ impl Application {
                 access_ttl: auth.access_token_expiry,
                 refresh_ttl: auth.refresh_token_expiry,
                 refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
+                session_recheck: Duration::from_secs(auth.session_recheck_seconds),
             },
         );
         let video_repository = Arc::new(mongo::MongoVideoRepository::new(&db));

@@ -10,7 +10,7 @@ use crate::ports::{
     LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec, TokenError,
     UserRepository,
 };
-use crate::session::{Caller, Session, TokenClaims, TokenKind, TokenPair, TokenUse};
+use crate::session::{Caller, LiveSessions, Session, TokenClaims, TokenKind, TokenPair, TokenUse};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, FullName, LoginId, NewPassword, Password, Username};
 
@@ -22,6 +22,9 @@ pub struct AuthPolicy {
     /// How long the refresh token replaced last is still accepted once (parallel refreshes from
     /// two tabs); zero turns the grace off.
     pub refresh_reuse_grace: Duration,
+    /// How long a session found live is trusted without asking the database again (see
+    /// `LiveSessions`); zero checks on every request.
+    pub session_recheck: Duration,
 }
 
 pub struct Registration<'a> {
@@ -42,6 +45,7 @@ pub struct UserService {
     media: Arc<dyn MediaStore>,
     throttle: Arc<dyn LoginThrottle>,
     policy: AuthPolicy,
+    live_sessions: LiveSessions,
 }
 
 const INVALID_CREDENTIALS: &str = "Invalid user credentials";
@@ -66,6 +70,7 @@ impl UserService {
             media,
             throttle,
             policy,
+            live_sessions: LiveSessions::new(policy.session_recheck),
         }
     }
 
@@ -177,12 +182,21 @@ impl UserService {
             .tokens
             .verify(TokenKind::Access, access_token)
             .map_err(|_| Error::Unauthorized(INVALID_ACCESS))?;
+        let caller = Caller {
+            user_id: claims.user_id,
+            session_id: claims.session_id,
+        };
+        if self
+            .live_sessions
+            .is_live(caller.session_id, caller.user_id)
+        {
+            return Ok(caller);
+        }
         match self.sessions.find(claims.session_id).await? {
             Some(session) if session.user_id == claims.user_id && session.is_active(Utc::now()) => {
-                Ok(Caller {
-                    user_id: claims.user_id,
-                    session_id: claims.session_id,
-                })
+                self.live_sessions
+                    .confirm(caller.session_id, caller.user_id);
+                Ok(caller)
             }
             _ => Err(Error::Unauthorized(INVALID_ACCESS)),
         }
@@ -267,14 +281,19 @@ impl UserService {
     /// A spent refresh token came back: it was copied. End the whole session.
     async fn reuse_detected(&self, session: &Session) -> Error {
         tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse detected; revoking session");
-        match self.sessions.revoke(session.id).await {
+        let revoked = self.sessions.revoke(session.id).await;
+        self.live_sessions.forget(session.id);
+        match revoked {
             Ok(()) => Error::Unauthorized("Refresh token reuse detected; please log in again"),
             Err(err) => err.into(),
         }
     }
 
     pub async fn logout(&self, caller: Caller) -> Result<(), Error> {
-        Ok(self.sessions.revoke(caller.session_id).await?)
+        // The database first: a lookup racing with this must not re-confirm the session.
+        self.sessions.revoke(caller.session_id).await?;
+        self.live_sessions.forget(caller.session_id);
+        Ok(())
     }
 
     pub async fn current_user(&self, caller: Caller) -> Result<User, Error> {
@@ -310,6 +329,8 @@ impl UserService {
         self.sessions
             .revoke_others(user.id, caller.session_id)
             .await?;
+        self.live_sessions
+            .forget_user_except(user.id, caller.session_id);
         Ok(())
     }
 
