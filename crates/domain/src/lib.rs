@@ -5,11 +5,13 @@
 
 pub mod error;
 pub mod id;
+pub mod like;
 pub mod media;
 pub mod page;
 pub mod ports;
 pub mod services;
 pub mod session;
+pub mod tweet;
 pub mod user;
 pub mod values;
 pub mod video;

@@ -1,7 +1,7 @@
 //! The interfaces the services need from the outside world. `videotube-infra` implements them
 //! for MongoDB, bcrypt, JWT and the media stores; tests and other crates may bring their own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -10,12 +10,14 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
+use crate::like::LikeTarget;
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
     UploadedFile,
 };
 use crate::page::{Page, PageRequest};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
+use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
 use crate::video::{MediaJob, Video, VideoChanges, VideoSearch};
@@ -114,26 +116,52 @@ pub struct SubscriptionCounts {
     pub subscribed_to: u64,
 }
 
-/// Likes. Videos only so far; comments and tweets come with their routes.
+/// Likes: one per (user, target), whatever the target.
 #[async_trait]
 pub trait LikeRepository: Send + Sync {
-    /// `false` when the like already existed. `video_owner` is kept on the like, so a channel's
-    /// likes are one indexed count.
-    async fn like_video(
+    /// `false` when the like already existed. The owner of a liked video is kept on the like, so
+    /// a channel's likes are one indexed count.
+    async fn like(
         &self,
         user: Id,
-        video: Id,
-        video_owner: Id,
+        target: LikeTarget,
+        target_owner: Id,
         at: DateTime<Utc>,
     ) -> Result<bool, RepoError>;
     /// `false` when there was none.
-    async fn unlike_video(&self, user: Id, video: Id) -> Result<bool, RepoError>;
-    async fn likes_video(&self, user: Id, video: Id) -> Result<bool, RepoError>;
-    /// Likes per video for these videos, in one aggregation (videos without likes are absent).
-    async fn video_counts(&self, videos: &[Id]) -> Result<HashMap<Id, u64>, RepoError>;
+    async fn unlike(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError>;
+    async fn is_liked(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError>;
+    /// Likes per target, in one aggregation (targets without likes are absent).
+    async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError>;
+    /// Which of these targets the user likes, in one query.
+    async fn liked_among(
+        &self,
+        user: Id,
+        targets: &[LikeTarget],
+    ) -> Result<HashSet<LikeTarget>, RepoError>;
     /// Likes on all of a channel's videos.
     async fn channel_total(&self, owner: Id) -> Result<u64, RepoError>;
-    async fn remove_video(&self, video: Id) -> Result<(), RepoError>;
+    async fn remove_target(&self, target: LikeTarget) -> Result<(), RepoError>;
+}
+
+#[async_trait]
+pub trait TweetRepository: Send + Sync {
+    async fn insert(
+        &self,
+        owner: Id,
+        content: &TweetContent,
+        at: DateTime<Utc>,
+    ) -> Result<Tweet, RepoError>;
+    async fn find_by_id(&self, id: Id) -> Result<Option<Tweet>, RepoError>;
+    /// A page of the user's tweets, newest first.
+    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Tweet>, RepoError>;
+    async fn update_content(
+        &self,
+        id: Id,
+        content: &TweetContent,
+    ) -> Result<Option<Tweet>, RepoError>;
+    /// `false` when there was nothing to delete.
+    async fn delete(&self, id: Id) -> Result<bool, RepoError>;
 }
 
 /// Who watched what, when: one entry per (user, video), holding the latest watch.

@@ -14,7 +14,8 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
-    AuthPolicy, ChannelService, DashboardService, JobPolicy, UserService, VideoPorts, VideoService,
+    AuthPolicy, ChannelService, DashboardService, JobPolicy, TweetService, UserService, VideoPorts,
+    VideoService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
@@ -35,6 +36,7 @@ pub struct AppState {
     pub users: UserService,
     pub channels: ChannelService,
     pub dashboard: DashboardService,
+    pub tweets: TweetService,
     pub videos: Arc<VideoService>,
     /// Wakes the media job worker when a job is queued.
     pub job_wake: Arc<Notify>,
@@ -200,11 +202,17 @@ impl Application {
             Duration::from_secs(media.job_poll_seconds.max(1)),
         ));
         let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
-        let dashboard = DashboardService::new(video_repository, likes, subscriptions);
+        let dashboard = DashboardService::new(video_repository, likes.clone(), subscriptions);
+        let tweets = TweetService::new(
+            Arc::new(mongo::MongoTweetRepository::new(&db)),
+            likes,
+            user_repository.clone(),
+        );
         let state = web::Data::new(AppState {
             users,
             channels,
             dashboard,
+            tweets,
             videos,
             job_wake,
             jobs_dir,

@@ -6,15 +6,19 @@ use std::time::Duration;
 use bson::doc;
 use chrono::{TimeDelta, Utc};
 use videotube_domain::error::UniqueField;
+use videotube_domain::like::LikeTarget;
 use videotube_domain::media::{MediaType, ProfileImage, StoredMedia, UploadedFile};
-use videotube_domain::ports::{MediaJobRepository, SessionRepository, UserRepository};
+use videotube_domain::ports::{
+    LikeRepository, MediaJobRepository, SessionRepository, UserRepository,
+};
 use videotube_domain::session::{Session, TokenUse};
 use videotube_domain::user::{AccountChanges, NewUser};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::video::MediaJob;
 use videotube_domain::{Id, RepoError};
 use videotube_infra::mongo::{
-    self, Database, MongoMediaJobRepository, MongoSessionRepository, MongoUserRepository,
+    self, Database, MongoLikeRepository, MongoMediaJobRepository, MongoSessionRepository,
+    MongoUserRepository,
 };
 
 async fn fresh_database() -> Database {
@@ -381,4 +385,46 @@ async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
     jobs.remove(queued.id).await.unwrap();
     let much_later = retry_at + TimeDelta::days(1);
     assert!(jobs.claim_next(much_later, lease).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn likes_are_unique_per_target_and_counted_in_one_query() {
+    let db = fresh_database().await;
+    let likes = MongoLikeRepository::new(&db);
+    let (ann, bob, owner): (Id, Id, Id) = (
+        "0123456789abcdef01234561".parse().unwrap(),
+        "0123456789abcdef01234562".parse().unwrap(),
+        "0123456789abcdef01234563".parse().unwrap(),
+    );
+    let video = LikeTarget::Video("0123456789abcdef01234564".parse().unwrap());
+    let tweet = LikeTarget::Tweet("0123456789abcdef01234564".parse().unwrap());
+    let now = Utc::now();
+    assert!(likes.like(ann, video, owner, now).await.unwrap());
+    assert!(
+        !likes.like(ann, video, owner, now).await.unwrap(),
+        "one like per user and target"
+    );
+    assert!(likes.like(bob, video, owner, now).await.unwrap());
+    assert!(
+        likes.like(ann, tweet, owner, now).await.unwrap(),
+        "same id, other kind of target"
+    );
+
+    let counts = likes.counts(&[video, tweet]).await.unwrap();
+    assert_eq!((counts[&video], counts[&tweet]), (2, 1));
+    assert_eq!(
+        likes.liked_among(bob, &[video, tweet]).await.unwrap(),
+        [video].into()
+    );
+    assert_eq!(
+        likes.channel_total(owner).await.unwrap(),
+        2,
+        "video likes only"
+    );
+
+    likes.remove_target(video).await.unwrap();
+    assert!(!likes.is_liked(ann, video).await.unwrap());
+    assert!(likes.is_liked(ann, tweet).await.unwrap());
+    assert!(likes.unlike(ann, tweet).await.unwrap());
+    assert!(!likes.unlike(ann, tweet).await.unwrap());
 }

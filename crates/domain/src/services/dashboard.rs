@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::like::LikeTarget;
 use crate::page::{Page, PageRequest};
 use crate::ports::{LikeRepository, SubscriptionRepository, VideoRepository};
 use crate::video::{Video, VideoSearch, VideoSort};
@@ -61,10 +62,17 @@ impl DashboardService {
             viewer: owner,
         };
         let found = self.videos.search(&search, page).await?;
-        let ids: Vec<Id> = found.items.iter().map(|v| v.id).collect();
-        let counts = self.likes.video_counts(&ids).await?;
+        let targets: Vec<LikeTarget> = found
+            .items
+            .iter()
+            .map(|v| LikeTarget::Video(v.id))
+            .collect();
+        let counts = self.likes.counts(&targets).await?;
         Ok(found.map(|video| {
-            let likes = counts.get(&video.id).copied().unwrap_or(0);
+            let likes = counts
+                .get(&LikeTarget::Video(video.id))
+                .copied()
+                .unwrap_or(0);
             (video, likes)
         }))
     }

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::discard;
+use super::{discard, toggle_like};
 use crate::error::{Error, FieldError};
+use crate::like::LikeTarget;
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant, UploadedFile,
 };
@@ -331,7 +332,7 @@ impl VideoService {
             return Err(Error::NotFound("Video not found"));
         }
         self.history.remove_video(id).await?;
-        self.likes.remove_video(id).await?;
+        self.likes.remove_target(LikeTarget::Video(id)).await?;
         for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
             discard(self.media.as_ref(), media).await;
         }
@@ -341,23 +342,13 @@ impl VideoService {
     /// Likes or unlikes a video the caller can see; answers `(isLiked, likesCount)`.
     pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
         let video = self.get(user, id).await?;
-        let is_liked = if self.likes.likes_video(user, id).await? {
-            self.likes.unlike_video(user, id).await?;
-            false
-        } else {
-            self.likes
-                .like_video(user, id, video.owner, Utc::now())
-                .await?;
-            true
-        };
-        let count = self
-            .likes
-            .video_counts(&[id])
-            .await?
-            .get(&id)
-            .copied()
-            .unwrap_or(0);
-        Ok((is_liked, count))
+        toggle_like(
+            self.likes.as_ref(),
+            user,
+            LikeTarget::Video(id),
+            video.owner,
+        )
+        .await
     }
 
     /// The video, if the caller owns it: 404 when there is none, 403 when it is someone else's.

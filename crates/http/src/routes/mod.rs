@@ -12,6 +12,7 @@ mod health;
 mod likes;
 pub mod media;
 mod subscriptions;
+mod tweets;
 mod uploads;
 mod users;
 pub mod videos;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/uploads").configure(uploads::configure))
         .service(web::scope("/subscriptions").configure(subscriptions::configure))
         .service(web::scope("/likes").configure(likes::configure))
+        .service(web::scope("/tweets").configure(tweets::configure))
         .service(web::scope("/dashboard").configure(dashboard::configure));
 }
 

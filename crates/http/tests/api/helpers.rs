@@ -239,6 +239,11 @@ impl TestApp {
         request.json(&body).send().await.unwrap()
     }
 
+    pub async fn post_json_authed(&self, path: &str, access: &str, body: Value) -> Response {
+        self.send_json(reqwest::Method::POST, path, access, body)
+            .await
+    }
+
     pub async fn get_authed(&self, path: &str, access: &str) -> Response {
         self.client
             .get(self.url(path))

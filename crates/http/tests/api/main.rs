@@ -21,4 +21,5 @@ mod helpers;
 mod media;
 mod register;
 mod sessions;
+mod tweets;
 mod videos;

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
+use videotube_domain::like::LikeTarget;
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, id, insert_unique, oid, repo_error, to_bson_time, LIKES};
+use super::{group_number, insert_unique, oid, repo_error, to_bson_time, LIKES};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
-/// which names the liked thing (`video:<id>`) and is always present: the unique
+/// which names the liked thing (`video:<id>`, `tweet:<id>`) and is always present: the unique
 /// (likedBy, target) index then holds on every store (a unique index over fields that are
 /// missing for some kinds would count missing values as equal on MongoDB and as distinct on
 /// FerretDB/SQLite).
@@ -24,13 +25,14 @@ struct LikeDoc {
     id: ObjectId,
     liked_by: ObjectId,
     target: String,
-    video: ObjectId,
-    video_owner: ObjectId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    video: Option<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tweet: Option<ObjectId>,
+    /// Set on video likes: a channel's likes are one count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    video_owner: Option<ObjectId>,
     created_at: bson::DateTime,
-}
-
-fn video_target(video: Id) -> String {
-    format!("video:{video}")
 }
 
 pub struct MongoLikeRepository {
@@ -45,52 +47,62 @@ impl MongoLikeRepository {
     }
 }
 
+fn keys(targets: &[LikeTarget]) -> (Vec<String>, HashMap<String, LikeTarget>) {
+    let by_key: HashMap<String, LikeTarget> = targets.iter().map(|t| (t.to_string(), *t)).collect();
+    (by_key.keys().cloned().collect(), by_key)
+}
+
 #[async_trait]
 impl LikeRepository for MongoLikeRepository {
-    async fn like_video(
+    async fn like(
         &self,
         user: Id,
-        video: Id,
-        video_owner: Id,
+        target: LikeTarget,
+        target_owner: Id,
         at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
+        let (video, tweet, video_owner) = match target {
+            LikeTarget::Video(video) => (Some(oid(video)), None, Some(oid(target_owner))),
+            LikeTarget::Tweet(tweet) => (None, Some(oid(tweet)), None),
+        };
         let like = LikeDoc {
             id: ObjectId::new(),
             liked_by: oid(user),
-            target: video_target(video),
-            video: oid(video),
-            video_owner: oid(video_owner),
+            target: target.to_string(),
+            video,
+            tweet,
+            video_owner,
             created_at: to_bson_time(at),
         };
         insert_unique(&self.likes, like).await
     }
 
-    async fn unlike_video(&self, user: Id, video: Id) -> Result<bool, RepoError> {
+    async fn unlike(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError> {
         let result = self
             .likes
-            .delete_one(doc! { "likedBy": oid(user), "target": video_target(video) })
+            .delete_one(doc! { "likedBy": oid(user), "target": target.to_string() })
             .await
             .map_err(repo_error)?;
         Ok(result.deleted_count == 1)
     }
 
-    async fn likes_video(&self, user: Id, video: Id) -> Result<bool, RepoError> {
+    async fn is_liked(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError> {
         let found = self
             .likes
-            .find_one(doc! { "likedBy": oid(user), "target": video_target(video) })
+            .find_one(doc! { "likedBy": oid(user), "target": target.to_string() })
             .await
             .map_err(repo_error)?;
         Ok(found.is_some())
     }
 
-    async fn video_counts(&self, videos: &[Id]) -> Result<HashMap<Id, u64>, RepoError> {
-        if videos.is_empty() {
+    async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError> {
+        if targets.is_empty() {
             return Ok(HashMap::new());
         }
-        let videos: Vec<ObjectId> = videos.iter().copied().map(oid).collect();
+        let (keys, by_key) = keys(targets);
         let pipeline = [
-            doc! { "$match": { "video": { "$in": videos } } },
-            doc! { "$group": { "_id": "$video", "n": { "$sum": 1 } } },
+            doc! { "$match": { "target": { "$in": keys } } },
+            doc! { "$group": { "_id": "$target", "n": { "$sum": 1 } } },
         ];
         let groups: Vec<Document> = self
             .likes
@@ -102,7 +114,30 @@ impl LikeRepository for MongoLikeRepository {
             .map_err(repo_error)?;
         Ok(groups
             .iter()
-            .filter_map(|g| Some((id(g.get_object_id("_id").ok()?), group_number(g, "n"))))
+            .filter_map(|g| Some((*by_key.get(g.get_str("_id").ok()?)?, group_number(g, "n"))))
+            .collect())
+    }
+
+    async fn liked_among(
+        &self,
+        user: Id,
+        targets: &[LikeTarget],
+    ) -> Result<HashSet<LikeTarget>, RepoError> {
+        if targets.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let (keys, by_key) = keys(targets);
+        let liked: Vec<LikeDoc> = self
+            .likes
+            .find(doc! { "likedBy": oid(user), "target": { "$in": keys } })
+            .await
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        Ok(liked
+            .iter()
+            .filter_map(|l| by_key.get(&l.target).copied())
             .collect())
     }
 
@@ -113,9 +148,9 @@ impl LikeRepository for MongoLikeRepository {
             .map_err(repo_error)
     }
 
-    async fn remove_video(&self, video: Id) -> Result<(), RepoError> {
+    async fn remove_target(&self, target: LikeTarget) -> Result<(), RepoError> {
         self.likes
-            .delete_many(doc! { "target": video_target(video) })
+            .delete_many(doc! { "target": target.to_string() })
             .await
             .map(drop)
             .map_err(repo_error)

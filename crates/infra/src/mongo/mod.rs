@@ -6,6 +6,7 @@ mod jobs;
 mod likes;
 mod sessions;
 mod subscriptions;
+mod tweets;
 mod users;
 mod videos;
 
@@ -26,6 +27,7 @@ pub use mongodb::error::Error as DbError;
 pub use mongodb::{bson, Database};
 pub use sessions::MongoSessionRepository;
 pub use subscriptions::MongoSubscriptionRepository;
+pub use tweets::MongoTweetRepository;
 pub use users::MongoUserRepository;
 pub use videos::MongoVideoRepository;
 
@@ -39,6 +41,7 @@ pub const WATCH_HISTORY: &str = "watch_history";
 pub const VIEW_CLAIMS: &str = "view_claims";
 pub const SUBSCRIPTIONS: &str = "subscriptions";
 pub const LIKES: &str = "likes";
+pub const TWEETS: &str = "tweets";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -122,6 +125,9 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
             "channel_recent",
         ))
         .await?;
+    db.collection::<Document>(TWEETS)
+        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
+        .await?;
     let likes = db.collection::<Document>(LIKES);
     likes
         .create_index(unique(
@@ -130,7 +136,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
         ))
         .await?;
     likes
-        .create_index(plain(doc! { "video": 1 }, "video"))
+        .create_index(plain(doc! { "target": 1 }, "target"))
         .await?;
     likes
         .create_index(plain(doc! { "videoOwner": 1 }, "video_owner"))

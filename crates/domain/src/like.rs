@@ -1,0 +1,28 @@
+use std::fmt;
+
+use crate::id::Id;
+
+/// What a like is for. Each like has exactly one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LikeTarget {
+    Video(Id),
+    Tweet(Id),
+}
+
+impl LikeTarget {
+    pub fn id(self) -> Id {
+        match self {
+            LikeTarget::Video(id) | LikeTarget::Tweet(id) => id,
+        }
+    }
+}
+
+/// `video:<id>` or `tweet:<id>`: one string naming the target, the key likes are unique under.
+impl fmt::Display for LikeTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LikeTarget::Video(id) => write!(f, "video:{id}"),
+            LikeTarget::Tweet(id) => write!(f, "tweet:{id}"),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::toggle_like;
+use crate::error::Error;
+use crate::like::LikeTarget;
+use crate::page::{Page, PageRequest};
+use crate::ports::{LikeRepository, TweetRepository, UserRepository};
+use crate::tweet::{Tweet, TweetContent};
+use crate::user::UserSummary;
+use crate::Id;
+
+/// A tweet as lists show it.
+#[derive(Debug, Clone)]
+pub struct TweetView {
+    pub tweet: Tweet,
+    pub owner: Option<UserSummary>,
+    pub likes: u64,
+    pub is_liked: bool,
+}
+
+pub struct TweetService {
+    tweets: Arc<dyn TweetRepository>,
+    likes: Arc<dyn LikeRepository>,
+    users: Arc<dyn UserRepository>,
+}
+
+impl TweetService {
+    pub fn new(
+        tweets: Arc<dyn TweetRepository>,
+        likes: Arc<dyn LikeRepository>,
+        users: Arc<dyn UserRepository>,
+    ) -> Self {
+        Self {
+            tweets,
+            likes,
+            users,
+        }
+    }
+
+    pub async fn create(&self, owner: Id, content: TweetContent) -> Result<Tweet, Error> {
+        Ok(self.tweets.insert(owner, &content, Utc::now()).await?)
+    }
+
+    /// A user's tweets, newest first, with their owner, like counts and whether the viewer likes
+    /// each: five queries (page, count, owner, counts, the viewer's likes) whatever the page size.
+    pub async fn by_user(
+        &self,
+        viewer: Id,
+        user: Id,
+        page: PageRequest,
+    ) -> Result<Page<TweetView>, Error> {
+        let found = self.tweets.by_owner(user, page).await?;
+        let targets: Vec<LikeTarget> = found
+            .items
+            .iter()
+            .map(|t| LikeTarget::Tweet(t.id))
+            .collect();
+        let counts = self.likes.counts(&targets).await?;
+        let liked = self.likes.liked_among(viewer, &targets).await?;
+        let owner = if found.items.is_empty() {
+            None
+        } else {
+            self.users.summaries(&[user]).await?.pop()
+        };
+        Ok(found.map(|tweet| {
+            let target = LikeTarget::Tweet(tweet.id);
+            TweetView {
+                owner: owner.clone(),
+                likes: counts.get(&target).copied().unwrap_or(0),
+                is_liked: liked.contains(&target),
+                tweet,
+            }
+        }))
+    }
+
+    pub async fn update(&self, caller: Id, id: Id, content: TweetContent) -> Result<Tweet, Error> {
+        self.owned(caller, id).await?;
+        self.tweets
+            .update_content(id, &content)
+            .await?
+            .ok_or(Error::NotFound("Tweet not found"))
+    }
+
+    /// Deletes the tweet, then its likes (invisible once the tweet is gone).
+    pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
+        self.owned(caller, id).await?;
+        if !self.tweets.delete(id).await? {
+            return Err(Error::NotFound("Tweet not found"));
+        }
+        Ok(self.likes.remove_target(LikeTarget::Tweet(id)).await?)
+    }
+
+    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
+        let tweet = self
+            .tweets
+            .find_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("Tweet not found"))?;
+        toggle_like(
+            self.likes.as_ref(),
+            user,
+            LikeTarget::Tweet(id),
+            tweet.owner,
+        )
+        .await
+    }
+
+    async fn owned(&self, caller: Id, id: Id) -> Result<Tweet, Error> {
+        match self.tweets.find_by_id(id).await? {
+            None => Err(Error::NotFound("Tweet not found")),
+            Some(tweet) if tweet.owner != caller => {
+                Err(Error::Forbidden("Only the tweet's owner may change it"))
+            }
+            Some(tweet) => Ok(tweet),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use videotube_domain::page::Page;
+use videotube_domain::services::TweetView;
+use videotube_domain::tweet::{Tweet, TweetContent};
+
+use crate::api::{paginated, respond, ApiError};
+use crate::auth::AuthUser;
+use crate::fields::Fields;
+use crate::routes::videos::OwnerView;
+use crate::routes::{page_request, parse_id};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("").post(create))
+        .service(web::resource("/user/{userId}").get(by_user))
+        .service(web::resource("/{tweetId}").patch(update).delete(delete));
+}
+
+/// `{_id, content, owner, createdAt, updatedAt}`; in lists also the owner's summary,
+/// `likesCount` and `isLiked`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TweetBody<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    content: &'a str,
+    owner: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> From<&'a Tweet> for TweetBody<'a> {
+    fn from(tweet: &'a Tweet) -> Self {
+        TweetBody {
+            id: tweet.id.to_string(),
+            content: tweet.content.as_str(),
+            owner: tweet.owner.to_string(),
+            created_at: tweet.created_at,
+            updated_at: tweet.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TweetListItem<'a> {
+    #[serde(flatten)]
+    tweet: TweetBody<'a>,
+    owner_details: Option<OwnerView<'a>>,
+    likes_count: u64,
+    is_liked: bool,
+}
+
+fn content(body: Map<String, Value>) -> Result<TweetContent, ApiError> {
+    let mut fields = Fields::new(body);
+    let content = fields.required(TweetContent::FIELD, |s| TweetContent::parse(&s));
+    fields.finish()?;
+    Ok(content.expect("Fields::finish fails when a required field is missing"))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let content = content(body.into_inner())?;
+    let tweet = state.tweets.create(caller.user_id, content).await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        TweetBody::from(&tweet),
+        "Tweet created successfully",
+    ))
+}
+
+/// The user's tweets, newest first, paginated.
+async fn by_user(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let user = parse_id(&path, "userId")?;
+    let found = state
+        .tweets
+        .by_user(caller.user_id, user, page_request(&query)?)
+        .await?;
+    let page = Page {
+        items: found.items.iter().map(list_item).collect::<Vec<_>>(),
+        total: found.total,
+        request: found.request,
+    };
+    Ok(respond(
+        StatusCode::OK,
+        paginated(&page),
+        "Tweets fetched successfully",
+    ))
+}
+
+fn list_item(view: &TweetView) -> TweetListItem<'_> {
+    TweetListItem {
+        tweet: TweetBody::from(&view.tweet),
+        owner_details: view.owner.as_ref().map(OwnerView::from),
+        likes_count: view.likes,
+        is_liked: view.is_liked,
+    }
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let tweet_id = parse_id(&path, "tweetId")?;
+    let content = content(body.into_inner())?;
+    let tweet = state
+        .tweets
+        .update(caller.user_id, tweet_id, content)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        TweetBody::from(&tweet),
+        "Tweet updated successfully",
+    ))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tweet_id = parse_id(&path, "tweetId")?;
+    state.tweets.delete(caller.user_id, tweet_id).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Tweet deleted successfully",
+    ))
+}

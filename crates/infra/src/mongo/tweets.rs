@@ -1,0 +1,123 @@
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::ports::TweetRepository;
+use videotube_domain::tweet::{Tweet, TweetContent};
+use videotube_domain::{Id, RepoError};
+
+use super::{id, oid, repo_error, to_bson_time, TWEETS};
+
+/// The original's schema: `owner`, `content`, timestamps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TweetDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    owner: ObjectId,
+    content: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+impl From<TweetDoc> for Tweet {
+    fn from(doc: TweetDoc) -> Self {
+        Tweet {
+            id: id(doc.id),
+            owner: id(doc.owner),
+            content: TweetContent::from_stored(doc.content),
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+pub struct MongoTweetRepository {
+    tweets: Collection<TweetDoc>,
+}
+
+impl MongoTweetRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            tweets: db.collection(TWEETS),
+        }
+    }
+}
+
+#[async_trait]
+impl TweetRepository for MongoTweetRepository {
+    async fn insert(
+        &self,
+        owner: Id,
+        content: &TweetContent,
+        at: DateTime<Utc>,
+    ) -> Result<Tweet, RepoError> {
+        let doc = TweetDoc {
+            id: ObjectId::new(),
+            owner: oid(owner),
+            content: content.as_str().to_owned(),
+            created_at: to_bson_time(at),
+            updated_at: to_bson_time(at),
+        };
+        self.tweets.insert_one(&doc).await.map_err(repo_error)?;
+        Ok(doc.into())
+    }
+
+    async fn find_by_id(&self, tweet_id: Id) -> Result<Option<Tweet>, RepoError> {
+        let found = self
+            .tweets
+            .find_one(doc! { "_id": oid(tweet_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.map(Tweet::from))
+    }
+
+    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Tweet>, RepoError> {
+        let filter: Document = doc! { "owner": oid(owner) };
+        let find = async {
+            self.tweets
+                .find(filter.clone())
+                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .skip(page.skip())
+                .limit(i64::from(page.limit()))
+                .await?
+                .try_collect::<Vec<TweetDoc>>()
+                .await
+        };
+        let count = async { self.tweets.count_documents(filter.clone()).await };
+        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        Ok(Page {
+            items: found.into_iter().map(Tweet::from).collect(),
+            total,
+            request: page,
+        })
+    }
+
+    async fn update_content(
+        &self,
+        tweet_id: Id,
+        content: &TweetContent,
+    ) -> Result<Option<Tweet>, RepoError> {
+        let set = doc! { "content": content.as_str(), "updatedAt": bson::DateTime::now() };
+        self.tweets
+            .find_one_and_update(doc! { "_id": oid(tweet_id) }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map(|found| found.map(Tweet::from))
+            .map_err(repo_error)
+    }
+
+    async fn delete(&self, tweet_id: Id) -> Result<bool, RepoError> {
+        let result = self
+            .tweets
+            .delete_one(doc! { "_id": oid(tweet_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(result.deleted_count == 1)
+    }
+}
