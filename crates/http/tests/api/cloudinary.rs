@@ -4,9 +4,9 @@ use reqwest::StatusCode;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
-use crate::helpers::{body_of, image_form, spawn_app_with, RegisterForm, JPEG};
+use crate::helpers::{body_of, image_form, spawn_app_on_cloudinary, RegisterForm, JPEG};
 
-use crate::fake_cloudinary::{FakeDestroy, FakeUpload, API_KEY, SECRET};
+use crate::fake_cloudinary::{FakeDestroy, FakeUpload};
 
 #[tokio::test]
 async fn with_cloudinary_configured_avatars_go_there_and_replaced_ones_are_destroyed() {
@@ -24,12 +24,7 @@ async fn with_cloudinary_configured_avatars_go_there_and_replaced_ones_are_destr
         .expect(1)
         .mount(&cloudinary)
         .await;
-    let url = format!("cloudinary://{API_KEY}:{SECRET}@demo");
-    let app = spawn_app_with(&[
-        ("CLOUDINARY_URL", &url),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-    ])
-    .await;
+    let app = spawn_app_on_cloudinary(&cloudinary, &[]).await;
 
     let login = app.signed_up("cloudy").await;
     let first = login.user["avatar"].as_str().unwrap().to_owned();
@@ -67,13 +62,7 @@ async fn a_cloudinary_outage_is_a_503_and_registration_leaves_nothing_behind() {
         .respond_with(wiremock::ResponseTemplate::new(503))
         .mount(&cloudinary)
         .await;
-    let url = format!("cloudinary://{API_KEY}:{SECRET}@demo");
-    let app = spawn_app_with(&[
-        ("CLOUDINARY_URL", &url),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-        ("APP_CLOUDINARY__MAX_ATTEMPTS", "2"),
-    ])
-    .await;
+    let app = spawn_app_on_cloudinary(&cloudinary, &[("APP_CLOUDINARY__MAX_ATTEMPTS", "2")]).await;
     let res = app.register(RegisterForm::new("stormy")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     body_of(res).await;

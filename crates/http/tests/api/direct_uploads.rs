@@ -10,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
 use crate::fake_cloudinary::{expected_signature, FakeUpload, API_KEY, SECRET};
-use crate::helpers::{body_of, error_fields, spawn_app, spawn_app_with, Login, TestApp};
+use crate::helpers::{body_of, error_fields, spawn_app, spawn_app_on_cloudinary, Login, TestApp};
 
 async fn with_cloudinary() -> (TestApp, MockServer) {
     let cloudinary = MockServer::start().await;
@@ -19,14 +19,7 @@ async fn with_cloudinary() -> (TestApp, MockServer) {
         .respond_with(FakeUpload::default())
         .mount(&cloudinary)
         .await;
-    let app = spawn_app_with(&[
-        (
-            "CLOUDINARY_URL",
-            &format!("cloudinary://{API_KEY}:{SECRET}@demo"),
-        ),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-    ])
-    .await;
+    let app = spawn_app_on_cloudinary(&cloudinary, &[]).await;
     (app, cloudinary)
 }
 

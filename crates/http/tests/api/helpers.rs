@@ -100,6 +100,22 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// The app with media on the fake Cloudinary `server` (see `fake_cloudinary`), plus `vars`.
+pub async fn spawn_app_on_cloudinary(
+    server: &wiremock::MockServer,
+    vars: &[(&str, &str)],
+) -> TestApp {
+    use crate::fake_cloudinary::{API_KEY, SECRET};
+    let url = format!("cloudinary://{API_KEY}:{SECRET}@demo");
+    let base = server.uri();
+    let mut all = vec![
+        ("CLOUDINARY_URL", url.as_str()),
+        ("APP_CLOUDINARY__API_BASE", base.as_str()),
+    ];
+    all.extend_from_slice(vars);
+    spawn_app_with(&all).await
+}
+
 fn upstream_address(uri: &str) -> String {
     let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
     let host = rest.split(['/', '?']).next().unwrap();

@@ -9,9 +9,11 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{body_of, error_fields, spawn_app, spawn_app_with, Login, TestApp, PNG};
+use crate::helpers::{
+    body_of, error_fields, spawn_app, spawn_app_on_cloudinary, spawn_app_with, Login, TestApp, PNG,
+};
 
-use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
+use crate::fake_cloudinary::FakeUpload;
 use crate::samples;
 
 pub fn video_form(video: (&'static str, Vec<u8>), thumbnail: Vec<u8>) -> Form {
@@ -204,14 +206,7 @@ async fn others_cannot_see_a_video_that_is_not_ready() {
         .respond_with(FakeUpload::default())
         .mount(&cloudinary)
         .await;
-    let app = spawn_app_with(&[
-        (
-            "CLOUDINARY_URL",
-            &format!("cloudinary://{API_KEY}:{SECRET}@demo"),
-        ),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-    ])
-    .await;
+    let app = spawn_app_on_cloudinary(&cloudinary, &[]).await;
     let owner = app.signed_up("shy").await;
     let stranger = app.signed_up("curious").await;
     let body = body_of(
@@ -252,14 +247,7 @@ async fn on_cloudinary_the_video_goes_up_as_a_video_with_its_duration() {
         .expect(2) // the avatar, then the thumbnail
         .mount(&cloudinary)
         .await;
-    let app = spawn_app_with(&[
-        (
-            "CLOUDINARY_URL",
-            &format!("cloudinary://{API_KEY}:{SECRET}@demo"),
-        ),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-    ])
-    .await;
+    let app = spawn_app_on_cloudinary(&cloudinary, &[]).await;
     let login = app.signed_up("clouded").await;
     let body = body_of(
         publish(
@@ -294,16 +282,14 @@ async fn a_store_that_keeps_failing_ends_in_failed_with_a_reason() {
         .respond_with(FakeUpload::default())
         .mount(&cloudinary)
         .await;
-    let app = spawn_app_with(&[
-        (
-            "CLOUDINARY_URL",
-            &format!("cloudinary://{API_KEY}:{SECRET}@demo"),
-        ),
-        ("APP_CLOUDINARY__API_BASE", &cloudinary.uri()),
-        ("APP_CLOUDINARY__MAX_ATTEMPTS", "1"),
-        ("APP_MEDIA__JOB_MAX_ATTEMPTS", "3"),
-        ("APP_MEDIA__JOB_BACKOFF_SECONDS", "0"),
-    ])
+    let app = spawn_app_on_cloudinary(
+        &cloudinary,
+        &[
+            ("APP_CLOUDINARY__MAX_ATTEMPTS", "1"),
+            ("APP_MEDIA__JOB_MAX_ATTEMPTS", "3"),
+            ("APP_MEDIA__JOB_BACKOFF_SECONDS", "0"),
+        ],
+    )
     .await;
     let login = app.signed_up("unlucky").await;
     let body = body_of(

@@ -1,8 +1,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use bson::doc;
 use bson::oid::ObjectId;
-use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
@@ -11,7 +11,7 @@ use videotube_domain::like::LikeTarget;
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, insert_unique, oid, repo_error, to_bson_time, LIKES};
+use super::{group_number, groups, insert_unique, oid, repo_error, to_bson_time, LIKES};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
 /// which names the liked thing (`video:<id>`, `tweet:<id>`) and is always present: the unique
@@ -104,14 +104,7 @@ impl LikeRepository for MongoLikeRepository {
             doc! { "$match": { "target": { "$in": keys } } },
             doc! { "$group": { "_id": "$target", "n": { "$sum": 1 } } },
         ];
-        let groups: Vec<Document> = self
-            .likes
-            .aggregate(pipeline)
-            .await
-            .map_err(repo_error)?
-            .try_collect()
-            .await
-            .map_err(repo_error)?;
+        let groups = groups(&self.likes, pipeline).await.map_err(repo_error)?;
         Ok(groups
             .iter()
             .filter_map(|g| Some((*by_key.get(g.get_str("_id").ok()?)?, group_number(g, "n"))))

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use bson::{doc, Document};
+use futures_util::TryStreamExt;
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
@@ -163,6 +164,14 @@ pub(crate) async fn insert_unique<T: serde::Serialize + Send + Sync>(
         Err(RepoError::Duplicate(_)) => Ok(false),
         Err(err) => Err(err),
     }
+}
+
+/// The `$group` results of a pipeline over the collection.
+pub(crate) async fn groups<T: Send + Sync>(
+    collection: &mongodb::Collection<T>,
+    pipeline: [Document; 2],
+) -> Result<Vec<Document>, mongodb::error::Error> {
+    collection.aggregate(pipeline).await?.try_collect().await
 }
 
 pub(crate) fn oid(id: Id) -> ObjectId {

@@ -9,7 +9,9 @@ use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, id, insert_unique, oid, repo_error, to_bson_time, SUBSCRIPTIONS};
+use super::{
+    group_number, groups, id, insert_unique, oid, repo_error, to_bson_time, SUBSCRIPTIONS,
+};
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,12 +108,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
             doc! { "$match": { "$or": [ { "channel": user }, { "subscriber": user } ] } },
             doc! { "$group": { "_id": "$channel", "n": { "$sum": 1 } } },
         ];
-        let groups: Vec<Document> = self
-            .subscriptions
-            .aggregate(pipeline)
-            .await
-            .map_err(repo_error)?
-            .try_collect()
+        let groups = groups(&self.subscriptions, pipeline)
             .await
             .map_err(repo_error)?;
         let mut counts = SubscriptionCounts::default();

@@ -13,7 +13,7 @@ use videotube_domain::video::{
 };
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, id, oid, repo_error, to_bson_time, VIDEOS};
+use super::{group_number, groups, id, oid, repo_error, to_bson_time, VIDEOS};
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
@@ -267,15 +267,9 @@ impl VideoRepository for MongoVideoRepository {
             doc! { "$match": owned.clone() },
             doc! { "$group": { "_id": null, "views": { "$sum": "$views" } } },
         ];
-        let views = async {
-            self.videos
-                .aggregate(pipeline)
-                .await?
-                .try_collect::<Vec<Document>>()
-                .await
-        };
         let count = async { self.videos.count_documents(owned.clone()).await };
-        let (groups, videos) = tokio::try_join!(views, count).map_err(repo_error)?;
+        let (groups, videos) =
+            tokio::try_join!(groups(&self.videos, pipeline), count).map_err(repo_error)?;
         Ok(ChannelTotals {
             videos,
             views: groups.first().map_or(0, |g| group_number(g, "views")),
