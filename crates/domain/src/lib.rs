@@ -3,14 +3,17 @@
 //! that hold the business rules. It depends on no web framework, database driver or HTTP client,
 //! so another Rust crate can reuse it with its own adapters.
 
+pub mod comment;
 pub mod error;
 pub mod id;
 pub mod like;
 pub mod media;
 pub mod page;
+pub mod playlist;
 pub mod ports;
 pub mod services;
 pub mod session;
+mod text;
 pub mod tweet;
 pub mod user;
 pub mod values;

@@ -6,22 +6,24 @@ use crate::id::Id;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LikeTarget {
     Video(Id),
+    Comment(Id),
     Tweet(Id),
 }
 
 impl LikeTarget {
     pub fn id(self) -> Id {
         match self {
-            LikeTarget::Video(id) | LikeTarget::Tweet(id) => id,
+            LikeTarget::Video(id) | LikeTarget::Comment(id) | LikeTarget::Tweet(id) => id,
         }
     }
 }
 
-/// `video:<id>` or `tweet:<id>`: one string naming the target, the key likes are unique under.
+/// `video:<id>`, `comment:<id>` or `tweet:<id>`: one string naming the target, the key likes are unique under.
 impl fmt::Display for LikeTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LikeTarget::Video(id) => write!(f, "video:{id}"),
+            LikeTarget::Comment(id) => write!(f, "comment:{id}"),
             LikeTarget::Tweet(id) => write!(f, "tweet:{id}"),
         }
     }

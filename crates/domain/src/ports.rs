@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::comment::{Comment, CommentContent};
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
 use crate::like::LikeTarget;
@@ -16,6 +17,7 @@ use crate::media::{
     UploadedFile,
 };
 use crate::page::{Page, PageRequest};
+use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
@@ -68,6 +70,9 @@ pub trait VideoRepository: Send + Sync {
     ) -> Result<Page<Video>, RepoError>;
     /// These videos, in one query (missing ones are left out, order not kept).
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError>;
+    /// Which of these videos the viewer may see (published and ready, or their own), in one
+    /// query that reads ids only.
+    async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError>;
     async fn update_details(
         &self,
         id: Id,
@@ -141,7 +146,71 @@ pub trait LikeRepository: Send + Sync {
     ) -> Result<HashSet<LikeTarget>, RepoError>;
     /// Likes on all of a channel's videos.
     async fn channel_total(&self, owner: Id) -> Result<u64, RepoError>;
-    async fn remove_target(&self, target: LikeTarget) -> Result<(), RepoError>;
+    /// Removes every like of these targets (a deleted video's, its comments', a tweet's).
+    async fn remove_targets(&self, targets: &[LikeTarget]) -> Result<(), RepoError>;
+    /// The videos the user likes, most recently liked first.
+    async fn liked_videos(&self, user: Id) -> Result<Vec<Id>, RepoError>;
+}
+
+#[async_trait]
+pub trait CommentRepository: Send + Sync {
+    async fn insert(
+        &self,
+        video: Id,
+        owner: Id,
+        content: &CommentContent,
+        at: DateTime<Utc>,
+    ) -> Result<Comment, RepoError>;
+    async fn find_by_id(&self, id: Id) -> Result<Option<Comment>, RepoError>;
+    /// A page of the video's comments, newest first.
+    async fn by_video(&self, video: Id, page: PageRequest) -> Result<Page<Comment>, RepoError>;
+    async fn update_content(
+        &self,
+        id: Id,
+        content: &CommentContent,
+    ) -> Result<Option<Comment>, RepoError>;
+    /// `false` when there was nothing to delete.
+    async fn delete(&self, id: Id) -> Result<bool, RepoError>;
+    /// The ids of all the video's comments.
+    async fn ids_of_video(&self, video: Id) -> Result<Vec<Id>, RepoError>;
+    async fn delete_by_video(&self, video: Id) -> Result<(), RepoError>;
+}
+
+/// Playlists, and their entries: one document per (playlist, video), unique, so concurrent adds
+/// neither duplicate nor lose an entry on any store (an array in the playlist would be rewritten
+/// whole by FerretDB, and a lost update would drop a video).
+#[async_trait]
+pub trait PlaylistRepository: Send + Sync {
+    async fn insert(
+        &self,
+        owner: Id,
+        name: &PlaylistName,
+        description: &PlaylistDescription,
+        at: DateTime<Utc>,
+    ) -> Result<Playlist, RepoError>;
+    async fn find_by_id(&self, id: Id) -> Result<Option<Playlist>, RepoError>;
+    /// A page of the user's playlists, newest first.
+    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Playlist>, RepoError>;
+    async fn update_details(
+        &self,
+        id: Id,
+        changes: &PlaylistChanges,
+    ) -> Result<Option<Playlist>, RepoError>;
+    /// Deletes the playlist, then its entries. `false` when there was no playlist.
+    async fn delete(&self, id: Id) -> Result<bool, RepoError>;
+    /// `false` when the video was already in the playlist (it keeps its place).
+    async fn add_video(
+        &self,
+        playlist: Id,
+        video: Id,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// `false` when the video was not in the playlist.
+    async fn remove_video(&self, playlist: Id, video: Id) -> Result<bool, RepoError>;
+    /// Each playlist's videos in the order they were added, in one query.
+    async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError>;
+    /// Takes a deleted video out of every playlist.
+    async fn remove_video_everywhere(&self, video: Id) -> Result<(), RepoError>;
 }
 
 #[async_trait]

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::FieldError;
 use crate::id::Id;
+use crate::text::bounded;
 
 /// 1 to 280 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,14 +12,7 @@ impl TweetContent {
     pub const FIELD: &'static str = "content";
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim();
-        if !(1..=280).contains(&value.chars().count()) {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "must be 1 to 280 characters long",
-            ));
-        }
-        Ok(TweetContent(value.to_owned()))
+        bounded(raw, Self::FIELD, 1..=280).map(TweetContent)
     }
 
     pub fn from_stored(value: String) -> Self {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::error::FieldError;
 use crate::id::Id;
 use crate::media::{StoredMedia, UploadedFile};
+use crate::text::bounded;
 
 /// Where a video is in its life: stored files arrive through a background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,32 +43,11 @@ pub struct Title(String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
 
-fn bounded_text(raw: &str, field: &'static str, max: usize) -> Result<String, FieldError> {
-    let value = raw.trim();
-    let len = value.chars().count();
-    if len == 0 || len > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be 1 to {max} characters long"),
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 impl Title {
     pub const FIELD: &'static str = "title";
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        bounded_text(raw, Self::FIELD, 100).map(Title)
+        bounded(raw, Self::FIELD, 1..=100).map(Title)
     }
 
     pub fn from_stored(value: String) -> Self {
@@ -83,7 +63,7 @@ impl Description {
     pub const FIELD: &'static str = "description";
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        bounded_text(raw, Self::FIELD, 5000).map(Description)
+        bounded(raw, Self::FIELD, 1..=5000).map(Description)
     }
 
     pub fn from_stored(value: String) -> Self {

@@ -186,13 +186,18 @@ impl ResponseError for ApiError {
     }
 }
 
-/// A page in the shape the original's front ends read (mongoose-aggregate-paginate's).
-pub fn paginated<T: Serialize>(page: &Page<T>) -> serde_json::Value {
+/// A page in the shape the original's front ends read (mongoose-aggregate-paginate's), each
+/// item shown through `view`.
+pub fn paginated<'a, T, U: Serialize>(
+    page: &'a Page<T>,
+    view: impl FnMut(&'a T) -> U,
+) -> serde_json::Value {
     let request = page.request;
     let current = u64::from(request.page());
     let total_pages = page.total_pages();
+    let docs: Vec<U> = page.items.iter().map(view).collect();
     json!({
-        "docs": page.items,
+        "docs": docs,
         "totalDocs": page.total,
         "limit": request.limit(),
         "page": current,

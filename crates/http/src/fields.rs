@@ -69,6 +69,18 @@ impl Fields {
         result.map_err(|e| self.errors.push(e)).ok()
     }
 
+    /// A body whose only field is `name`: its parsed value, or a 400 naming the field.
+    pub fn single<T>(
+        values: Map<String, Value>,
+        name: &'static str,
+        parse: impl FnOnce(String) -> Result<T, FieldError>,
+    ) -> Result<T, ApiError> {
+        let mut fields = Fields::new(values);
+        let value = fields.required(name, parse);
+        fields.finish()?;
+        Ok(value.expect("finish fails when a required field is missing"))
+    }
+
     /// Fails with every problem found, or hands back nothing when there were none.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

@@ -14,8 +14,8 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
-    AuthPolicy, ChannelService, DashboardService, JobPolicy, TweetService, UserService, VideoPorts,
-    VideoService,
+    AuthPolicy, ChannelService, CommentService, DashboardService, JobPolicy, PlaylistService,
+    TweetService, UserService, VideoPorts, VideoService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
@@ -37,6 +37,8 @@ pub struct AppState {
     pub channels: ChannelService,
     pub dashboard: DashboardService,
     pub tweets: TweetService,
+    pub comments: CommentService,
+    pub playlists: PlaylistService,
     pub videos: Arc<VideoService>,
     /// Wakes the media job worker when a job is queued.
     pub job_wake: Arc<Notify>,
@@ -179,12 +181,16 @@ impl Application {
         let video_repository = Arc::new(mongo::MongoVideoRepository::new(&db));
         let likes = Arc::new(mongo::MongoLikeRepository::new(&db));
         let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(&db));
+        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(&db));
+        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(&db));
         let videos = Arc::new(VideoService::new(
             VideoPorts {
                 videos: video_repository.clone(),
                 jobs: Arc::new(mongo::MongoMediaJobRepository::new(&db)),
                 history: Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
                 likes: likes.clone(),
+                comments: comment_repository.clone(),
+                playlists: playlist_repository.clone(),
                 users: user_repository.clone(),
                 media: Arc::clone(&media_store),
                 direct: direct_uploads,
@@ -202,10 +208,22 @@ impl Application {
             Duration::from_secs(media.job_poll_seconds.max(1)),
         ));
         let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
-        let dashboard = DashboardService::new(video_repository, likes.clone(), subscriptions);
+        let dashboard =
+            DashboardService::new(video_repository.clone(), likes.clone(), subscriptions);
         let tweets = TweetService::new(
             Arc::new(mongo::MongoTweetRepository::new(&db)),
+            likes.clone(),
+            user_repository.clone(),
+        );
+        let comments = CommentService::new(
+            comment_repository,
+            video_repository.clone(),
             likes,
+            user_repository.clone(),
+        );
+        let playlists = PlaylistService::new(
+            playlist_repository,
+            video_repository,
             user_repository.clone(),
         );
         let state = web::Data::new(AppState {
@@ -213,6 +231,8 @@ impl Application {
             channels,
             dashboard,
             tweets,
+            comments,
+            playlists,
             videos,
             job_wake,
             jobs_dir,

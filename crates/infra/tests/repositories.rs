@@ -5,11 +5,15 @@ use std::time::Duration;
 
 use bson::doc;
 use chrono::{TimeDelta, Utc};
+use videotube_domain::comment::CommentContent;
 use videotube_domain::error::UniqueField;
 use videotube_domain::like::LikeTarget;
 use videotube_domain::media::{MediaType, ProfileImage, StoredMedia, UploadedFile};
+use videotube_domain::page::PageRequest;
+use videotube_domain::playlist::{PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::ports::{
-    LikeRepository, MediaJobRepository, SessionRepository, UserRepository,
+    CommentRepository, LikeRepository, MediaJobRepository, PlaylistRepository, SessionRepository,
+    UserRepository,
 };
 use videotube_domain::session::{Session, TokenUse};
 use videotube_domain::user::{AccountChanges, NewUser};
@@ -17,8 +21,8 @@ use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username}
 use videotube_domain::video::MediaJob;
 use videotube_domain::{Id, RepoError};
 use videotube_infra::mongo::{
-    self, Database, MongoLikeRepository, MongoMediaJobRepository, MongoSessionRepository,
-    MongoUserRepository,
+    self, Database, MongoCommentRepository, MongoLikeRepository, MongoMediaJobRepository,
+    MongoPlaylistRepository, MongoSessionRepository, MongoUserRepository,
 };
 
 async fn fresh_database() -> Database {
@@ -398,6 +402,7 @@ async fn likes_are_unique_per_target_and_counted_in_one_query() {
     );
     let video = LikeTarget::Video("0123456789abcdef01234564".parse().unwrap());
     let tweet = LikeTarget::Tweet("0123456789abcdef01234564".parse().unwrap());
+    let comment = LikeTarget::Comment("0123456789abcdef01234564".parse().unwrap());
     let now = Utc::now();
     assert!(likes.like(ann, video, owner, now).await.unwrap());
     assert!(
@@ -409,12 +414,19 @@ async fn likes_are_unique_per_target_and_counted_in_one_query() {
         likes.like(ann, tweet, owner, now).await.unwrap(),
         "same id, other kind of target"
     );
+    assert!(likes.like(bob, comment, owner, now).await.unwrap());
 
-    let counts = likes.counts(&[video, tweet]).await.unwrap();
-    assert_eq!((counts[&video], counts[&tweet]), (2, 1));
+    let counts = likes.counts(&[video, tweet, comment]).await.unwrap();
     assert_eq!(
-        likes.liked_among(bob, &[video, tweet]).await.unwrap(),
-        [video].into()
+        (counts[&video], counts[&tweet], counts[&comment]),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        likes
+            .liked_among(bob, &[video, tweet, comment])
+            .await
+            .unwrap(),
+        [video, comment].into()
     );
     assert_eq!(
         likes.channel_total(owner).await.unwrap(),
@@ -422,9 +434,149 @@ async fn likes_are_unique_per_target_and_counted_in_one_query() {
         "video likes only"
     );
 
-    likes.remove_target(video).await.unwrap();
+    likes.remove_targets(&[video, comment]).await.unwrap();
     assert!(!likes.is_liked(ann, video).await.unwrap());
+    assert!(!likes.is_liked(bob, comment).await.unwrap());
     assert!(likes.is_liked(ann, tweet).await.unwrap());
     assert!(likes.unlike(ann, tweet).await.unwrap());
     assert!(!likes.unlike(ann, tweet).await.unwrap());
+}
+
+#[tokio::test]
+async fn liked_videos_come_most_recent_first_without_other_targets() {
+    let db = fresh_database().await;
+    let likes = MongoLikeRepository::new(&db);
+    let (fan, owner): (Id, Id) = (
+        "0123456789abcdef01234561".parse().unwrap(),
+        "0123456789abcdef01234562".parse().unwrap(),
+    );
+    let videos: Vec<Id> = (0..3)
+        .map(|i| format!("0123456789abcdef0123457{i}").parse().unwrap())
+        .collect();
+    let start = Utc::now();
+    for (i, video) in videos.iter().enumerate() {
+        let at = start + TimeDelta::seconds(i as i64);
+        likes
+            .like(fan, LikeTarget::Video(*video), owner, at)
+            .await
+            .unwrap();
+    }
+    let tweet = LikeTarget::Tweet(videos[0]);
+    likes.like(fan, tweet, owner, start).await.unwrap();
+    assert_eq!(
+        likes.liked_videos(fan).await.unwrap(),
+        [videos[2], videos[1], videos[0]]
+    );
+    assert!(likes.liked_videos(owner).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn comments_page_newest_first_and_go_with_their_video() {
+    let db = fresh_database().await;
+    let comments = MongoCommentRepository::new(&db);
+    let (video, other_video, author): (Id, Id, Id) = (
+        "0123456789abcdef01234561".parse().unwrap(),
+        "0123456789abcdef01234562".parse().unwrap(),
+        "0123456789abcdef01234563".parse().unwrap(),
+    );
+    let start = Utc::now();
+    let mut written = Vec::new();
+    for i in 0..3 {
+        let content = CommentContent::parse(&format!("comment {i}")).unwrap();
+        let at = start + TimeDelta::seconds(i);
+        written.push(comments.insert(video, author, &content, at).await.unwrap());
+    }
+    let elsewhere = CommentContent::parse("elsewhere").unwrap();
+    let kept = comments
+        .insert(other_video, author, &elsewhere, start)
+        .await
+        .unwrap();
+
+    let page = PageRequest::parse(Some("1"), Some("2")).unwrap();
+    let first = comments.by_video(video, page).await.unwrap();
+    assert_eq!(first.total, 3);
+    let contents: Vec<&str> = first.items.iter().map(|c| c.content.as_str()).collect();
+    assert_eq!(contents, ["comment 2", "comment 1"]);
+
+    let edited = CommentContent::parse("edited").unwrap();
+    let updated = comments
+        .update_content(written[0].id, &edited)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.content.as_str(), "edited");
+    assert!(updated.updated_at >= updated.created_at);
+    assert!(comments.delete(written[0].id).await.unwrap());
+    assert!(!comments.delete(written[0].id).await.unwrap());
+    assert!(comments.find_by_id(written[0].id).await.unwrap().is_none());
+
+    let mut ids = comments.ids_of_video(video).await.unwrap();
+    ids.sort();
+    let mut expected = vec![written[1].id, written[2].id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    comments.delete_by_video(video).await.unwrap();
+    assert!(comments.ids_of_video(video).await.unwrap().is_empty());
+    assert!(comments.find_by_id(kept.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn playlist_entries_are_unique_ordered_and_cleaned_up() {
+    let db = fresh_database().await;
+    let playlists = MongoPlaylistRepository::new(&db);
+    let owner: Id = "0123456789abcdef01234561".parse().unwrap();
+    let videos: Vec<Id> = (0..3)
+        .map(|i| format!("0123456789abcdef0123457{i}").parse().unwrap())
+        .collect();
+    let name = PlaylistName::parse("Mix").unwrap();
+    let start = Utc::now();
+    let mix = playlists
+        .insert(owner, &name, &PlaylistDescription::default(), start)
+        .await
+        .unwrap();
+    let other = playlists
+        .insert(owner, &name, &PlaylistDescription::default(), start)
+        .await
+        .unwrap();
+    for (i, video) in videos.iter().enumerate().rev() {
+        let at = start + TimeDelta::seconds(3 - i as i64);
+        assert!(playlists.add_video(mix.id, *video, at).await.unwrap());
+    }
+    let later = start + TimeDelta::seconds(10);
+    assert!(
+        !playlists.add_video(mix.id, videos[2], later).await.unwrap(),
+        "added once; keeps its place"
+    );
+    assert!(playlists
+        .add_video(other.id, videos[1], later)
+        .await
+        .unwrap());
+    let entries = playlists.videos_of(&[mix.id, other.id]).await.unwrap();
+    assert_eq!(entries[&mix.id], [videos[2], videos[1], videos[0]]);
+    assert_eq!(entries[&other.id], [videos[1]]);
+
+    assert!(playlists.remove_video(mix.id, videos[2]).await.unwrap());
+    assert!(!playlists.remove_video(mix.id, videos[2]).await.unwrap());
+    playlists.remove_video_everywhere(videos[1]).await.unwrap();
+    let entries = playlists.videos_of(&[mix.id, other.id]).await.unwrap();
+    assert_eq!(entries[&mix.id], [videos[0]]);
+    assert!(!entries.contains_key(&other.id));
+
+    let renamed = PlaylistChanges {
+        name: Some(PlaylistName::parse("Renamed").unwrap()),
+        description: None,
+    };
+    let updated = playlists
+        .update_details(mix.id, &renamed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.name.as_str(), "Renamed");
+    let page = PageRequest::parse(None, None).unwrap();
+    assert_eq!(playlists.by_owner(owner, page).await.unwrap().total, 2);
+
+    assert!(playlists.delete(mix.id).await.unwrap());
+    assert!(!playlists.delete(mix.id).await.unwrap());
+    assert!(playlists.find_by_id(mix.id).await.unwrap().is_none());
+    assert!(playlists.videos_of(&[mix.id]).await.unwrap().is_empty());
 }

@@ -1,17 +1,24 @@
+use std::collections::{HashMap, HashSet};
+
 use crate::error::Error;
 use crate::like::LikeTarget;
 use crate::media::StoredMedia;
-use crate::ports::{LikeRepository, MediaStore};
+use crate::ports::{LikeRepository, MediaStore, UserRepository, VideoRepository};
+use crate::video::Video;
 use crate::Id;
 
 pub mod channels;
+pub mod comments;
 pub mod dashboard;
+pub mod playlists;
 pub mod tweets;
 pub mod users;
 pub mod videos;
 
 pub use channels::{ChannelProfile, ChannelService};
+pub use comments::{CommentService, CommentView};
 pub use dashboard::{ChannelStats, DashboardService};
+pub use playlists::{PlaylistService, PlaylistSummary, PlaylistWithVideos};
 pub use tweets::{TweetService, TweetView};
 pub use users::{AuthPolicy, Registration, UserService};
 pub use videos::{JobPolicy, JobStep, VideoPorts, VideoService, VideoWithOwner};
@@ -48,4 +55,80 @@ async fn toggle_like(
         .copied()
         .unwrap_or(0);
     Ok((is_liked, count))
+}
+
+/// How many likes each target has and which of them the viewer likes (two queries).
+struct LikeStates {
+    counts: HashMap<LikeTarget, u64>,
+    liked: HashSet<LikeTarget>,
+}
+
+impl LikeStates {
+    async fn load(
+        likes: &dyn LikeRepository,
+        viewer: Id,
+        targets: &[LikeTarget],
+    ) -> Result<Self, Error> {
+        Ok(LikeStates {
+            counts: likes.counts(targets).await?,
+            liked: likes.liked_among(viewer, targets).await?,
+        })
+    }
+
+    /// `(likesCount, isLiked)`
+    fn of(&self, target: LikeTarget) -> (u64, bool) {
+        (
+            self.counts.get(&target).copied().unwrap_or(0),
+            self.liked.contains(&target),
+        )
+    }
+}
+
+/// The videos with these ids that the viewer may see, in the order of `ids`, each with its
+/// owner (two queries).
+async fn visible_in_order(
+    videos: &dyn VideoRepository,
+    users: &dyn UserRepository,
+    viewer: Id,
+    ids: &[Id],
+) -> Result<Vec<VideoWithOwner>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: HashMap<Id, Video> = videos
+        .find_many(ids)
+        .await?
+        .into_iter()
+        .filter(|v| v.visible_to(viewer))
+        .map(|v| (v.id, v))
+        .collect();
+    let ordered: Vec<Video> = ids.iter().filter_map(|id| found.remove(id)).collect();
+    with_owners(users, ordered).await
+}
+
+/// Each video with its owner's summary, in one query for all the owners.
+async fn with_owners(
+    users: &dyn UserRepository,
+    videos: Vec<Video>,
+) -> Result<Vec<VideoWithOwner>, Error> {
+    let mut ids: Vec<Id> = videos.iter().map(|v| v.owner).collect();
+    ids.sort();
+    ids.dedup();
+    let owners: HashMap<Id, _> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        users
+            .summaries(&ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
+    Ok(videos
+        .into_iter()
+        .map(|video| VideoWithOwner {
+            owner: owners.get(&video.owner).cloned(),
+            video,
+        })
+        .collect())
 }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::toggle_like;
+use super::{toggle_like, LikeStates};
 use crate::error::Error;
 use crate::like::LikeTarget;
 use crate::page::{Page, PageRequest};
@@ -57,19 +57,18 @@ impl TweetService {
             .iter()
             .map(|t| LikeTarget::Tweet(t.id))
             .collect();
-        let counts = self.likes.counts(&targets).await?;
-        let liked = self.likes.liked_among(viewer, &targets).await?;
+        let likes = LikeStates::load(self.likes.as_ref(), viewer, &targets).await?;
         let owner = if found.items.is_empty() {
             None
         } else {
             self.users.summaries(&[user]).await?.pop()
         };
         Ok(found.map(|tweet| {
-            let target = LikeTarget::Tweet(tweet.id);
+            let (likes, is_liked) = likes.of(LikeTarget::Tweet(tweet.id));
             TweetView {
                 owner: owner.clone(),
-                likes: counts.get(&target).copied().unwrap_or(0),
-                is_liked: liked.contains(&target),
+                likes,
+                is_liked,
                 tweet,
             }
         }))
@@ -89,7 +88,7 @@ impl TweetService {
         if !self.tweets.delete(id).await? {
             return Err(Error::NotFound("Tweet not found"));
         }
-        Ok(self.likes.remove_target(LikeTarget::Tweet(id)).await?)
+        Ok(self.likes.remove_targets(&[LikeTarget::Tweet(id)]).await?)
     }
 
     pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {

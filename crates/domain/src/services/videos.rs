@@ -1,11 +1,10 @@
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{discard, toggle_like};
+use super::{discard, toggle_like, visible_in_order, with_owners};
 use crate::error::{Error, FieldError};
 use crate::like::LikeTarget;
 use crate::media::{
@@ -13,8 +12,8 @@ use crate::media::{
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    DirectUploads, LikeRepository, MediaJobRepository, MediaStore, UserRepository, VideoRepository,
-    WatchHistoryRepository,
+    CommentRepository, DirectUploads, LikeRepository, MediaJobRepository, MediaStore,
+    PlaylistRepository, UserRepository, VideoRepository, WatchHistoryRepository,
 };
 use crate::user::UserSummary;
 use crate::video::{Description, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus};
@@ -64,6 +63,8 @@ pub struct VideoPorts {
     pub jobs: Arc<dyn MediaJobRepository>,
     pub history: Arc<dyn WatchHistoryRepository>,
     pub likes: Arc<dyn LikeRepository>,
+    pub comments: Arc<dyn CommentRepository>,
+    pub playlists: Arc<dyn PlaylistRepository>,
     pub users: Arc<dyn UserRepository>,
     pub media: Arc<dyn MediaStore>,
     /// Present when the media store takes uploads from clients directly (Cloudinary).
@@ -75,6 +76,8 @@ pub struct VideoService {
     jobs: Arc<dyn MediaJobRepository>,
     history: Arc<dyn WatchHistoryRepository>,
     likes: Arc<dyn LikeRepository>,
+    comments: Arc<dyn CommentRepository>,
+    playlists: Arc<dyn PlaylistRepository>,
     users: Arc<dyn UserRepository>,
     media: Arc<dyn MediaStore>,
     direct: Option<Arc<dyn DirectUploads>>,
@@ -88,6 +91,8 @@ impl VideoService {
             jobs,
             history,
             likes,
+            comments,
+            playlists,
             users,
             media,
             direct,
@@ -97,6 +102,8 @@ impl VideoService {
             jobs,
             history,
             likes,
+            comments,
+            playlists,
             users,
             media,
             direct,
@@ -219,11 +226,12 @@ impl VideoService {
         page: PageRequest,
     ) -> Result<Page<VideoWithOwner>, Error> {
         let found = self.videos.search(search, page).await?;
-        let owners = self.owners(&found.items).await?;
-        Ok(found.map(|video| VideoWithOwner {
-            owner: owners.get(&video.owner).cloned(),
-            video,
-        }))
+        let items = with_owners(self.users.as_ref(), found.items).await?;
+        Ok(Page {
+            items,
+            total: found.total,
+            request: found.request,
+        })
     }
 
     /// The watch page: the video with its owner. A ready video counts a view (once per viewer
@@ -247,25 +255,35 @@ impl VideoService {
     /// The viewer's history, newest first, without videos that are gone or hidden since.
     pub async fn history(&self, user: Id, page: PageRequest) -> Result<Vec<VideoWithOwner>, Error> {
         let ids = self.history.page(user, page).await?;
-        let mut videos: HashMap<Id, Video> = self
-            .videos
-            .find_many(&ids)
-            .await?
+        visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids).await
+    }
+
+    /// The videos the user likes, most recently liked first, without those that are gone or
+    /// hidden since. Paged here, after filtering, so totals count what the user can see: four
+    /// queries, the first two reading ids only.
+    pub async fn liked(&self, user: Id, page: PageRequest) -> Result<Page<VideoWithOwner>, Error> {
+        let liked = self.likes.liked_videos(user).await?;
+        let visible = if liked.is_empty() {
+            Default::default()
+        } else {
+            self.videos.visible_among(user, &liked).await?
+        };
+        let liked: Vec<Id> = liked
             .into_iter()
-            .filter(|v| v.is_published && v.status == VideoStatus::Ready)
-            .map(|v| (v.id, v))
+            .filter(|id| visible.contains(id))
             .collect();
-        let owners = self
-            .owners(&videos.values().cloned().collect::<Vec<_>>())
-            .await?;
-        Ok(ids
+        let on_page: Vec<Id> = liked
             .iter()
-            .filter_map(|id| videos.remove(id))
-            .map(|video| VideoWithOwner {
-                owner: owners.get(&video.owner).cloned(),
-                video,
-            })
-            .collect())
+            .skip(usize::try_from(page.skip()).unwrap_or(usize::MAX))
+            .take(page.limit() as usize)
+            .copied()
+            .collect();
+        Ok(Page {
+            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &on_page)
+                .await?,
+            total: liked.len() as u64,
+            request: page,
+        })
     }
 
     pub async fn forget_watch(&self, user: Id, video: Id) -> Result<(), Error> {
@@ -332,7 +350,18 @@ impl VideoService {
             return Err(Error::NotFound("Video not found"));
         }
         self.history.remove_video(id).await?;
-        self.likes.remove_target(LikeTarget::Video(id)).await?;
+        self.playlists.remove_video_everywhere(id).await?;
+        // Comment likes before the comments: the other order could strand likes for ever.
+        let mut targets = vec![LikeTarget::Video(id)];
+        targets.extend(
+            self.comments
+                .ids_of_video(id)
+                .await?
+                .into_iter()
+                .map(LikeTarget::Comment),
+        );
+        self.likes.remove_targets(&targets).await?;
+        self.comments.delete_by_video(id).await?;
         for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
             discard(self.media.as_ref(), media).await;
         }
@@ -360,17 +389,6 @@ impl VideoService {
             }
             Some(video) => Ok(video),
         }
-    }
-
-    async fn owners(&self, videos: &[Video]) -> Result<HashMap<Id, UserSummary>, Error> {
-        let mut ids: Vec<Id> = videos.iter().map(|v| v.owner).collect();
-        ids.sort();
-        ids.dedup();
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let summaries = self.users.summaries(&ids).await?;
-        Ok(summaries.into_iter().map(|s| (s.id, s)).collect())
     }
 
     /// One turn of the worker: claim a due job, store its files, record the result.

@@ -3,7 +3,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use videotube_domain::page::Page;
 
 use crate::api::{paginated, respond, ApiError};
 use crate::auth::AuthUser;
@@ -45,21 +44,12 @@ async fn videos(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(&query)?;
     let found = state.dashboard.videos(caller.user_id, page).await?;
-    let page = Page {
-        items: found
-            .items
-            .iter()
-            .map(|(video, likes)| DashboardVideo {
-                video: VideoView::from(video),
-                likes_count: *likes,
-            })
-            .collect::<Vec<_>>(),
-        total: found.total,
-        request: found.request,
-    };
     Ok(respond(
         StatusCode::OK,
-        paginated(&page),
+        paginated(&found, |(video, likes)| DashboardVideo {
+            video: VideoView::from(video),
+            likes_count: *likes,
+        }),
         "Channel videos fetched successfully",
     ))
 }

@@ -3,8 +3,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
-use videotube_domain::page::Page;
-use videotube_domain::user::UserSummary;
 
 use crate::api::{paginated, respond, ApiError};
 use crate::auth::AuthUser;
@@ -45,14 +43,6 @@ async fn toggle(
     ))
 }
 
-fn users_page(page: &Page<UserSummary>) -> serde_json::Value {
-    paginated(&Page {
-        items: page.items.iter().map(OwnerView::from).collect::<Vec<_>>(),
-        total: page.total,
-        request: page.request,
-    })
-}
-
 async fn subscribers(
     state: web::Data<AppState>,
     _caller: AuthUser,
@@ -66,7 +56,7 @@ async fn subscribers(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        users_page(&page),
+        paginated(&page, OwnerView::from),
         "Subscribers fetched successfully",
     ))
 }
@@ -84,7 +74,7 @@ async fn subscribed_to(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        users_page(&page),
+        paginated(&page, OwnerView::from),
         "Subscribed channels fetched successfully",
     ))
 }

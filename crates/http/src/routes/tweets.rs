@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use videotube_domain::page::Page;
 use videotube_domain::services::TweetView;
 use videotube_domain::tweet::{Tweet, TweetContent};
 
@@ -57,10 +56,7 @@ struct TweetListItem<'a> {
 }
 
 fn content(body: Map<String, Value>) -> Result<TweetContent, ApiError> {
-    let mut fields = Fields::new(body);
-    let content = fields.required(TweetContent::FIELD, |s| TweetContent::parse(&s));
-    fields.finish()?;
-    Ok(content.expect("Fields::finish fails when a required field is missing"))
+    Fields::single(body, TweetContent::FIELD, |s| TweetContent::parse(&s))
 }
 
 async fn create(
@@ -89,14 +85,9 @@ async fn by_user(
         .tweets
         .by_user(caller.user_id, user, page_request(&query)?)
         .await?;
-    let page = Page {
-        items: found.items.iter().map(list_item).collect::<Vec<_>>(),
-        total: found.total,
-        request: found.request,
-    };
     Ok(respond(
         StatusCode::OK,
-        paginated(&page),
+        paginated(&found, list_item),
         "Tweets fetched successfully",
     ))
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use videotube_domain::media::DirectUploadReport;
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
 use videotube_domain::video::{Description, Title, Video, VideoChanges, VideoSearch, VideoSort};
@@ -55,7 +55,7 @@ impl<'a> From<&'a UserSummary> for OwnerView<'a> {
 /// The owner as an object where the route joined it, as an id elsewhere (as in the original).
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Owner<'a> {
+pub enum Owner<'a> {
     Id(String),
     Summary(OwnerView<'a>),
 }
@@ -277,14 +277,9 @@ async fn list(
         viewer: caller.user_id,
     };
     let found = state.videos.list(&search, page).await?;
-    let page = Page {
-        items: found.items.iter().map(video_with_owner).collect::<Vec<_>>(),
-        total: found.total,
-        request: found.request,
-    };
     Ok(respond(
         StatusCode::OK,
-        paginated(&page),
+        paginated(&found, video_with_owner),
         "Videos fetched successfully",
     ))
 }

@@ -3,28 +3,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp, PNG};
-use crate::samples;
-use crate::videos::{publish, settled, video_form};
-
-async fn ready_video(app: &TestApp, login: &Login, title: &str) -> String {
-    let form =
-        video_form(("clip.mp4", samples::mp4(1_000)), PNG.to_vec()).text("title", title.to_owned());
-    let id = body_of(publish(app, login, form).await).await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    settled(app, login, &id).await;
-    id
-}
+use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
+use crate::videos::ready_video;
 
 async fn post(app: &TestApp, login: &Login, path: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(&login.access)
-        .send()
-        .await
-        .unwrap()
+    app.send(Method::POST, path, &login.access).await
 }
 
 async fn stats(app: &TestApp, login: &Login) -> Value {

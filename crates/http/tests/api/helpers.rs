@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
@@ -10,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use videotube_http::config::Settings;
 use videotube_http::Application;
+use videotube_infra::mongo::{self, Database};
 
 /// A real 1x1 PNG.
 pub const PNG: &[u8] = &[
@@ -39,6 +41,8 @@ pub struct TestApp {
     pub spool_dir: TempDir,
     /// Kept so the database stays reachable through it for the app's lifetime.
     pub db_proxy: TcpProxy,
+    /// The app's database, reached directly, for checking what was (not) written.
+    pub db: Database,
 }
 
 pub fn database_uri() -> String {
@@ -82,6 +86,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         ("APP_DATABASE__TIMEOUT_SECONDS".into(), "2".into()),
     ]);
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let db_name = env["DB_NAME"].clone();
     let (_, settings) = Settings::load(&env).expect("test settings load");
     let app = Application::build(settings)
         .await
@@ -97,6 +102,9 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         media_dir,
         spool_dir,
         db_proxy,
+        db: mongo::connect(&upstream, &db_name, Duration::from_secs(5))
+            .await
+            .unwrap(),
     }
 }
 
@@ -253,6 +261,16 @@ impl TestApp {
             .request(method, self.url(path))
             .bearer_auth(access);
         request.json(&body).send().await.unwrap()
+    }
+
+    /// A request without a body.
+    pub async fn send(&self, method: reqwest::Method, path: &str, access: &str) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json_authed(&self, path: &str, access: &str, body: Value) -> Response {

@@ -6,6 +6,7 @@ mod binary;
 mod catalogue;
 mod channels;
 mod cloudinary;
+mod comments;
 mod dashboard;
 mod direct_uploads;
 // Test doubles shared with the infra crate's tests.
@@ -19,6 +20,7 @@ mod envelope;
 mod health;
 mod helpers;
 mod media;
+mod playlists;
 mod register;
 mod sessions;
 mod tweets;

@@ -62,6 +62,18 @@ pub async fn settled(app: &TestApp, login: &Login, id: &str) -> Value {
     panic!("video {id} is still processing");
 }
 
+/// Publishes a video and waits until it is ready; answers its id.
+pub async fn ready_video(app: &TestApp, login: &Login, title: &str) -> String {
+    let form =
+        video_form(("clip.mp4", samples::mp4(1_000)), PNG.to_vec()).text("title", title.to_owned());
+    let id = body_of(publish(app, login, form).await).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(settled(app, login, &id).await["status"], "ready");
+    id
+}
+
 #[tokio::test]
 async fn a_published_video_is_accepted_then_ready_on_the_local_store() {
     let app = spawn_app().await;

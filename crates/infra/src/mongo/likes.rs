@@ -1,8 +1,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use bson::doc;
 use bson::oid::ObjectId;
+use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
@@ -11,10 +11,10 @@ use videotube_domain::like::LikeTarget;
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, groups, insert_unique, oid, repo_error, to_bson_time, LIKES};
+use super::{group_number, groups, id, insert_unique, oid, repo_error, to_bson_time, LIKES};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
-/// which names the liked thing (`video:<id>`, `tweet:<id>`) and is always present: the unique
+/// which names the liked thing (`video:<id>`, `comment:<id>`, `tweet:<id>`) and is always present: the unique
 /// (likedBy, target) index then holds on every store (a unique index over fields that are
 /// missing for some kinds would count missing values as equal on MongoDB and as distinct on
 /// FerretDB/SQLite).
@@ -27,6 +27,8 @@ struct LikeDoc {
     target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     video: Option<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    comment: Option<ObjectId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tweet: Option<ObjectId>,
     /// Set on video likes: a channel's likes are one count.
@@ -61,19 +63,24 @@ impl LikeRepository for MongoLikeRepository {
         target_owner: Id,
         at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
-        let (video, tweet, video_owner) = match target {
-            LikeTarget::Video(video) => (Some(oid(video)), None, Some(oid(target_owner))),
-            LikeTarget::Tweet(tweet) => (None, Some(oid(tweet)), None),
-        };
-        let like = LikeDoc {
+        let mut like = LikeDoc {
             id: ObjectId::new(),
             liked_by: oid(user),
             target: target.to_string(),
-            video,
-            tweet,
-            video_owner,
+            video: None,
+            comment: None,
+            tweet: None,
+            video_owner: None,
             created_at: to_bson_time(at),
         };
+        match target {
+            LikeTarget::Video(video) => {
+                like.video = Some(oid(video));
+                like.video_owner = Some(oid(target_owner));
+            }
+            LikeTarget::Comment(comment) => like.comment = Some(oid(comment)),
+            LikeTarget::Tweet(tweet) => like.tweet = Some(oid(tweet)),
+        }
         insert_unique(&self.likes, like).await
     }
 
@@ -141,11 +148,33 @@ impl LikeRepository for MongoLikeRepository {
             .map_err(repo_error)
     }
 
-    async fn remove_target(&self, target: LikeTarget) -> Result<(), RepoError> {
-        self.likes
-            .delete_many(doc! { "target": target.to_string() })
+    async fn remove_targets(&self, targets: &[LikeTarget]) -> Result<(), RepoError> {
+        // Batches keep each command far below the 16 MB limit however many comments a video had.
+        for batch in targets.chunks(1000) {
+            let keys: Vec<String> = batch.iter().map(LikeTarget::to_string).collect();
+            self.likes
+                .delete_many(doc! { "target": { "$in": keys } })
+                .await
+                .map_err(repo_error)?;
+        }
+        Ok(())
+    }
+
+    async fn liked_videos(&self, user: Id) -> Result<Vec<Id>, RepoError> {
+        let liked: Vec<Document> = self
+            .likes
+            .clone_with_type::<Document>()
+            .find(doc! { "likedBy": oid(user), "video": { "$exists": true } })
+            .sort(doc! { "createdAt": -1, "_id": -1 })
+            .projection(doc! { "video": 1 })
             .await
-            .map(drop)
-            .map_err(repo_error)
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        Ok(liked
+            .iter()
+            .filter_map(|l| l.get_object_id("video").ok().map(id))
+            .collect())
     }
 }

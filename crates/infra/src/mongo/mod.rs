@@ -1,9 +1,11 @@
 //! MongoDB repositories. Only the query subset FerretDB and MongoDB share is used (see the
 //! README): no transactions, no `$lookup`, no TTL indexes.
 
+mod comments;
 mod history;
 mod jobs;
 mod likes;
+mod playlists;
 mod sessions;
 mod subscriptions;
 mod tweets;
@@ -21,11 +23,13 @@ use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
 use videotube_domain::{Id, RepoError};
 
+pub use comments::MongoCommentRepository;
 pub use history::MongoWatchHistoryRepository;
 pub use jobs::MongoMediaJobRepository;
 pub use likes::MongoLikeRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::{bson, Database};
+pub use playlists::MongoPlaylistRepository;
 pub use sessions::MongoSessionRepository;
 pub use subscriptions::MongoSubscriptionRepository;
 pub use tweets::MongoTweetRepository;
@@ -43,6 +47,9 @@ pub const VIEW_CLAIMS: &str = "view_claims";
 pub const SUBSCRIPTIONS: &str = "subscriptions";
 pub const LIKES: &str = "likes";
 pub const TWEETS: &str = "tweets";
+pub const COMMENTS: &str = "comments";
+pub const PLAYLISTS: &str = "playlists";
+pub const PLAYLIST_VIDEOS: &str = "playlist_videos";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -142,6 +149,34 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
     likes
         .create_index(plain(doc! { "videoOwner": 1 }, "video_owner"))
         .await?;
+    likes
+        .create_index(plain(
+            doc! { "likedBy": 1, "createdAt": -1 },
+            "liked_by_recent",
+        ))
+        .await?;
+    db.collection::<Document>(COMMENTS)
+        .create_index(plain(doc! { "video": 1, "createdAt": -1 }, "video_recent"))
+        .await?;
+    db.collection::<Document>(PLAYLISTS)
+        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
+        .await?;
+    let entries = db.collection::<Document>(PLAYLIST_VIDEOS);
+    entries
+        .create_index(unique(
+            doc! { "playlist": 1, "video": 1 },
+            "playlist_video_unique",
+        ))
+        .await?;
+    entries
+        .create_index(plain(
+            doc! { "playlist": 1, "addedAt": 1 },
+            "playlist_order",
+        ))
+        .await?;
+    entries
+        .create_index(plain(doc! { "video": 1 }, "video"))
+        .await?;
     db.collection::<Document>(VIEW_CLAIMS)
         .create_index(plain(doc! { "video": 1 }, "video"))
         .await?;
@@ -172,6 +207,26 @@ pub(crate) async fn groups<T: Send + Sync>(
     pipeline: [Document; 2],
 ) -> Result<Vec<Document>, mongodb::error::Error> {
     collection.aggregate(pipeline).await?.try_collect().await
+}
+
+/// The ids of the documents matching `filter`, reading nothing else.
+pub(crate) async fn find_ids<T: Send + Sync>(
+    collection: &mongodb::Collection<T>,
+    filter: Document,
+) -> Result<Vec<Id>, RepoError> {
+    let found: Vec<Document> = collection
+        .clone_with_type::<Document>()
+        .find(filter)
+        .projection(doc! { "_id": 1 })
+        .await
+        .map_err(repo_error)?
+        .try_collect()
+        .await
+        .map_err(repo_error)?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok().map(id))
+        .collect())
 }
 
 pub(crate) fn oid(id: Id) -> ObjectId {

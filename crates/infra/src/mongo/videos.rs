@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
@@ -13,7 +15,7 @@ use videotube_domain::video::{
 };
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, groups, id, oid, repo_error, to_bson_time, VIDEOS};
+use super::{find_ids, group_number, groups, id, oid, repo_error, to_bson_time, VIDEOS};
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
@@ -207,6 +209,15 @@ impl VideoRepository for MongoVideoRepository {
         Ok(found.into_iter().map(Video::from).collect())
     }
 
+    async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError> {
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
+        let filter = doc! {
+            "_id": { "$in": ids },
+            "$or": [listed(), { "owner": oid(viewer) }],
+        };
+        Ok(find_ids(&self.videos, filter).await?.into_iter().collect())
+    }
+
     async fn update_details(
         &self,
         video_id: Id,
@@ -290,10 +301,15 @@ impl VideoRepository for MongoVideoRepository {
     }
 }
 
-/// The filter of a catalogue search. Documents of the original backend have no `status`, and
-/// count as ready (`$nin` matches a missing field).
+/// Videos everyone may see. Documents of the original backend have no `status`, and count as
+/// ready (`$nin` matches a missing field).
+fn listed() -> Document {
+    doc! { "isPublished": true, "status": { "$nin": ["processing", "failed"] } }
+}
+
+/// The filter of a catalogue search.
 fn search_filter(search: &VideoSearch) -> Document {
-    let listed = doc! { "isPublished": true, "status": { "$nin": ["processing", "failed"] } };
+    let listed = listed();
     let mut conditions = vec![match search.owner {
         Some(owner) if owner == search.viewer => doc! { "owner": oid(owner) },
         Some(owner) => {

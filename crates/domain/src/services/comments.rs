@@ -1,0 +1,162 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{toggle_like, LikeStates};
+use crate::comment::{Comment, CommentContent};
+use crate::error::Error;
+use crate::like::LikeTarget;
+use crate::page::{Page, PageRequest};
+use crate::ports::{CommentRepository, LikeRepository, UserRepository, VideoRepository};
+use crate::user::UserSummary;
+use crate::Id;
+
+/// A comment as lists show it.
+#[derive(Debug, Clone)]
+pub struct CommentView {
+    pub comment: Comment,
+    /// `None` only if the owner's account is gone.
+    pub owner: Option<UserSummary>,
+    pub likes: u64,
+    pub is_liked: bool,
+}
+
+pub struct CommentService {
+    comments: Arc<dyn CommentRepository>,
+    videos: Arc<dyn VideoRepository>,
+    likes: Arc<dyn LikeRepository>,
+    users: Arc<dyn UserRepository>,
+}
+
+impl CommentService {
+    pub fn new(
+        comments: Arc<dyn CommentRepository>,
+        videos: Arc<dyn VideoRepository>,
+        likes: Arc<dyn LikeRepository>,
+        users: Arc<dyn UserRepository>,
+    ) -> Self {
+        Self {
+            comments,
+            videos,
+            likes,
+            users,
+        }
+    }
+
+    /// A video's comments, newest first, each with its owner, like count and whether the viewer
+    /// likes it. A video the viewer cannot see has no visible comments: 404.
+    pub async fn list(
+        &self,
+        viewer: Id,
+        video: Id,
+        page: PageRequest,
+    ) -> Result<Page<CommentView>, Error> {
+        self.visible_video(viewer, video).await?;
+        let found = self.comments.by_video(video, page).await?;
+        let targets: Vec<LikeTarget> = found
+            .items
+            .iter()
+            .map(|c| LikeTarget::Comment(c.id))
+            .collect();
+        let likes = LikeStates::load(self.likes.as_ref(), viewer, &targets).await?;
+        let mut owner_ids: Vec<Id> = found.items.iter().map(|c| c.owner).collect();
+        owner_ids.sort();
+        owner_ids.dedup();
+        let owners: HashMap<Id, UserSummary> = if owner_ids.is_empty() {
+            HashMap::new()
+        } else {
+            let summaries = self.users.summaries(&owner_ids).await?;
+            summaries.into_iter().map(|s| (s.id, s)).collect()
+        };
+        Ok(found.map(|comment| {
+            let (likes, is_liked) = likes.of(LikeTarget::Comment(comment.id));
+            CommentView {
+                owner: owners.get(&comment.owner).cloned(),
+                likes,
+                is_liked,
+                comment,
+            }
+        }))
+    }
+
+    pub async fn add(
+        &self,
+        caller: Id,
+        video: Id,
+        content: CommentContent,
+    ) -> Result<Comment, Error> {
+        self.visible_video(caller, video).await?;
+        Ok(self
+            .comments
+            .insert(video, caller, &content, Utc::now())
+            .await?)
+    }
+
+    pub async fn update(
+        &self,
+        caller: Id,
+        id: Id,
+        content: CommentContent,
+    ) -> Result<Comment, Error> {
+        self.owned(caller, id).await?;
+        self.comments
+            .update_content(id, &content)
+            .await?
+            .ok_or(Error::NotFound("Comment not found"))
+    }
+
+    /// Deletes the comment, then its likes (invisible once the comment is gone).
+    pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
+        self.owned(caller, id).await?;
+        if !self.comments.delete(id).await? {
+            return Err(Error::NotFound("Comment not found"));
+        }
+        Ok(self
+            .likes
+            .remove_targets(&[LikeTarget::Comment(id)])
+            .await?)
+    }
+
+    /// Likes or unlikes a comment on a video the caller can see: `(isLiked, likesCount)`.
+    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
+        let comment = self
+            .comments
+            .find_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("Comment not found"))?;
+        if !self.can_see(user, comment.video).await? {
+            return Err(Error::NotFound("Comment not found"));
+        }
+        toggle_like(
+            self.likes.as_ref(),
+            user,
+            LikeTarget::Comment(id),
+            comment.owner,
+        )
+        .await
+    }
+
+    async fn visible_video(&self, viewer: Id, video: Id) -> Result<(), Error> {
+        if self.can_see(viewer, video).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("Video not found"))
+        }
+    }
+
+    async fn can_see(&self, viewer: Id, video: Id) -> Result<bool, Error> {
+        let found = self.videos.find_by_id(video).await?;
+        Ok(found.is_some_and(|v| v.visible_to(viewer)))
+    }
+
+    async fn owned(&self, caller: Id, id: Id) -> Result<Comment, Error> {
+        match self.comments.find_by_id(id).await? {
+            None => Err(Error::NotFound("Comment not found")),
+            Some(comment) if comment.owner != caller => {
+                Err(Error::Forbidden("Only the comment's owner may change it"))
+            }
+            Some(comment) => Ok(comment),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use videotube_domain::comment::{Comment, CommentContent};
+use videotube_domain::services::CommentView;
+
+use crate::api::{paginated, respond, ApiError};
+use crate::auth::AuthUser;
+use crate::fields::Fields;
+use crate::routes::videos::{Owner, OwnerView};
+use crate::routes::{page_request, parse_id};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/c/{commentId}").patch(update).delete(delete))
+        .service(web::resource("/{videoId}").get(list).post(add));
+}
+
+/// `{_id, content, video, owner, createdAt, updatedAt}`: `owner` is an id, or in lists the
+/// owner's summary beside `likesCount` and `isLiked`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentBody<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    content: &'a str,
+    video: String,
+    owner: Owner<'a>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> From<&'a Comment> for CommentBody<'a> {
+    fn from(comment: &'a Comment) -> Self {
+        CommentBody {
+            id: comment.id.to_string(),
+            content: comment.content.as_str(),
+            video: comment.video.to_string(),
+            owner: Owner::Id(comment.owner.to_string()),
+            created_at: comment.created_at,
+            updated_at: comment.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentListItem<'a> {
+    #[serde(flatten)]
+    comment: CommentBody<'a>,
+    likes_count: u64,
+    is_liked: bool,
+}
+
+fn list_item(view: &CommentView) -> CommentListItem<'_> {
+    let mut comment = CommentBody::from(&view.comment);
+    if let Some(owner) = &view.owner {
+        comment.owner = Owner::Summary(OwnerView::from(owner));
+    }
+    CommentListItem {
+        comment,
+        likes_count: view.likes,
+        is_liked: view.is_liked,
+    }
+}
+
+fn content(body: Map<String, Value>) -> Result<CommentContent, ApiError> {
+    Fields::single(body, CommentContent::FIELD, |s| CommentContent::parse(&s))
+}
+
+/// A video's comments, newest first, paginated.
+async fn list(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let video = parse_id(&path, "videoId")?;
+    let found = state
+        .comments
+        .list(caller.user_id, video, page_request(&query)?)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        paginated(&found, list_item),
+        "Comments fetched successfully",
+    ))
+}
+
+async fn add(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let video = parse_id(&path, "videoId")?;
+    let content = content(body.into_inner())?;
+    let comment = state.comments.add(caller.user_id, video, content).await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        CommentBody::from(&comment),
+        "Comment added successfully",
+    ))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let comment_id = parse_id(&path, "commentId")?;
+    let content = content(body.into_inner())?;
+    let comment = state
+        .comments
+        .update(caller.user_id, comment_id, content)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        CommentBody::from(&comment),
+        "Comment updated successfully",
+    ))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let comment_id = parse_id(&path, "commentId")?;
+    state.comments.delete(caller.user_id, comment_id).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Comment deleted successfully",
+    ))
+}

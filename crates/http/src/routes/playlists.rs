@@ -1,0 +1,245 @@
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
+use videotube_domain::services::{PlaylistSummary, PlaylistWithVideos};
+use videotube_domain::FieldError;
+
+use crate::api::{paginated, respond, ApiError};
+use crate::auth::AuthUser;
+use crate::fields::Fields;
+use crate::routes::videos::{video_with_owner, VideoView};
+use crate::routes::{page_request, parse_id, parse_ids};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("").post(create))
+        .service(web::resource("/user/{userId}").get(by_user))
+        .service(web::resource("/add/{videoId}/{playlistId}").patch(add_video))
+        .service(web::resource("/remove/{videoId}/{playlistId}").patch(remove_video))
+        .service(
+            web::resource("/{playlistId}")
+                .get(get)
+                .patch(update)
+                .delete(delete),
+        );
+}
+
+/// The original's fields: `{_id, name, description, owner, createdAt, updatedAt}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistBody<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    name: &'a str,
+    description: &'a str,
+    owner: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> From<&'a Playlist> for PlaylistBody<'a> {
+    fn from(playlist: &'a Playlist) -> Self {
+        PlaylistBody {
+            id: playlist.id.to_string(),
+            name: playlist.name.as_str(),
+            description: playlist.description.as_str(),
+            owner: playlist.owner.to_string(),
+            created_at: playlist.created_at,
+            updated_at: playlist.updated_at,
+        }
+    }
+}
+
+/// One playlist: its fields and `videos`, the ones the caller may see, in playlist order, each
+/// with its owner.
+#[derive(Serialize)]
+struct PlaylistView<'a> {
+    #[serde(flatten)]
+    playlist: PlaylistBody<'a>,
+    videos: Vec<VideoView<'a>>,
+}
+
+impl<'a> From<&'a PlaylistWithVideos> for PlaylistView<'a> {
+    fn from(found: &'a PlaylistWithVideos) -> Self {
+        PlaylistView {
+            playlist: PlaylistBody::from(&found.playlist),
+            videos: found.videos.iter().map(video_with_owner).collect(),
+        }
+    }
+}
+
+/// A playlist in a user's list: its fields, `totalVideos` and the first video's `thumbnail`
+/// (`""` when it has none the caller may see).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistListItem<'a> {
+    #[serde(flatten)]
+    playlist: PlaylistBody<'a>,
+    total_videos: u64,
+    thumbnail: &'a str,
+}
+
+impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
+    fn from(summary: &'a PlaylistSummary) -> Self {
+        PlaylistListItem {
+            playlist: PlaylistBody::from(&summary.playlist),
+            total_videos: summary.total_videos,
+            thumbnail: summary.thumbnail.as_ref().map_or("", |t| t.url.as_str()),
+        }
+    }
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(body.into_inner());
+    let name = fields.required(PlaylistName::FIELD, |s| PlaylistName::parse(&s));
+    let description = fields.optional(PlaylistDescription::FIELD, |s| {
+        PlaylistDescription::parse(&s)
+    });
+    fields.finish()?;
+    let name = name.expect("finish fails when a required field is missing");
+    let created = state
+        .playlists
+        .create(caller.user_id, name, description.unwrap_or_default())
+        .await?;
+    Ok(respond(
+        StatusCode::CREATED,
+        PlaylistView::from(&created),
+        "Playlist created successfully",
+    ))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let playlist = parse_id(&path, "playlistId")?;
+    let found = state.playlists.get(caller.user_id, playlist).await?;
+    Ok(respond(
+        StatusCode::OK,
+        PlaylistView::from(&found),
+        "Playlist fetched successfully",
+    ))
+}
+
+/// A user's playlists, newest first, paginated.
+async fn by_user(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let user = parse_id(&path, "userId")?;
+    let found = state
+        .playlists
+        .by_user(caller.user_id, user, page_request(&query)?)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        paginated(&found, PlaylistListItem::from),
+        "Playlists fetched successfully",
+    ))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let playlist = parse_id(&path, "playlistId")?;
+    let mut fields = Fields::new(body.into_inner());
+    let changes = PlaylistChanges {
+        name: fields.optional(PlaylistName::FIELD, |s| PlaylistName::parse(&s)),
+        description: fields.optional(PlaylistDescription::FIELD, |s| {
+            PlaylistDescription::parse(&s)
+        }),
+    };
+    if !fields.has(PlaylistName::FIELD) && !fields.has(PlaylistDescription::FIELD) {
+        fields.problem(FieldError::new(
+            PlaylistName::FIELD,
+            "name or description is required",
+        ));
+    }
+    fields.finish()?;
+    let updated = state
+        .playlists
+        .update(caller.user_id, playlist, changes)
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        PlaylistView::from(&updated),
+        "Playlist updated successfully",
+    ))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let playlist = parse_id(&path, "playlistId")?;
+    state.playlists.delete(caller.user_id, playlist).await?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({}),
+        "Playlist deleted successfully",
+    ))
+}
+
+async fn add_video(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    change_entry(state, caller, path, Change::Add).await
+}
+
+async fn remove_video(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    change_entry(state, caller, path, Change::Remove).await
+}
+
+enum Change {
+    Add,
+    Remove,
+}
+
+/// `/{add|remove}/{videoId}/{playlistId}`: answers the playlist as it is afterwards.
+async fn change_entry(
+    state: web::Data<AppState>,
+    AuthUser(caller): AuthUser,
+    path: web::Path<(String, String)>,
+    change: Change,
+) -> Result<HttpResponse, ApiError> {
+    let [video, playlist] = parse_ids([(&path.0, "videoId"), (&path.1, "playlistId")])?;
+    let playlists = &state.playlists;
+    let (updated, message) = match change {
+        Change::Add => (
+            playlists.add_video(caller.user_id, playlist, video).await?,
+            "Video added to the playlist",
+        ),
+        Change::Remove => (
+            playlists
+                .remove_video(caller.user_id, playlist, video)
+                .await?,
+            "Video removed from the playlist",
+        ),
+    };
+    Ok(respond(
+        StatusCode::OK,
+        PlaylistView::from(&updated),
+        message,
+    ))
+}

@@ -1,0 +1,139 @@
+use async_trait::async_trait;
+use bson::doc;
+use bson::oid::ObjectId;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::comment::{Comment, CommentContent};
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::ports::CommentRepository;
+use videotube_domain::{Id, RepoError};
+
+use super::{find_ids, id, oid, repo_error, to_bson_time, COMMENTS};
+
+/// The original's schema: `content`, `video`, `owner`, timestamps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    video: ObjectId,
+    owner: ObjectId,
+    content: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+impl From<CommentDoc> for Comment {
+    fn from(doc: CommentDoc) -> Self {
+        Comment {
+            id: id(doc.id),
+            video: id(doc.video),
+            owner: id(doc.owner),
+            content: CommentContent::from_stored(doc.content),
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+pub struct MongoCommentRepository {
+    comments: Collection<CommentDoc>,
+}
+
+impl MongoCommentRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            comments: db.collection(COMMENTS),
+        }
+    }
+}
+
+#[async_trait]
+impl CommentRepository for MongoCommentRepository {
+    async fn insert(
+        &self,
+        video: Id,
+        owner: Id,
+        content: &CommentContent,
+        at: DateTime<Utc>,
+    ) -> Result<Comment, RepoError> {
+        let doc = CommentDoc {
+            id: ObjectId::new(),
+            video: oid(video),
+            owner: oid(owner),
+            content: content.as_str().to_owned(),
+            created_at: to_bson_time(at),
+            updated_at: to_bson_time(at),
+        };
+        self.comments.insert_one(&doc).await.map_err(repo_error)?;
+        Ok(doc.into())
+    }
+
+    async fn find_by_id(&self, comment_id: Id) -> Result<Option<Comment>, RepoError> {
+        let found = self
+            .comments
+            .find_one(doc! { "_id": oid(comment_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.map(Comment::from))
+    }
+
+    async fn by_video(&self, video: Id, page: PageRequest) -> Result<Page<Comment>, RepoError> {
+        let filter = doc! { "video": oid(video) };
+        let find = async {
+            self.comments
+                .find(filter.clone())
+                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .skip(page.skip())
+                .limit(i64::from(page.limit()))
+                .await?
+                .try_collect::<Vec<CommentDoc>>()
+                .await
+        };
+        let count = async { self.comments.count_documents(filter.clone()).await };
+        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        Ok(Page {
+            items: found.into_iter().map(Comment::from).collect(),
+            total,
+            request: page,
+        })
+    }
+
+    async fn update_content(
+        &self,
+        comment_id: Id,
+        content: &CommentContent,
+    ) -> Result<Option<Comment>, RepoError> {
+        let set = doc! { "content": content.as_str(), "updatedAt": bson::DateTime::now() };
+        self.comments
+            .find_one_and_update(doc! { "_id": oid(comment_id) }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map(|found| found.map(Comment::from))
+            .map_err(repo_error)
+    }
+
+    async fn delete(&self, comment_id: Id) -> Result<bool, RepoError> {
+        let result = self
+            .comments
+            .delete_one(doc! { "_id": oid(comment_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn ids_of_video(&self, video: Id) -> Result<Vec<Id>, RepoError> {
+        find_ids(&self.comments, doc! { "video": oid(video) }).await
+    }
+
+    async fn delete_by_video(&self, video: Id) -> Result<(), RepoError> {
+        self.comments
+            .delete_many(doc! { "video": oid(video) })
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+}

@@ -1,0 +1,214 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
+use videotube_domain::ports::PlaylistRepository;
+use videotube_domain::{Id, RepoError};
+
+use super::{id, insert_unique, oid, repo_error, to_bson_time, PLAYLISTS, PLAYLIST_VIDEOS};
+
+/// The original's fields (`name`, `description`, `owner`, timestamps) without its `videos`
+/// array: entries live in `playlist_videos`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaylistDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    name: String,
+    #[serde(default)]
+    description: String,
+    owner: ObjectId,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+impl From<PlaylistDoc> for Playlist {
+    fn from(doc: PlaylistDoc) -> Self {
+        Playlist {
+            id: id(doc.id),
+            owner: id(doc.owner),
+            name: PlaylistName::from_stored(doc.name),
+            description: PlaylistDescription::from_stored(doc.description),
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+/// One video in one playlist; unique (playlist, video). Playlist order is `addedAt`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    playlist: ObjectId,
+    video: ObjectId,
+    added_at: bson::DateTime,
+}
+
+pub struct MongoPlaylistRepository {
+    playlists: Collection<PlaylistDoc>,
+    entries: Collection<EntryDoc>,
+}
+
+impl MongoPlaylistRepository {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            playlists: db.collection(PLAYLISTS),
+            entries: db.collection(PLAYLIST_VIDEOS),
+        }
+    }
+}
+
+#[async_trait]
+impl PlaylistRepository for MongoPlaylistRepository {
+    async fn insert(
+        &self,
+        owner: Id,
+        name: &PlaylistName,
+        description: &PlaylistDescription,
+        at: DateTime<Utc>,
+    ) -> Result<Playlist, RepoError> {
+        let doc = PlaylistDoc {
+            id: ObjectId::new(),
+            name: name.as_str().to_owned(),
+            description: description.as_str().to_owned(),
+            owner: oid(owner),
+            created_at: to_bson_time(at),
+            updated_at: to_bson_time(at),
+        };
+        self.playlists.insert_one(&doc).await.map_err(repo_error)?;
+        Ok(doc.into())
+    }
+
+    async fn find_by_id(&self, playlist_id: Id) -> Result<Option<Playlist>, RepoError> {
+        let found = self
+            .playlists
+            .find_one(doc! { "_id": oid(playlist_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(found.map(Playlist::from))
+    }
+
+    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Playlist>, RepoError> {
+        let filter = doc! { "owner": oid(owner) };
+        let find = async {
+            self.playlists
+                .find(filter.clone())
+                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .skip(page.skip())
+                .limit(i64::from(page.limit()))
+                .await?
+                .try_collect::<Vec<PlaylistDoc>>()
+                .await
+        };
+        let count = async { self.playlists.count_documents(filter.clone()).await };
+        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        Ok(Page {
+            items: found.into_iter().map(Playlist::from).collect(),
+            total,
+            request: page,
+        })
+    }
+
+    async fn update_details(
+        &self,
+        playlist_id: Id,
+        changes: &PlaylistChanges,
+    ) -> Result<Option<Playlist>, RepoError> {
+        let mut set = doc! { "updatedAt": bson::DateTime::now() };
+        if let Some(name) = &changes.name {
+            set.insert("name", name.as_str());
+        }
+        if let Some(description) = &changes.description {
+            set.insert("description", description.as_str());
+        }
+        self.playlists
+            .find_one_and_update(doc! { "_id": oid(playlist_id) }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map(|found| found.map(Playlist::from))
+            .map_err(repo_error)
+    }
+
+    async fn delete(&self, playlist_id: Id) -> Result<bool, RepoError> {
+        let result = self
+            .playlists
+            .delete_one(doc! { "_id": oid(playlist_id) })
+            .await
+            .map_err(repo_error)?;
+        if result.deleted_count == 0 {
+            return Ok(false);
+        }
+        self.entries
+            .delete_many(doc! { "playlist": oid(playlist_id) })
+            .await
+            .map_err(repo_error)?;
+        Ok(true)
+    }
+
+    async fn add_video(
+        &self,
+        playlist: Id,
+        video: Id,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let entry = EntryDoc {
+            id: ObjectId::new(),
+            playlist: oid(playlist),
+            video: oid(video),
+            added_at: to_bson_time(at),
+        };
+        insert_unique(&self.entries, entry).await
+    }
+
+    async fn remove_video(&self, playlist: Id, video: Id) -> Result<bool, RepoError> {
+        let result = self
+            .entries
+            .delete_one(doc! { "playlist": oid(playlist), "video": oid(video) })
+            .await
+            .map_err(repo_error)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError> {
+        let ids: Vec<ObjectId> = playlists.iter().copied().map(oid).collect();
+        let entries: Vec<Document> = self
+            .entries
+            .clone_with_type::<Document>()
+            .find(doc! { "playlist": { "$in": ids } })
+            .sort(doc! { "addedAt": 1, "_id": 1 })
+            .projection(doc! { "playlist": 1, "video": 1 })
+            .await
+            .map_err(repo_error)?
+            .try_collect()
+            .await
+            .map_err(repo_error)?;
+        let mut videos: HashMap<Id, Vec<Id>> = HashMap::new();
+        for entry in &entries {
+            if let (Ok(playlist), Ok(video)) = (
+                entry.get_object_id("playlist"),
+                entry.get_object_id("video"),
+            ) {
+                videos.entry(id(playlist)).or_default().push(id(video));
+            }
+        }
+        Ok(videos)
+    }
+
+    async fn remove_video_everywhere(&self, video: Id) -> Result<(), RepoError> {
+        self.entries
+            .delete_many(doc! { "video": oid(video) })
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+}
