@@ -7,13 +7,15 @@ use std::time::Duration;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 use videotube_domain::page::Page;
 use videotube_domain::{BoxError, Error, FieldError};
 
-#[derive(Serialize)]
+/// A successful answer: `data` is the route's payload.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Envelope<'a, T: Serialize> {
+pub struct Envelope<'a, T> {
+    #[schema(minimum = 200, maximum = 299)]
     status_code: u16,
     data: T,
     message: &'a str,
@@ -29,28 +31,52 @@ pub fn respond<T: Serialize>(status: StatusCode, data: T, message: &str) -> Http
     })
 }
 
-#[derive(Serialize)]
-struct FieldErrorBody<'a> {
+/// What was wrong with one input field.
+#[derive(Serialize, ToSchema)]
+pub struct FieldErrorBody<'a> {
+    /// The field, path or query parameter, as the client named it.
     field: &'a str,
     message: &'a str,
 }
 
+/// A failed answer: `data` is null and `errors` names the fields at fault (often empty).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope<'a> {
+    #[schema(minimum = 400, maximum = 599)]
+    status_code: u16,
+    #[schema(schema_with = null_schema)]
+    data: (),
+    message: &'a str,
+    success: bool,
+    errors: Vec<FieldErrorBody<'a>>,
+}
+
+fn null_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Null)
+        .build()
+}
+
 /// The JSON body of an error response.
-pub fn error_body(status: StatusCode, message: &str, errors: &[FieldError]) -> serde_json::Value {
-    let errors: Vec<_> = errors
-        .iter()
-        .map(|e| FieldErrorBody {
-            field: e.field,
-            message: &e.message,
-        })
-        .collect();
-    json!({
-        "statusCode": status.as_u16(),
-        "data": null,
-        "message": message,
-        "success": false,
-        "errors": errors,
-    })
+pub fn error_body<'a>(
+    status: StatusCode,
+    message: &'a str,
+    errors: &'a [FieldError],
+) -> ErrorEnvelope<'a> {
+    ErrorEnvelope {
+        status_code: status.as_u16(),
+        data: (),
+        message,
+        success: false,
+        errors: errors
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field,
+                message: &e.message,
+            })
+            .collect(),
+    }
 }
 
 /// Every failure a handler returns. 5xx answers are generic; their cause chain goes to the log,
@@ -186,26 +212,45 @@ impl ResponseError for ApiError {
     }
 }
 
-/// A page in the shape the original's front ends read (mongoose-aggregate-paginate's), each
-/// item shown through `view`.
+/// A page in the shape the original's front ends read (mongoose-aggregate-paginate's).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Paginated<T> {
+    docs: Vec<T>,
+    total_docs: u64,
+    limit: u32,
+    page: u64,
+    total_pages: u64,
+    /// The position of the first doc on this page, from 1.
+    paging_counter: u64,
+    has_prev_page: bool,
+    has_next_page: bool,
+    prev_page: Option<u64>,
+    next_page: Option<u64>,
+}
+
+/// The page with each item shown through `view`.
 pub fn paginated<'a, T, U: Serialize>(
     page: &'a Page<T>,
     view: impl FnMut(&'a T) -> U,
-) -> serde_json::Value {
+) -> Paginated<U> {
     let request = page.request;
     let current = u64::from(request.page());
     let total_pages = page.total_pages();
-    let docs: Vec<U> = page.items.iter().map(view).collect();
-    json!({
-        "docs": docs,
-        "totalDocs": page.total,
-        "limit": request.limit(),
-        "page": current,
-        "totalPages": total_pages,
-        "pagingCounter": request.skip() + 1,
-        "hasPrevPage": current > 1,
-        "hasNextPage": current < total_pages,
-        "prevPage": (current > 1).then(|| current - 1),
-        "nextPage": (current < total_pages).then(|| current + 1),
-    })
+    Paginated {
+        docs: page.items.iter().map(view).collect(),
+        total_docs: page.total,
+        limit: request.limit(),
+        page: current,
+        total_pages,
+        paging_counter: request.skip() + 1,
+        has_prev_page: current > 1,
+        has_next_page: current < total_pages,
+        prev_page: (current > 1).then(|| current - 1),
+        next_page: (current < total_pages).then(|| current + 1),
+    }
 }
+
+/// The payload of answers that have nothing more to say than their message.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod fields;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -3,27 +3,33 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
 use videotube_domain::comment::{Comment, CommentContent};
 use videotube_domain::services::CommentView;
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::{Owner, OwnerView};
-use crate::routes::{page_request, parse_id};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, PageQuery};
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/c/{commentId}").patch(update).delete(delete))
-        .service(web::resource("/{videoId}").get(list).post(add));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        PATCH "/comments/c/{commentId}" => update,
+        DELETE "/comments/c/{commentId}" => delete,
+        GET "/comments/{videoId}" => list,
+        POST "/comments/{videoId}" => add,
+    ]
 }
 
 /// `{_id, content, video, owner, createdAt, updatedAt}`: `owner` is an id, or in lists the
 /// owner's summary beside `likesCount` and `isLiked`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CommentBody<'a> {
+pub struct CommentBody<'a> {
     #[serde(rename = "_id")]
     id: String,
     content: &'a str,
@@ -46,13 +52,21 @@ impl<'a> From<&'a Comment> for CommentBody<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CommentListItem<'a> {
+pub struct CommentListItem<'a> {
     #[serde(flatten)]
     comment: CommentBody<'a>,
     likes_count: u64,
     is_liked: bool,
+}
+
+/// `{content}`: 1 to 1000 characters after trimming.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct CommentRequest {
+    #[schema(min_length = 1, max_length = 1000)]
+    content: String,
 }
 
 fn list_item(view: &CommentView) -> CommentListItem<'_> {
@@ -72,6 +86,11 @@ fn content(body: Map<String, Value>) -> Result<CommentContent, ApiError> {
 }
 
 /// A video's comments, newest first, paginated.
+#[utoipa::path(
+    get, path = "/api/v1/comments/{videoId}",
+    params(PageQuery),
+    responses((status = 200, description = "Newest first, each with its owner, like count and whether the caller likes it", body = Envelope<Paginated<CommentListItem>>)),
+)]
 async fn list(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -90,6 +109,11 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/comments/{videoId}",
+    request_body = CommentRequest,
+    responses((status = 201, description = "Added", body = Envelope<CommentBody>)),
+)]
 async fn add(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -106,6 +130,11 @@ async fn add(
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/comments/c/{commentId}",
+    request_body = CommentRequest,
+    responses((status = 200, description = "Updated", body = Envelope<CommentBody>), (status = 403, description = "Not the comment's owner", body = ErrorEnvelope)),
+)]
 async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -125,6 +154,10 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/comments/c/{commentId}",
+    responses((status = 200, description = "Deleted with its likes", body = Envelope<Empty>), (status = 403, description = "Not the comment's owner", body = ErrorEnvelope)),
+)]
 async fn delete(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -134,7 +167,11 @@ async fn delete(
     state.comments.delete(caller.user_id, comment_id).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Comment deleted successfully",
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(list, add, update, delete))]
+pub struct Api;

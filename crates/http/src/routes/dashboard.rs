@@ -3,19 +3,36 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
 use crate::auth::AuthUser;
-use crate::routes::page_request;
 use crate::routes::videos::VideoView;
+use crate::routes::Endpoint;
+use crate::routes::{page_request, PageQuery};
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/stats").get(stats))
-        .service(web::resource("/videos").get(videos));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        GET "/dashboard/stats" => stats,
+        GET "/dashboard/videos" => videos,
+    ]
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    total_videos: u64,
+    total_views: u64,
+    total_subscribers: u64,
+    total_likes: u64,
 }
 
 /// `{totalVideos, totalViews, totalSubscribers, totalLikes}`, zeros for a new channel.
+#[utoipa::path(
+    get, path = "/api/v1/dashboard/stats",
+    responses((status = 200, description = "The caller's channel totals (zeros for a new one)", body = Envelope<Stats>)),
+)]
 async fn stats(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -23,20 +40,30 @@ async fn stats(
     let stats = state.dashboard.stats(caller.user_id).await?;
     Ok(respond(
         StatusCode::OK,
-        stats,
+        Stats {
+            total_videos: stats.total_videos,
+            total_views: stats.total_views,
+            total_subscribers: stats.total_subscribers,
+            total_likes: stats.total_likes,
+        },
         "Channel stats fetched successfully",
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DashboardVideo<'a> {
+pub struct DashboardVideo<'a> {
     #[serde(flatten)]
     video: VideoView<'a>,
     likes_count: u64,
 }
 
 /// The caller's videos in every state, newest first, with like counts; paginated.
+#[utoipa::path(
+    get, path = "/api/v1/dashboard/videos",
+    params(PageQuery),
+    responses((status = 200, description = "The caller's videos in every state, newest first, with like counts", body = Envelope<Paginated<DashboardVideo>>)),
+)]
 async fn videos(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -53,3 +80,7 @@ async fn videos(
         "Channel videos fetched successfully",
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(stats, videos))]
+pub struct Api;

@@ -1,17 +1,34 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 use videotube_infra::mongo;
 
-use crate::api::{error_body, respond, CauseChain};
+use crate::api::{error_body, respond, CauseChain, Envelope, ErrorEnvelope};
 use crate::startup::AppState;
 
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
 /// 200 while the database answers a ping, 503 (still the envelope) while it does not.
+#[utoipa::path(
+    get, path = "/api/v1/healthcheck", security(()),
+    responses(
+        (status = 200, description = "The database answers", body = Envelope<Health>),
+        (status = 503, description = "The database does not answer", body = ErrorEnvelope),
+    ),
+)]
 pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
     match mongo::ping(&state.db).await {
         Ok(()) => respond(
             StatusCode::OK,
-            json!({ "status": "ok", "database": "up" }),
+            Health {
+                status: "ok",
+                database: "up",
+            },
             "Health check passed",
         ),
         Err(err) => {
@@ -21,3 +38,7 @@ pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(healthcheck))]
+pub struct Api;

@@ -2,22 +2,30 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
 use crate::auth::AuthUser;
-use crate::routes::videos::video_with_owner;
-use crate::routes::{page_request, parse_id};
+use crate::routes::videos::{video_with_owner, VideoView};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, PageQuery};
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/toggle/v/{videoId}").post(toggle_video_like))
-        .service(web::resource("/toggle/c/{commentId}").post(toggle_comment_like))
-        .service(web::resource("/toggle/t/{tweetId}").post(toggle_tweet_like))
-        .service(web::resource("/videos").get(liked_videos));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        POST "/likes/toggle/v/{videoId}" => toggle_video_like,
+        POST "/likes/toggle/c/{commentId}" => toggle_comment_like,
+        POST "/likes/toggle/t/{tweetId}" => toggle_tweet_like,
+        GET "/likes/videos" => liked_videos,
+    ]
 }
 
 /// Likes or unlikes a video the caller can see: `{isLiked, likesCount}`.
+#[utoipa::path(
+    post, path = "/api/v1/likes/toggle/v/{videoId}",
+    responses((status = 200, description = "Liked or unliked", body = Envelope<Toggled>)),
+)]
 async fn toggle_video_like(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -29,6 +37,10 @@ async fn toggle_video_like(
 }
 
 /// Likes or unlikes a comment on a video the caller can see: `{isLiked, likesCount}`.
+#[utoipa::path(
+    post, path = "/api/v1/likes/toggle/c/{commentId}",
+    responses((status = 200, description = "Liked or unliked", body = Envelope<Toggled>)),
+)]
 async fn toggle_comment_like(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -41,6 +53,11 @@ async fn toggle_comment_like(
 
 /// The caller's liked videos, most recently liked first, paginated; videos deleted or hidden
 /// since are left out.
+#[utoipa::path(
+    get, path = "/api/v1/likes/videos",
+    params(PageQuery),
+    responses((status = 200, description = "Most recently liked first, each with its owner", body = Envelope<Paginated<VideoView>>)),
+)]
 async fn liked_videos(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -58,6 +75,10 @@ async fn liked_videos(
 }
 
 /// Likes or unlikes a tweet: `{isLiked, likesCount}`.
+#[utoipa::path(
+    post, path = "/api/v1/likes/toggle/t/{tweetId}",
+    responses((status = 200, description = "Liked or unliked", body = Envelope<Toggled>)),
+)]
 async fn toggle_tweet_like(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -68,6 +89,14 @@ async fn toggle_tweet_like(
     Ok(toggled_response(toggled, "Tweet"))
 }
 
+/// The state after a toggle.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Toggled {
+    is_liked: bool,
+    likes_count: u64,
+}
+
 fn toggled_response((is_liked, likes): (bool, u64), what: &str) -> HttpResponse {
     let message = if is_liked {
         format!("{what} liked")
@@ -76,7 +105,19 @@ fn toggled_response((is_liked, likes): (bool, u64), what: &str) -> HttpResponse 
     };
     respond(
         StatusCode::OK,
-        json!({ "isLiked": is_liked, "likesCount": likes }),
+        Toggled {
+            is_liked,
+            likes_count: likes,
+        },
         &message,
     )
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    toggle_video_like,
+    toggle_comment_like,
+    toggle_tweet_like,
+    liked_videos
+))]
+pub struct Api;

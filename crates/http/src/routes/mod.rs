@@ -1,11 +1,25 @@
 use std::collections::HashMap;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::{web, Route};
 use videotube_domain::id::InvalidId;
 use videotube_domain::page::PageRequest;
 use videotube_domain::{FieldError, Id};
 
 use crate::api::ApiError;
+
+/// `GET "/videos" => list, ...`: the routes of one module, as `Endpoint`s.
+macro_rules! endpoints {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        vec![$($crate::routes::Endpoint {
+            method: actix_web::http::Method::$method,
+            path: $path,
+            route: || actix_web::web::route()
+                .method(actix_web::http::Method::$method)
+                .to($handler),
+        }),*]
+    };
+}
 
 mod comments;
 mod dashboard;
@@ -19,18 +33,84 @@ mod uploads;
 mod users;
 pub mod videos;
 
-/// Each path is a `web::resource`, so a known path with the wrong method answers 405, not 404.
+/// One route of the API: the router is built from these, and the OpenAPI test checks that the
+/// spec describes exactly these.
+pub struct Endpoint {
+    pub method: Method,
+    /// Under `/api/v1`, with `{name}` parameters (the same syntax in actix and OpenAPI).
+    pub path: &'static str,
+    route: fn() -> Route,
+}
+
+/// Every route under `/api/v1`.
+pub fn endpoints() -> Vec<Endpoint> {
+    let mut all = endpoints![
+        GET "/healthcheck" => health::healthcheck,
+        GET "/openapi.json" => crate::openapi::serve,
+    ];
+    for module in [
+        users::endpoints(),
+        videos::endpoints(),
+        uploads::endpoints(),
+        subscriptions::endpoints(),
+        likes::endpoints(),
+        comments::endpoints(),
+        playlists::endpoints(),
+        tweets::endpoints(),
+        dashboard::endpoints(),
+    ] {
+        all.extend(module);
+    }
+    all
+}
+
+/// Each module's operations, with the module's name (their tag).
+pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
+    use utoipa::OpenApi;
+    vec![
+        ("meta", health::Api::openapi()),
+        ("users", users::Api::openapi()),
+        ("videos", videos::Api::openapi()),
+        ("uploads", uploads::Api::openapi()),
+        ("subscriptions", subscriptions::Api::openapi()),
+        ("likes", likes::Api::openapi()),
+        ("comments", comments::Api::openapi()),
+        ("playlists", playlists::Api::openapi()),
+        ("tweets", tweets::Api::openapi()),
+        ("dashboard", dashboard::Api::openapi()),
+    ]
+}
+
+/// `page` and `limit` of a paginated list (documentation of what `page_request` reads).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// From 1; a page past the end is empty.
+    #[param(minimum = 1)]
+    page: Option<u32>,
+    /// 1 to 100.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+}
+
+/// One `web::resource` per path, so a known path with the wrong method answers 405, not 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthcheck").get(health::healthcheck))
-        .service(web::scope("/users").configure(users::configure))
-        .service(web::scope("/videos").configure(videos::configure))
-        .service(web::scope("/uploads").configure(uploads::configure))
-        .service(web::scope("/subscriptions").configure(subscriptions::configure))
-        .service(web::scope("/likes").configure(likes::configure))
-        .service(web::scope("/tweets").configure(tweets::configure))
-        .service(web::scope("/comments").configure(comments::configure))
-        .service(web::scope("/playlist").configure(playlists::configure))
-        .service(web::scope("/dashboard").configure(dashboard::configure));
+    let mut paths: Vec<(&'static str, Vec<Endpoint>)> = Vec::new();
+    for endpoint in endpoints() {
+        match paths.iter_mut().find(|(path, _)| *path == endpoint.path) {
+            Some((_, same_path)) => same_path.push(endpoint),
+            None => paths.push((endpoint.path, vec![endpoint])),
+        }
+    }
+    for (path, routes) in paths {
+        let resource = routes
+            .iter()
+            .fold(web::resource(path), |resource, endpoint| {
+                resource.route((endpoint.route)())
+            });
+        cfg.service(resource);
+    }
 }
 
 /// A malformed id in a path is a 400 naming the parameter.

@@ -3,35 +3,36 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
 use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::services::{PlaylistSummary, PlaylistWithVideos};
 use videotube_domain::FieldError;
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::{video_with_owner, VideoView};
-use crate::routes::{page_request, parse_id, parse_ids};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, parse_ids, PageQuery};
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("").post(create))
-        .service(web::resource("/user/{userId}").get(by_user))
-        .service(web::resource("/add/{videoId}/{playlistId}").patch(add_video))
-        .service(web::resource("/remove/{videoId}/{playlistId}").patch(remove_video))
-        .service(
-            web::resource("/{playlistId}")
-                .get(get)
-                .patch(update)
-                .delete(delete),
-        );
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        POST "/playlist" => create,
+        GET "/playlist/user/{userId}" => by_user,
+        PATCH "/playlist/add/{videoId}/{playlistId}" => add_video,
+        PATCH "/playlist/remove/{videoId}/{playlistId}" => remove_video,
+        GET "/playlist/{playlistId}" => get,
+        PATCH "/playlist/{playlistId}" => update,
+        DELETE "/playlist/{playlistId}" => delete,
+    ]
 }
 
 /// The original's fields: `{_id, name, description, owner, createdAt, updatedAt}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PlaylistBody<'a> {
+pub struct PlaylistBody<'a> {
     #[serde(rename = "_id")]
     id: String,
     name: &'a str,
@@ -56,8 +57,8 @@ impl<'a> From<&'a Playlist> for PlaylistBody<'a> {
 
 /// One playlist: its fields and `videos`, the ones the caller may see, in playlist order, each
 /// with its owner.
-#[derive(Serialize)]
-struct PlaylistView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct PlaylistView<'a> {
     #[serde(flatten)]
     playlist: PlaylistBody<'a>,
     videos: Vec<VideoView<'a>>,
@@ -74,9 +75,9 @@ impl<'a> From<&'a PlaylistWithVideos> for PlaylistView<'a> {
 
 /// A playlist in a user's list: its fields, `totalVideos` and the first video's `thumbnail`
 /// (`""` when it has none the caller may see).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PlaylistListItem<'a> {
+pub struct PlaylistListItem<'a> {
     #[serde(flatten)]
     playlist: PlaylistBody<'a>,
     total_videos: u64,
@@ -93,6 +94,30 @@ impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
     }
 }
 
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PlaylistRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+}
+
+/// At least one.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PlaylistChangesRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/playlist",
+    request_body = PlaylistRequest,
+    responses((status = 201, description = "Created", body = Envelope<PlaylistView>)),
+)]
 async fn create(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -116,6 +141,10 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/playlist/{playlistId}",
+    responses((status = 200, description = "With the videos the caller may see, in playlist order", body = Envelope<PlaylistView>)),
+)]
 async fn get(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -131,6 +160,11 @@ async fn get(
 }
 
 /// A user's playlists, newest first, paginated.
+#[utoipa::path(
+    get, path = "/api/v1/playlist/user/{userId}",
+    params(PageQuery),
+    responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Paginated<PlaylistListItem>>)),
+)]
 async fn by_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -149,6 +183,11 @@ async fn by_user(
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/playlist/{playlistId}",
+    request_body = PlaylistChangesRequest,
+    responses((status = 200, description = "Updated", body = Envelope<PlaylistView>), (status = 403, description = "Not the playlist's owner", body = ErrorEnvelope)),
+)]
 async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -181,6 +220,10 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/playlist/{playlistId}",
+    responses((status = 200, description = "Deleted", body = Envelope<Empty>), (status = 403, description = "Not the playlist's owner", body = ErrorEnvelope)),
+)]
 async fn delete(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -190,11 +233,15 @@ async fn delete(
     state.playlists.delete(caller.user_id, playlist).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Playlist deleted successfully",
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/playlist/add/{videoId}/{playlistId}",
+    responses((status = 200, description = "The playlist with the video (added once, at the end)", body = Envelope<PlaylistView>), (status = 403, description = "Not the playlist's owner", body = ErrorEnvelope)),
+)]
 async fn add_video(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -203,6 +250,10 @@ async fn add_video(
     change_entry(state, caller, path, Change::Add).await
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/playlist/remove/{videoId}/{playlistId}",
+    responses((status = 200, description = "The playlist without the video", body = Envelope<PlaylistView>), (status = 403, description = "Not the playlist's owner", body = ErrorEnvelope)),
+)]
 async fn remove_video(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -243,3 +294,7 @@ async fn change_entry(
         message,
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(create, get, by_user, update, delete, add_video, remove_video))]
+pub struct Api;

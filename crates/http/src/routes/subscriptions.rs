@@ -2,25 +2,36 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
 use crate::auth::AuthUser;
 use crate::routes::videos::OwnerView;
-use crate::routes::{page_request, parse_id};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, PageQuery};
 use crate::startup::AppState;
 
 /// The original registered these two GET handlers the wrong way round; here `/c/:channelId`
 /// lists a channel's subscribers and `/u/:subscriberId` the channels a user follows.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/c/{channelId}")
-            .post(toggle)
-            .get(subscribers),
-    )
-    .service(web::resource("/u/{subscriberId}").get(subscribed_to));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        POST "/subscriptions/c/{channelId}" => toggle,
+        GET "/subscriptions/c/{channelId}" => subscribers,
+        GET "/subscriptions/u/{subscriberId}" => subscribed_to,
+    ]
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionToggled {
+    is_subscribed: bool,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/subscriptions/c/{channelId}",
+    responses((status = 200, description = "Subscribed or unsubscribed; subscribing to yourself is a 400", body = Envelope<SubscriptionToggled>)),
+)]
 async fn toggle(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -38,11 +49,16 @@ async fn toggle(
     };
     Ok(respond(
         StatusCode::OK,
-        json!({ "isSubscribed": is_subscribed }),
+        SubscriptionToggled { is_subscribed },
         message,
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/subscriptions/c/{channelId}",
+    params(PageQuery),
+    responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Paginated<OwnerView>>)),
+)]
 async fn subscribers(
     state: web::Data<AppState>,
     _caller: AuthUser,
@@ -61,6 +77,11 @@ async fn subscribers(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/subscriptions/u/{subscriberId}",
+    params(PageQuery),
+    responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Paginated<OwnerView>>)),
+)]
 async fn subscribed_to(
     state: web::Data<AppState>,
     _caller: AuthUser,
@@ -78,3 +99,7 @@ async fn subscribed_to(
         "Subscribed channels fetched successfully",
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(toggle, subscribers, subscribed_to))]
+pub struct Api;

@@ -3,28 +3,33 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
 use videotube_domain::services::TweetView;
 use videotube_domain::tweet::{Tweet, TweetContent};
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::OwnerView;
-use crate::routes::{page_request, parse_id};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, PageQuery};
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("").post(create))
-        .service(web::resource("/user/{userId}").get(by_user))
-        .service(web::resource("/{tweetId}").patch(update).delete(delete));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        POST "/tweets" => create,
+        GET "/tweets/user/{userId}" => by_user,
+        PATCH "/tweets/{tweetId}" => update,
+        DELETE "/tweets/{tweetId}" => delete,
+    ]
 }
 
 /// `{_id, content, owner, createdAt, updatedAt}`; in lists also the owner's summary,
 /// `likesCount` and `isLiked`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TweetBody<'a> {
+pub struct TweetBody<'a> {
     #[serde(rename = "_id")]
     id: String,
     content: &'a str,
@@ -45,9 +50,9 @@ impl<'a> From<&'a Tweet> for TweetBody<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TweetListItem<'a> {
+pub struct TweetListItem<'a> {
     #[serde(flatten)]
     tweet: TweetBody<'a>,
     owner_details: Option<OwnerView<'a>>,
@@ -55,10 +60,23 @@ struct TweetListItem<'a> {
     is_liked: bool,
 }
 
+/// `{content}`: 1 to 280 characters after trimming.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct TweetRequest {
+    #[schema(min_length = 1, max_length = 280)]
+    content: String,
+}
+
 fn content(body: Map<String, Value>) -> Result<TweetContent, ApiError> {
     Fields::single(body, TweetContent::FIELD, |s| TweetContent::parse(&s))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/tweets",
+    request_body = TweetRequest,
+    responses((status = 201, description = "Created", body = Envelope<TweetBody>)),
+)]
 async fn create(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -74,6 +92,11 @@ async fn create(
 }
 
 /// The user's tweets, newest first, paginated.
+#[utoipa::path(
+    get, path = "/api/v1/tweets/user/{userId}",
+    params(PageQuery),
+    responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Paginated<TweetListItem>>)),
+)]
 async fn by_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -101,6 +124,11 @@ fn list_item(view: &TweetView) -> TweetListItem<'_> {
     }
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/tweets/{tweetId}",
+    request_body = TweetRequest,
+    responses((status = 200, description = "Updated", body = Envelope<TweetBody>), (status = 403, description = "Not the tweet's owner", body = ErrorEnvelope)),
+)]
 async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -120,6 +148,10 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/tweets/{tweetId}",
+    responses((status = 200, description = "Deleted with its likes", body = Envelope<Empty>), (status = 403, description = "Not the tweet's owner", body = ErrorEnvelope)),
+)]
 async fn delete(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -129,7 +161,11 @@ async fn delete(
     state.tweets.delete(caller.user_id, tweet_id).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Tweet deleted successfully",
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(create, by_user, update, delete))]
+pub struct Api;

@@ -5,38 +5,43 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
 use videotube_domain::media::ProfileImage;
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
 use videotube_domain::FieldError;
 
-use crate::api::{respond, ApiError};
+use crate::api::{respond, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::fields::Fields;
-use crate::routes::videos::video_with_owner;
-use crate::routes::{page_request, parse_id};
+use crate::routes::videos::{video_with_owner, VideoView};
+use crate::routes::Endpoint;
+use crate::routes::{page_request, parse_id, PageQuery};
 use crate::startup::AppState;
 use crate::upload;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/register").post(register))
-        .service(web::resource("/login").post(login))
-        .service(web::resource("/logout").post(logout))
-        .service(web::resource("/refresh-token").post(refresh_token))
-        .service(web::resource("/change-password").post(change_password))
-        .service(web::resource("/current-user").get(current_user))
-        .service(web::resource("/update-account").patch(update_account))
-        .service(web::resource("/avatar").patch(update_avatar))
-        .service(web::resource("/cover-image").patch(update_cover_image))
-        .service(web::resource("/c/{username}").get(channel_profile))
-        .service(web::resource("/history").get(history).delete(clear_history))
-        .service(web::resource("/history/{videoId}").delete(forget_watch));
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        POST "/users/register" => register,
+        POST "/users/login" => login,
+        POST "/users/logout" => logout,
+        POST "/users/refresh-token" => refresh_token,
+        POST "/users/change-password" => change_password,
+        GET "/users/current-user" => current_user,
+        PATCH "/users/update-account" => update_account,
+        PATCH "/users/avatar" => update_avatar,
+        PATCH "/users/cover-image" => update_cover_image,
+        GET "/users/c/{username}" => channel_profile,
+        GET "/users/history" => history,
+        DELETE "/users/history" => clear_history,
+        DELETE "/users/history/{videoId}" => forget_watch,
+    ]
 }
 
 /// A user as clients see it: the original's fields, never the password hash or asset ids.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView<'a> {
     #[serde(rename = "_id")]
@@ -49,6 +54,118 @@ pub struct UserView<'a> {
     cover_image: &'a str,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /users/login`: the user and both tokens.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginData<'a> {
+    user: UserView<'a>,
+    access_token: &'a str,
+    refresh_token: &'a str,
+}
+
+/// `POST /users/refresh-token`: the new pair.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensData<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+}
+
+/// A channel page: the owner's public fields and the subscription counts.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    full_name: &'a str,
+    username: &'a str,
+    avatar: &'a str,
+    /// "" when there is none.
+    cover_image: &'a str,
+    email: &'a str,
+    subscribers_count: u64,
+    channels_subscribed_to_count: u64,
+    /// Whether the caller subscribes to this channel.
+    is_subscribed: bool,
+}
+
+/// `POST /users/register`, multipart.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RegisterForm {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    full_name: String,
+    #[schema(format = Email)]
+    email: String,
+    /// 3 to 30 of letters, digits, '.' and '_'; stored lowercase.
+    #[schema(pattern = "^[A-Za-z0-9._]{3,30}$")]
+    username: String,
+    /// 8 to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
+    password: String,
+    /// JPEG, PNG, WebP or GIF, up to the image limit (5 MiB by default).
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    cover_image: Option<Vec<u8>>,
+}
+
+/// `PATCH /users/avatar`, multipart.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct AvatarForm {
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+}
+
+/// `PATCH /users/cover-image`, multipart.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CoverImageForm {
+    #[schema(value_type = String, format = Binary)]
+    cover_image: Vec<u8>,
+}
+
+/// `username` or `email`, and the password.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct LoginRequest {
+    username: Option<String>,
+    email: Option<String>,
+    password: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    old_password: String,
+    /// 8 to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
+    new_password: String,
+}
+
+/// One or both.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpdateAccountRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    full_name: Option<String>,
+    #[schema(format = Email)]
+    email: Option<String>,
 }
 
 impl<'a> From<&'a User> for UserView<'a> {
@@ -66,6 +183,14 @@ impl<'a> From<&'a User> for UserView<'a> {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/register", security(()),
+    request_body(content = RegisterForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Registered", body = Envelope<UserView>),
+        (status = 409, description = "Username or email taken", body = ErrorEnvelope),
+    ),
+)]
 async fn register(
     state: web::Data<AppState>,
     multipart: Multipart,
@@ -103,6 +228,15 @@ async fn register(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/login", security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; both tokens are also set as HttpOnly cookies", body = Envelope<LoginData>),
+        (status = 401, description = "Unknown user or wrong password (the same answer for both)", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts from this client or for this account (see Retry-After)", body = ErrorEnvelope),
+    ),
+)]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -131,28 +265,40 @@ async fn login(
     };
     let client = req.peer_addr().map(|addr| addr.ip());
     let (user, tokens) = state.users.login(login, password, client).await?;
-    let data = json!({
-        "user": UserView::from(&user),
-        "accessToken": tokens.access.token.expose_secret(),
-        "refreshToken": tokens.refresh.token.expose_secret(),
-    });
+    let data = LoginData {
+        user: UserView::from(&user),
+        access_token: tokens.access.token.expose_secret(),
+        refresh_token: tokens.refresh.token.expose_secret(),
+    };
     let mut response = respond(StatusCode::OK, data, "User logged in successfully");
     state.cookies.set_tokens(&mut response, &tokens)?;
     Ok(response)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/logout",
+    responses((status = 200, description = "Session revoked, cookies cleared", body = Envelope<Empty>)),
+)]
 async fn logout(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     state.users.logout(caller).await?;
-    let mut response = respond(StatusCode::OK, json!({}), "User logged out");
+    let mut response = respond(StatusCode::OK, Empty {}, "User logged out");
     state.cookies.clear_tokens(&mut response)?;
     Ok(response)
 }
 
 /// The token comes from the `refreshToken` cookie or from a JSON body `{"refreshToken": "..."}`,
 /// as in the original; an empty body is fine when the cookie is there.
+#[utoipa::path(
+    post, path = "/api/v1/users/refresh-token", security(()),
+    request_body(content = Option<RefreshRequest>, description = "Optional when the refreshToken cookie is sent"),
+    responses(
+        (status = 200, description = "New tokens (also set as cookies); the old refresh token is spent", body = Envelope<TokensData>),
+        (status = 401, description = "No, an invalid, or a spent refresh token", body = ErrorEnvelope),
+    ),
+)]
 async fn refresh_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -175,15 +321,20 @@ async fn refresh_token(
         .or(from_body)
         .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
     let tokens = state.users.refresh(&token).await?;
-    let data = json!({
-        "accessToken": tokens.access.token.expose_secret(),
-        "refreshToken": tokens.refresh.token.expose_secret(),
-    });
+    let data = TokensData {
+        access_token: tokens.access.token.expose_secret(),
+        refresh_token: tokens.refresh.token.expose_secret(),
+    };
     let mut response = respond(StatusCode::OK, data, "Access token refreshed");
     state.cookies.set_tokens(&mut response, &tokens)?;
     Ok(response)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/change-password",
+    request_body = ChangePasswordRequest,
+    responses((status = 200, description = "Changed; the user's other sessions are revoked", body = Envelope<Empty>)),
+)]
 async fn change_password(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -199,11 +350,15 @@ async fn change_password(
     state.users.change_password(caller, old, new).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Password changed successfully",
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/current-user",
+    responses((status = 200, description = "The caller", body = Envelope<UserView>)),
+)]
 async fn current_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -216,6 +371,14 @@ async fn current_user(
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/users/update-account",
+    request_body = UpdateAccountRequest,
+    responses(
+        (status = 200, description = "Updated", body = Envelope<UserView>),
+        (status = 409, description = "Email taken", body = ErrorEnvelope),
+    ),
+)]
 async fn update_account(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -241,6 +404,11 @@ async fn update_account(
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/users/avatar",
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Replaced; the old file is deleted", body = Envelope<UserView>)),
+)]
 async fn update_avatar(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -249,6 +417,11 @@ async fn update_avatar(
     replace_image(state, caller, multipart, ProfileImage::Avatar).await
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/users/cover-image",
+    request_body(content = CoverImageForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Replaced; the old file is deleted", body = Envelope<UserView>)),
+)]
 async fn update_cover_image(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -278,6 +451,11 @@ async fn replace_image(
 
 /// The caller's watch history, newest first. `data` is a plain array of videos, as the original
 /// returned it; `page` and `limit` page through it.
+#[utoipa::path(
+    get, path = "/api/v1/users/history",
+    params(PageQuery),
+    responses((status = 200, description = "Newest first; videos hidden or deleted since are left out", body = Envelope<Vec<VideoView>>)),
+)]
 async fn history(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -293,14 +471,22 @@ async fn history(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/history",
+    responses((status = 200, description = "Cleared", body = Envelope<Empty>)),
+)]
 async fn clear_history(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     state.videos.clear_history(caller.user_id).await?;
-    Ok(respond(StatusCode::OK, json!({}), "Watch history cleared"))
+    Ok(respond(StatusCode::OK, Empty {}, "Watch history cleared"))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/history/{videoId}",
+    responses((status = 200, description = "Removed (or was not there)", body = Envelope<Empty>)),
+)]
 async fn forget_watch(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -310,12 +496,16 @@ async fn forget_watch(
     state.videos.forget_watch(caller.user_id, video_id).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Video removed from the watch history",
     ))
 }
 
 /// A channel page: the original's fields, counts from the subscriptions collection.
+#[utoipa::path(
+    get, path = "/api/v1/users/c/{username}",
+    responses((status = 200, description = "The channel", body = Envelope<ChannelView>)),
+)]
 async fn channel_profile(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -324,20 +514,38 @@ async fn channel_profile(
     let username = Username::parse(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
     let channel = state.channels.profile(caller.user_id, username).await?;
     let user = &channel.user;
-    let data = json!({
-        "_id": user.id.to_string(),
-        "fullName": user.full_name.as_str(),
-        "username": user.username.as_str(),
-        "avatar": user.avatar.url,
-        "coverImage": user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
-        "email": user.email.as_str(),
-        "subscribersCount": channel.counts.subscribers,
-        "channelsSubscribedToCount": channel.counts.subscribed_to,
-        "isSubscribed": channel.is_subscribed,
-    });
+    let data = ChannelView {
+        id: user.id.to_string(),
+        full_name: user.full_name.as_str(),
+        username: user.username.as_str(),
+        avatar: &user.avatar.url,
+        cover_image: user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
+        email: user.email.as_str(),
+        subscribers_count: channel.counts.subscribers,
+        channels_subscribed_to_count: channel.counts.subscribed_to,
+        is_subscribed: channel.is_subscribed,
+    };
     Ok(respond(
         StatusCode::OK,
         data,
         "User channel fetched successfully",
     ))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    register,
+    login,
+    logout,
+    refresh_token,
+    change_password,
+    current_user,
+    update_account,
+    update_avatar,
+    update_cover_image,
+    channel_profile,
+    history,
+    clear_history,
+    forget_watch,
+))]
+pub struct Api;

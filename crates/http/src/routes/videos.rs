@@ -4,7 +4,8 @@ use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use videotube_domain::media::DirectUploadReport;
 use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
@@ -12,26 +13,27 @@ use videotube_domain::user::UserSummary;
 use videotube_domain::video::{Description, Title, Video, VideoChanges, VideoSearch, VideoSort};
 use videotube_domain::{FieldError, Id};
 
-use crate::api::{paginated, respond, ApiError};
+use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
-use crate::routes::parse_id;
+use crate::routes::Endpoint;
+use crate::routes::{parse_id, PageQuery};
 use crate::startup::AppState;
 use crate::upload;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("").get(list).post(publish))
-        .service(web::resource("/toggle/publish/{videoId}").patch(toggle_publish))
-        .service(
-            web::resource("/{videoId}")
-                .get(watch)
-                .patch(update)
-                .delete(delete),
-        );
+pub fn endpoints() -> Vec<Endpoint> {
+    endpoints![
+        GET "/videos" => list,
+        POST "/videos" => publish,
+        PATCH "/videos/toggle/publish/{videoId}" => toggle_publish,
+        GET "/videos/{videoId}" => watch,
+        PATCH "/videos/{videoId}" => update,
+        DELETE "/videos/{videoId}" => delete,
+    ]
 }
 
 /// `{_id, fullName, username, avatar}`, as the original shows a video's owner.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerView<'a> {
     #[serde(rename = "_id")]
@@ -53,7 +55,7 @@ impl<'a> From<&'a UserSummary> for OwnerView<'a> {
 }
 
 /// The owner as an object where the route joined it, as an id elsewhere (as in the original).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Owner<'a> {
     Id(String),
@@ -70,7 +72,7 @@ pub fn video_with_owner(item: &VideoWithOwner) -> VideoView<'_> {
 
 /// A video as the original shows it (`videoFile` and `thumbnail` as URLs, `""` until stored),
 /// plus its processing `status` and, when that failed, why.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoView<'a> {
     #[serde(rename = "_id")]
@@ -83,11 +85,128 @@ pub struct VideoView<'a> {
     views: u64,
     is_published: bool,
     owner: Owner<'a>,
+    #[schema(value_type = VideoStatusName)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure_reason: Option<&'a str>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where a video is in its life.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum VideoStatusName {
+    Processing,
+    Ready,
+    Failed,
+}
+
+// Documentation of the request bodies and query parameters, which the handlers read field by
+// field (so each problem is reported against its field).
+
+#[allow(dead_code)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[into_params(rename_all = "camelCase")]
+pub struct VideoListQuery {
+    /// Literal text, matched case-insensitively in titles and descriptions.
+    query: Option<String>,
+    #[param(inline)]
+    sort_by: Option<VideoSortName>,
+    #[param(inline)]
+    sort_type: Option<SortType>,
+    /// Only this user's videos.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
+    user_id: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub enum VideoSortName {
+    #[schema(rename = "createdAt")]
+    CreatedAt,
+    #[schema(rename = "views")]
+    Views,
+    #[schema(rename = "duration")]
+    Duration,
+    #[schema(rename = "title")]
+    Title,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum SortType {
+    Asc,
+    Desc,
+}
+
+/// Multipart upload through this server.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PublishForm {
+    #[schema(min_length = 1, max_length = 100)]
+    title: String,
+    #[schema(min_length = 1, max_length = 5000)]
+    description: String,
+    /// MP4, QuickTime, WebM or Matroska, up to the video limit (2 GiB by default).
+    #[schema(value_type = String, format = Binary)]
+    video_file: Vec<u8>,
+    #[schema(value_type = String, format = Binary)]
+    thumbnail: Vec<u8>,
+}
+
+/// Files uploaded straight to Cloudinary (see `/uploads/signature`), passed on as Cloudinary
+/// answered.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PublishUploaded {
+    #[schema(min_length = 1, max_length = 100)]
+    title: String,
+    #[schema(min_length = 1, max_length = 5000)]
+    description: String,
+    video_file: CloudinaryAnswer,
+    thumbnail: CloudinaryAnswer,
+}
+
+/// The fields of Cloudinary's upload answer the server checks.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct CloudinaryAnswer {
+    public_id: String,
+    /// A number, or its digits as a string.
+    #[schema(value_type = u64)]
+    version: String,
+    signature: String,
+    secure_url: String,
+    resource_type: String,
+    duration: Option<f64>,
+}
+
+/// At least one.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct VideoChangesRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    title: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
+    description: Option<String>,
+}
+
+/// At least one; a new thumbnail replaces the old one.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct VideoChangesForm {
+    #[schema(min_length = 1, max_length = 100)]
+    title: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
+    description: Option<String>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    thumbnail: Option<Vec<u8>>,
 }
 
 impl<'a> From<&'a Video> for VideoView<'a> {
@@ -114,6 +233,18 @@ impl<'a> From<&'a Video> for VideoView<'a> {
 /// this server and are stored in the background (202). JSON `title, description` with
 /// `videoFile` and `thumbnail` set to Cloudinary's answers to direct uploads (see
 /// `/uploads/signature`): checked and created `ready` at once (201).
+#[utoipa::path(
+    post, path = "/api/v1/videos",
+    request_body(content(
+        (PublishForm = "multipart/form-data"),
+        (PublishUploaded = "application/json"),
+    )),
+    responses(
+        (status = 202, description = "Multipart: accepted, `status` processing; a background job stores the files", body = Envelope<VideoView>),
+        (status = 201, description = "JSON (direct uploads): checked and published, `status` ready", body = Envelope<VideoView>),
+        (status = 409, description = "JSON: this server stores media itself (no Cloudinary)", body = ErrorEnvelope),
+    ),
+)]
 async fn publish(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -237,6 +368,11 @@ async fn publish_files(
 
 /// `page`, `limit`, `query` (literal, case-insensitive, on title and description), `sortBy`
 /// (`createdAt`, `views`, `duration`, `title`), `sortType` (`asc`, `desc`), `userId`.
+#[utoipa::path(
+    get, path = "/api/v1/videos",
+    params(PageQuery, VideoListQuery),
+    responses((status = 200, description = "Published, ready videos (and the caller's own in every state), each with its owner", body = Envelope<Paginated<VideoView>>)),
+)]
 async fn list(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -285,6 +421,10 @@ async fn list(
 }
 
 /// The watch page: counts a view and records the caller's history.
+#[utoipa::path(
+    get, path = "/api/v1/videos/{videoId}",
+    responses((status = 200, description = "The video with its owner; counts a view and records the caller's history", body = Envelope<VideoView>)),
+)]
 async fn watch(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -301,6 +441,17 @@ async fn watch(
 
 /// `title`, `description` and a new `thumbnail`, as multipart (as the original) or, without a
 /// thumbnail, as JSON; at least one of them.
+#[utoipa::path(
+    patch, path = "/api/v1/videos/{videoId}",
+    request_body(content(
+        (VideoChangesRequest = "application/json"),
+        (VideoChangesForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Updated; a replaced thumbnail's file is deleted", body = Envelope<VideoView>),
+        (status = 403, description = "Not the video's owner", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -341,6 +492,13 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/videos/{videoId}",
+    responses(
+        (status = 200, description = "Deleted with its likes, comments, history and playlist entries and files", body = Envelope<Empty>),
+        (status = 403, description = "Not the video's owner", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -350,11 +508,18 @@ async fn delete(
     state.videos.delete(caller.user_id, video_id).await?;
     Ok(respond(
         StatusCode::OK,
-        json!({}),
+        Empty {},
         "Video deleted successfully",
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/videos/toggle/publish/{videoId}",
+    responses(
+        (status = 200, description = "The video with `isPublished` flipped", body = Envelope<VideoView>),
+        (status = 403, description = "Not the video's owner", body = ErrorEnvelope),
+    ),
+)]
 async fn toggle_publish(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
@@ -392,3 +557,7 @@ async fn read_json(
     serde_json::from_slice(&body)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Expected a JSON object"))
 }
+
+#[derive(OpenApi)]
+#[openapi(paths(list, publish, watch, update, delete, toggle_publish))]
+pub struct Api;

@@ -20,6 +20,7 @@ mod envelope;
 mod health;
 mod helpers;
 mod media;
+mod openapi;
 mod playlists;
 mod register;
 mod sessions;

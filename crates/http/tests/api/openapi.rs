@@ -1,0 +1,123 @@
+//! The OpenAPI description against the router.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// `(METHOD, path)` of every operation the spec describes.
+fn documented(spec: &Value) -> BTreeSet<(String, String)> {
+    spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+fn routed() -> BTreeSet<(String, String)> {
+    videotube_http::routes::endpoints()
+        .iter()
+        .map(|e| (e.method.to_string(), format!("/api/v1{}", e.path)))
+        .collect()
+}
+
+/// The path with its parameters filled in: ids that exist nowhere, a username.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{username}" => "nobody",
+            s if s.starts_with('{') => "0123456789abcdef01234567",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn the_spec_describes_exactly_the_routes_the_router_serves() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let spec: Value = res.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+
+    let (documented, routed) = (documented(&spec), routed());
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routed but not in the spec: {missing:?}"
+    );
+    let phantom: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        phantom.is_empty(),
+        "in the spec but not routed: {phantom:?}"
+    );
+
+    // The router really serves each of them: none is an unknown route or a wrong method.
+    for (method, path) in &routed {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app
+            .client
+            .request(method.clone(), format!("{}{}", app.address, concrete(path)))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_ne!(body["message"], "Route not found", "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn operations_the_spec_says_need_a_token_refuse_requests_without_one() {
+    let app = spawn_app().await;
+    let spec = videotube_http::openapi::spec();
+    let spec = serde_json::to_value(&spec).unwrap();
+    let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["cookieAuth"]["in"], "cookie");
+    assert_eq!(schemes["cookieAuth"]["name"], "accessToken");
+
+    let mut secured = 0;
+    for (method, path) in documented(&spec) {
+        let operation = &spec["paths"][&path][method.to_lowercase()];
+        let public = operation["security"] == serde_json::json!([{}]);
+        assert!(
+            operation["responses"]["500"]["content"]["application/json"].is_object(),
+            "{method} {path} documents the error envelope"
+        );
+        if public {
+            continue;
+        }
+        secured += 1;
+        assert!(operation["responses"]["401"].is_object(), "{method} {path}");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app
+            .client
+            .request(
+                method.clone(),
+                format!("{}{}", app.address, concrete(&path)),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    assert!(secured > 30, "{secured} secured operations");
+}
