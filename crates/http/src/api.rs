@@ -208,7 +208,9 @@ impl ResponseError for ApiError {
         if let Some(wait) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
         }
-        builder.json(error_body(self.status, &self.message, &self.errors))
+        let mut response = builder.json(error_body(self.status, &self.message, &self.errors));
+        crate::middleware::add_security_headers(response.headers_mut());
+        response
     }
 }
 

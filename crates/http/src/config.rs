@@ -70,6 +70,8 @@ pub struct AuthSettings {
     pub bcrypt_cost: u32,
     pub login_per_ip: Allowance,
     pub login_per_account: Allowance,
+    pub register_per_ip: Allowance,
+    pub refresh_per_ip: Allowance,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -1,4 +1,4 @@
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,10 +17,11 @@ use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, JobPolicy, PlaylistService,
     TweetService, UserService, VideoPorts, VideoService,
 };
+use videotube_domain::Error;
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::BcryptError;
-use videotube_infra::throttle::Allowance;
+use videotube_infra::throttle::{Allowance, KeyedThrottle};
 use videotube_infra::worker::run_media_jobs;
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
@@ -53,9 +54,26 @@ pub struct AppState {
     /// The local media directory, canonical (links resolved), for containment checks.
     pub media_root: PathBuf,
     pub image_max_bytes: u64,
+    pub register_throttle: KeyedThrottle<IpAddr>,
+    pub refresh_throttle: KeyedThrottle<IpAddr>,
 }
 
 impl AppState {
+    /// Spends one unit of the client's allowance on `throttle`: 429 with Retry-After when none
+    /// is left. Requests without a peer address (none over TCP) are not limited.
+    pub fn throttle(
+        &self,
+        throttle: &KeyedThrottle<IpAddr>,
+        req: &HttpRequest,
+    ) -> Result<(), ApiError> {
+        match req.peer_addr() {
+            Some(peer) => throttle
+                .check(&peer.ip())
+                .map_err(|retry_after| Error::TooManyRequests { retry_after }.into()),
+            None => Ok(()),
+        }
+    }
+
     pub fn image_rule(&self, field: &'static str) -> FileRule {
         FileRule {
             field,
@@ -247,6 +265,8 @@ impl Application {
             media_root: std::fs::canonicalize(&media.dir)
                 .map_err(|e| BuildError::Directory(media.dir.clone(), e))?,
             image_max_bytes: media.image_max_bytes,
+            register_throttle: KeyedThrottle::new(allowance(auth.register_per_ip)),
+            refresh_throttle: KeyedThrottle::new(allowance(auth.refresh_per_ip)),
         });
 
         let cors_origins = app.cors_origins.clone();

@@ -1,3 +1,4 @@
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,7 +8,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use videotube_domain::ports::LoginThrottle;
 
-/// Login attempts allowed in a burst, and how fast the allowance refills.
+/// Attempts allowed in a burst, and how fast the allowance refills.
 #[derive(Debug, Clone, Copy)]
 pub struct Allowance {
     pub burst: NonZeroU32,
@@ -22,43 +23,57 @@ impl Allowance {
     }
 }
 
-/// Two GCRA limiters (the `governor` crate): one keyed by client IP, one by account name. Every
-/// attempt counts, so a guesser is slowed down whether it targets one account from many
-/// addresses or many accounts from one.
-pub struct GovernorLoginThrottle {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    per_account: DefaultKeyedRateLimiter<String>,
+/// A GCRA limiter (the `governor` crate) keyed by client address, account name or the like.
+pub struct KeyedThrottle<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
     checks: AtomicU64,
 }
 
-/// How often the limiters forget keys whose allowance has fully refilled.
+/// How often a limiter forgets keys whose allowance has fully refilled.
 const SWEEP_EVERY: u64 = 1024;
+
+impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
+    pub fn new(allowance: Allowance) -> Self {
+        Self {
+            limiter: RateLimiter::keyed(allowance.quota()),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Spends one unit of the key's allowance, or says how long until one is back.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        let now = DefaultClock::default().now();
+        self.limiter
+            .check_key(key)
+            .map_err(|denied| denied.wait_time_from(now))
+    }
+}
+
+/// Login attempts, limited per client IP and per account. Every attempt counts, so a guesser is
+/// slowed down whether it targets one account from many addresses or many accounts from one.
+pub struct GovernorLoginThrottle {
+    per_ip: KeyedThrottle<IpAddr>,
+    per_account: KeyedThrottle<String>,
+}
 
 impl GovernorLoginThrottle {
     pub fn new(per_ip: Allowance, per_account: Allowance) -> Self {
         Self {
-            per_ip: RateLimiter::keyed(per_ip.quota()),
-            per_account: RateLimiter::keyed(per_account.quota()),
-            checks: AtomicU64::new(0),
+            per_ip: KeyedThrottle::new(per_ip),
+            per_account: KeyedThrottle::new(per_account),
         }
     }
 }
 
 impl LoginThrottle for GovernorLoginThrottle {
     fn check(&self, client: Option<IpAddr>, account: &str) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.per_ip.retain_recent();
-            self.per_account.retain_recent();
-        }
-        let now = DefaultClock::default().now();
         if let Some(ip) = client {
-            self.per_ip
-                .check_key(&ip)
-                .map_err(|denied| denied.wait_time_from(now))?;
+            self.per_ip.check(&ip)?;
         }
-        self.per_account
-            .check_key(&account.to_owned())
-            .map_err(|denied| denied.wait_time_from(now))
+        self.per_account.check(&account.to_owned())
     }
 }
 

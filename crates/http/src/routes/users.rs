@@ -189,12 +189,15 @@ impl<'a> From<&'a User> for UserView<'a> {
     responses(
         (status = 201, description = "Registered", body = Envelope<UserView>),
         (status = 409, description = "Username or email taken", body = ErrorEnvelope),
+        (status = 429, description = "Too many registrations from this client (see Retry-After)", body = ErrorEnvelope),
     ),
 )]
 async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    state.throttle(&state.register_throttle, &req)?;
     let rules = [state.image_rule("avatar"), state.image_rule("coverImage")];
     // The form, and with it every spooled file, lives until this handler returns.
     let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
@@ -297,6 +300,7 @@ async fn logout(
     responses(
         (status = 200, description = "New tokens (also set as cookies); the old refresh token is spent", body = Envelope<TokensData>),
         (status = 401, description = "No, an invalid, or a spent refresh token", body = ErrorEnvelope),
+        (status = 429, description = "Too many refreshes from this client (see Retry-After)", body = ErrorEnvelope),
     ),
 )]
 async fn refresh_token(
@@ -304,6 +308,7 @@ async fn refresh_token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    state.throttle(&state.refresh_throttle, &req)?;
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {

@@ -23,6 +23,7 @@ mod media;
 mod openapi;
 mod playlists;
 mod register;
+mod security;
 mod sessions;
 mod tweets;
 mod videos;

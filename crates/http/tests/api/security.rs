@@ -1,0 +1,235 @@
+//! The security review's findings, kept: headers, throttles, token signatures and key rotation,
+//! multipart limits.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::multipart::Form;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    body_of, image_form, spawn_app, spawn_app_with, RegisterForm, ACCESS_SECRET, PNG,
+};
+
+fn assert_security_headers(res: &reqwest::Response, what: &str) {
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    assert!(
+        header("content-security-policy").contains("default-src 'none'"),
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let login = app.signed_up("headers").await;
+    for (path, status) in [
+        ("/healthcheck", StatusCode::OK),
+        ("/nope", StatusCode::NOT_FOUND),
+        ("/users/current-user", StatusCode::UNAUTHORIZED),
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), status);
+        assert_security_headers(&res, path);
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+    }
+    let res = app.get_authed("/users/current-user", &login.access).await;
+    assert_security_headers(&res, "an authenticated answer");
+    let avatar = login.user["avatar"].as_str().unwrap();
+    let res = app.client.get(avatar).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_security_headers(&res, "a media file");
+    let caching = res.headers()["cache-control"].to_str().unwrap();
+    assert!(
+        caching.contains("max-age"),
+        "media keep their caching: {caching}"
+    );
+}
+
+#[tokio::test]
+async fn register_and_refresh_are_limited_per_client() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH__REGISTER_PER_IP__BURST", "2"),
+        ("APP_AUTH__REGISTER_PER_IP__REFILL_SECONDS", "3600"),
+        ("APP_AUTH__REFRESH_PER_IP__BURST", "2"),
+        ("APP_AUTH__REFRESH_PER_IP__REFILL_SECONDS", "3600"),
+    ])
+    .await;
+    let first = app.signed_up("first_client").await;
+    app.signed_up("second_client").await;
+    let res = app.register(RegisterForm::new("third_client")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 60, "{wait}");
+    body_of(res).await;
+    assert!(app.spool_files().is_empty());
+    assert_eq!(
+        app.media_files().len(),
+        2,
+        "no file stored for the refused one"
+    );
+
+    let mut refresh = first.refresh.clone();
+    for _ in 0..2 {
+        let res = app.refresh_with(&refresh).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        refresh = body_of(res).await["data"]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let res = app.refresh_with(&refresh).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    body_of(res).await;
+}
+
+/// Tokens are HS256 with the server's secret, pinned: another algorithm is refused even when
+/// signed with the right secret, and an RS256 header never makes the server try a public key.
+#[tokio::test]
+async fn tokens_signed_any_other_way_are_refused() {
+    let app = spawn_app().await;
+    let login = app.signed_up("pinned").await;
+    let claims: Value = {
+        let payload = login.access.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let with = |algorithm: Algorithm| {
+        let mut header = Header::new(algorithm);
+        header.typ = Some("JWT".into());
+        encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(ACCESS_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let same_signature = login.access.split('.').nth(2).unwrap();
+    let rs256 = format!(
+        "{}.{}.{same_signature}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        login.access.split('.').nth(1).unwrap(),
+    );
+    let none_upper = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"NONE","typ":"JWT"}"#),
+        login.access.split('.').nth(1).unwrap(),
+    );
+    for (what, token) in [
+        ("HS384 with the right secret", with(Algorithm::HS384)),
+        ("HS512 with the right secret", with(Algorithm::HS512)),
+        ("an RS256 header on an HS256 signature", rs256),
+        ("alg NONE", none_upper),
+    ] {
+        let res = app.get_authed("/users/current-user", &token).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+    }
+    let res = app.get_authed("/users/current-user", &login.access).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the genuine token still works"
+    );
+}
+
+/// Changing ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET signs everyone out: tokens signed with
+/// the old keys are refused (sessions in the database cannot be resumed with them), logging in
+/// again works. There is no overlap window (README, "Configuration").
+#[tokio::test]
+async fn rotating_the_signing_keys_signs_everyone_out() {
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let before = spawn_app_with(&[("DB_NAME", &db_name)]).await;
+    let old = before.signed_up("rotated").await;
+    let after = spawn_app_with(&[
+        ("DB_NAME", &db_name),
+        (
+            "ACCESS_TOKEN_SECRET",
+            "a-new-access-secret-after-the-rotation",
+        ),
+        (
+            "REFRESH_TOKEN_SECRET",
+            "a-new-refresh-secret-after-the-rotation",
+        ),
+    ])
+    .await;
+    assert_eq!(
+        after.current_user_status(&old.access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let res = after.refresh_with(&old.refresh).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    body_of(res).await;
+    let new = after.login("rotated").await;
+    assert_eq!(after.current_user_status(&new.access).await, StatusCode::OK);
+    assert_eq!(
+        before.current_user_status(&new.access).await,
+        StatusCode::UNAUTHORIZED,
+        "the old keys do not accept the new tokens either"
+    );
+}
+
+#[tokio::test]
+async fn multipart_forms_are_bounded_in_parts_and_field_size() {
+    let app = spawn_app().await;
+    let mut many = image_form("avatar", "a.png", PNG.to_vec());
+    for i in 0..40 {
+        many = many.text(format!("extra{i}"), "x");
+    }
+    let res = app
+        .client
+        .post(app.url("/users/register"))
+        .multipart(many)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body_of(res).await["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most"));
+
+    let huge = Form::new().text("fullName", "x".repeat(70 * 1024)).part(
+        "avatar",
+        reqwest::multipart::Part::bytes(PNG.to_vec())
+            .file_name("a.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let res = app
+        .client
+        .post(app.url("/users/register"))
+        .multipart(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let message = body_of(res).await["message"].as_str().unwrap().to_owned();
+    assert_eq!(message, "fullName is too long");
+    assert!(app.spool_files().is_empty());
+    assert!(app.media_files().is_empty());
+    let json_ok = app
+        .post_json(
+            "/users/login",
+            json!({ "username": "nobody", "password": "x" }),
+        )
+        .await;
+    assert_eq!(
+        json_ok.status(),
+        StatusCode::UNAUTHORIZED,
+        "the app still answers"
+    );
+}
