@@ -37,6 +37,10 @@ pub struct ApplicationSettings {
     pub cors_origins: Vec<String>,
     pub json_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
+    pub head_timeout_seconds: u64,
+    pub body_idle_timeout_seconds: u64,
+    pub body_rate_grace_seconds: u64,
+    pub body_min_bytes_per_second: u64,
     pub cookie_secure: bool,
     pub cookie_same_site: SameSitePolicy,
 }

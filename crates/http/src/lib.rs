@@ -9,6 +9,7 @@ pub mod fields;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod slow_clients;
 pub mod startup;
 pub mod telemetry;
 pub mod upload;

@@ -30,6 +30,7 @@ use crate::auth::CookiePolicy;
 use crate::config::{self, Settings};
 use crate::middleware::{finish_response, REQUEST_ID};
 use crate::routes;
+use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
 use crate::upload::{FileRule, SPOOL_PREFIX};
 
 /// What handlers share.
@@ -271,12 +272,19 @@ impl Application {
 
         let cors_origins = app.cors_origins.clone();
         let json_limit = app.json_limit_bytes;
+        let body_policy = BodyPolicy {
+            idle: Duration::from_secs(app.body_idle_timeout_seconds.max(1)),
+            grace: Duration::from_secs(app.body_rate_grace_seconds),
+            min_bytes_per_second: app.body_min_bytes_per_second,
+        };
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(guard_bodies))
                 .wrap(cors(&cors_origins))
                 .wrap(actix_web::middleware::from_fn(finish_response))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(body_policy)
                 .app_data(
                     web::JsonConfig::default()
                         .limit(json_limit)
@@ -294,6 +302,7 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(app.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_secs(app.head_timeout_seconds.max(1)))
         // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
         .disable_signals()
         .listen(listener)
@@ -351,6 +360,10 @@ fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error
         | error::JsonPayloadError::Overflow { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
         }
+        error::JsonPayloadError::Payload(e) if is_too_slow(e) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body came too slowly",
+        ),
         error::JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Expected a JSON body (Content-Type: application/json)",

@@ -264,6 +264,14 @@ fn field_error_owned(status: StatusCode, field: String, message: &str) -> ApiErr
 }
 
 fn malformed(err: actix_multipart::MultipartError) -> ApiError {
+    if let actix_multipart::MultipartError::Payload(e) = &err {
+        if crate::slow_clients::is_too_slow(e) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request body came too slowly",
+            );
+        }
+    }
     ApiError::new(
         StatusCode::BAD_REQUEST,
         format!("Malformed multipart form: {err}"),

@@ -25,5 +25,6 @@ mod playlists;
 mod register;
 mod security;
 mod sessions;
+mod slow_clients;
 mod tweets;
 mod videos;
