@@ -9,7 +9,8 @@ use actix_web::dev::Server;
 use actix_web::http::{header, StatusCode};
 use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
@@ -119,6 +120,9 @@ pub enum BuildError {
 pub struct Application {
     port: u16,
     server: Server,
+    worker: JoinHandle<()>,
+    stop_worker: Arc<watch::Sender<bool>>,
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -221,10 +225,14 @@ impl Application {
             },
         ));
         let job_wake = Arc::new(Notify::new());
-        tokio::spawn(run_media_jobs(
+        let (stop_worker, worker_stop) = watch::channel(false);
+        let shutdown_grace = Duration::from_secs(app.shutdown_timeout_seconds);
+        let worker = tokio::spawn(run_media_jobs(
             Arc::clone(&videos),
             Arc::clone(&job_wake),
             Duration::from_secs(media.job_poll_seconds.max(1)),
+            worker_stop,
+            shutdown_grace,
         ));
         let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
         let dashboard =
@@ -309,7 +317,13 @@ impl Application {
         .map_err(BuildError::Server)?
         .run();
         tracing::info!(port, %public_url, "listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            worker,
+            stop_worker: Arc::new(stop_worker),
+            shutdown_grace,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -317,14 +331,26 @@ impl Application {
     }
 
     /// Stops the server: no new connections, requests in flight finish (up to the configured
-    /// shutdown timeout).
+    /// shutdown timeout); the job worker takes no new job and finishes or gives back its current
+    /// one within the same time.
     pub fn stopper(&self) -> impl std::future::Future<Output = ()> + use<> {
         let handle = self.server.handle();
-        async move { handle.stop(true).await }
+        let stop_worker = Arc::clone(&self.stop_worker);
+        async move {
+            stop_worker.send_replace(true);
+            handle.stop(true).await
+        }
     }
 
+    /// Serves until stopped, then waits for the job worker to let go of its job.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.stop_worker.send_replace(true);
+        let bound = self.shutdown_grace + Duration::from_secs(5);
+        if tokio::time::timeout(bound, self.worker).await.is_err() {
+            tracing::warn!("the media job worker did not stop in time");
+        }
+        served
     }
 }
 

@@ -31,11 +31,9 @@ pub struct JobPolicy {
     pub first_backoff: Duration,
 }
 
-/// What one turn of the job worker did.
+/// What running a claimed job did.
 #[derive(Debug)]
 pub enum JobStep {
-    /// No job was due.
-    Idle,
     /// A job failed and was put back for a later attempt.
     Retrying,
     /// A job ended (ready or failed) and its spooled files may be deleted.
@@ -391,12 +389,29 @@ impl VideoService {
         }
     }
 
-    /// One turn of the worker: claim a due job, store its files, record the result.
-    pub async fn process_next_job(&self) -> Result<JobStep, Error> {
+    /// Claims a due job for this worker, for the lease's length.
+    pub async fn claim_job(&self) -> Result<Option<MediaJob>, Error> {
+        Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
+    }
+
+    /// Gives a claimed job back at once, its attempt not counted (the worker is stopping), so
+    /// that another worker, or this one after a restart, takes it up without waiting for the
+    /// lease to run out. Files already stored are replaced by the next attempt.
+    pub async fn release_job(&self, job: &MediaJob) -> Result<(), Error> {
+        Ok(self
+            .jobs
+            .retry_later(
+                job.id,
+                job.attempts,
+                "interrupted by a shutdown",
+                Utc::now(),
+            )
+            .await?)
+    }
+
+    /// Stores a claimed job's files and records the result.
+    pub async fn run_job(&self, job: &MediaJob) -> Result<JobStep, Error> {
         let now = Utc::now();
-        let Some(job) = self.jobs.claim_next(now, self.policy.lease).await? else {
-            return Ok(JobStep::Idle);
-        };
         let spooled = vec![job.video.path.clone(), job.thumbnail.path.clone()];
         if self.videos.find_by_id(job.video_id).await?.is_none() {
             if now - job.created_at > ORPHAN_AFTER {
@@ -415,7 +430,7 @@ impl VideoService {
                 .await?;
             return Ok(JobStep::Retrying);
         }
-        match self.store_files(&job).await {
+        match self.store_files(job).await {
             Ok((video_file, thumbnail, duration)) => {
                 self.videos
                     .mark_ready(job.video_id, &video_file, &thumbnail, duration)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::database_uri;
 
-fn videotube(vars: &[(&str, &str)]) -> Command {
+pub fn videotube(vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_videotube"));
     command
         .env_clear()
@@ -16,7 +16,7 @@ fn videotube(vars: &[(&str, &str)]) -> Command {
     command
 }
 
-fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+pub fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -99,7 +99,7 @@ async fn stops_gracefully_on(signal: &str) {
 }
 
 /// Waits until the server at `port` answers its healthcheck.
-async fn wait_until_healthy(port: u16) {
+pub async fn wait_until_healthy(port: u16) {
     let health = format!("http://127.0.0.1:{port}/api/v1/healthcheck");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -124,7 +124,7 @@ pub async fn spawn_app_on_cloudinary(
     spawn_app_with(&all).await
 }
 
-fn upstream_address(uri: &str) -> String {
+pub fn upstream_address(uri: &str) -> String {
     let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
     let host = rest.split(['/', '?']).next().unwrap();
     let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
@@ -394,7 +394,7 @@ pub struct TcpProxy {
 }
 
 impl TcpProxy {
-    async fn start(upstream: String) -> Self {
+    pub async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let proxy = TcpProxy {

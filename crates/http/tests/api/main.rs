@@ -17,6 +17,7 @@ mod fake_cloudinary;
 mod samples;
 
 mod envelope;
+mod faults;
 mod health;
 mod helpers;
 mod media;

@@ -1,0 +1,385 @@
+//! Breaking what the server depends on while it works: the database under a write load, the
+//! media store (errors, hangs, resets), and SIGTERM in the middle of requests and a job. The
+//! database and SIGTERM cases run the real `videotube` binary.
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use videotube_infra::mongo::bson::{doc, Document};
+use videotube_infra::mongo::{self, Database};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::binary::{videotube, wait_for_exit, wait_until_healthy};
+use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
+use crate::helpers::{
+    body_of, database_uri, spawn_app_on_cloudinary, spawn_app_with, upstream_address, RegisterForm,
+    TcpProxy, PASSWORD, PNG,
+};
+use crate::samples;
+use crate::videos::{publish, video_form};
+
+/// The binary on a free port with its own database, media and spool directories.
+struct Server {
+    child: Child,
+    port: u16,
+    api: String,
+    db: Database,
+    _dirs: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(database: &str, vars: &[(&str, String)]) -> Server {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let dirs = tempfile::tempdir().unwrap();
+        let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut all = vec![
+            ("PORT", port.to_string()),
+            ("MONGODB_URI", database.to_owned()),
+            ("DB_NAME", db_name.clone()),
+            ("MEDIA_DIR", dirs.path().join("media").display().to_string()),
+            (
+                "UPLOAD_TMP_DIR",
+                dirs.path().join("spool").display().to_string(),
+            ),
+            ("APP_AUTH__BCRYPT_COST", "4".into()),
+        ];
+        all.extend(vars.iter().map(|(k, v)| (*k, v.clone())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let child = videotube(&all).spawn().unwrap();
+        wait_until_healthy(port).await;
+        Server {
+            child,
+            port,
+            api: format!("http://127.0.0.1:{port}/api/v1"),
+            db: mongo::connect(&database_uri(), &db_name, Duration::from_secs(5))
+                .await
+                .unwrap(),
+            _dirs: dirs,
+        }
+    }
+
+    /// Registers and logs in `username`; answers the access token.
+    async fn signed_up(&self, client: &reqwest::Client, username: &str) -> String {
+        let form = RegisterForm::new(username).into_form();
+        let res = client
+            .post(format!("{}/users/register", self.api))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let login: Value = client
+            .post(format!("{}/users/login", self.api))
+            .json(&json!({ "username": username, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login["data"]["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends SIGTERM and answers the exit status and everything the server logged.
+    fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, String) {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = wait_for_exit(&mut self.child, within);
+        let mut log = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut log).unwrap();
+        (status, log)
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_under_writes_answers_503_and_loses_no_acknowledged_write() {
+    let proxy = TcpProxy::start(upstream_address(&database_uri())).await;
+    let through_proxy = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
+    let server = Server::start(
+        &through_proxy,
+        &[("APP_DATABASE__TIMEOUT_SECONDS", "1".into())],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let token = server.signed_up(&client, "writer").await;
+
+    let started = Instant::now();
+    let writers: Vec<_> = (0..6)
+        .map(|writer| {
+            let (client, api, token) = (client.clone(), server.api.clone(), token.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let mut i = 0;
+                while started.elapsed() < Duration::from_secs(5) {
+                    let content = format!("tweet {writer}-{i}");
+                    i += 1;
+                    let res = client
+                        .post(format!("{api}/tweets"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "content": content }))
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = res.status();
+                    let body: Value = res.json().await.expect("every answer is JSON");
+                    assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+                    answers.push((content, status));
+                }
+                answers
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    proxy.cut();
+    let res = client
+        .get(format!("{}/healthcheck", server.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    body_of(res).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.restore().await;
+
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for writer in writers {
+        for (content, status) in writer.await.unwrap() {
+            match status {
+                StatusCode::CREATED => acknowledged.push(content),
+                StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+                other => panic!("{content}: answered {other}"),
+            }
+        }
+    }
+    assert!(refused > 0, "the outage was felt");
+    assert!(!acknowledged.is_empty());
+
+    wait_until_healthy(server.port).await;
+    let stored: Vec<String> = server
+        .db
+        .collection::<Document>("tweets")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect::<Vec<Document>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.get_str("content").unwrap().to_owned())
+        .collect();
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|c| !stored.contains(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+
+    let (status, log) = server.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[tokio::test]
+async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
+    let cloudinary = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/upload"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+        .mount(&cloudinary)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(FakeUpload::default())
+        .mount(&cloudinary)
+        .await;
+    let server = Server::start(
+        &database_uri(),
+        &[
+            (
+                "CLOUDINARY_URL",
+                format!("cloudinary://{API_KEY}:{SECRET}@demo"),
+            ),
+            ("APP_CLOUDINARY__API_BASE", cloudinary.uri()),
+            ("APP_CLOUDINARY__TIMEOUT_SECONDS", "300".into()),
+            ("APP_APPLICATION__SHUTDOWN_TIMEOUT_SECONDS", "2".into()),
+            ("APP_AUTH__BCRYPT_COST", "10".into()),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let token = server.signed_up(&client, "stopper").await;
+    let form = video_form(("clip.mp4", samples::mp4(2_000)), PNG.to_vec());
+    let res = client
+        .post(format!("{}/videos", server.api))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let claims = server.db.collection::<Document>("media_job_claims");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while claims.count_documents(doc! {}).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the job was never claimed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Logins at bcrypt cost 10 keep the server busy for a while.
+    let in_flight: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, api) = (client.clone(), server.api.clone());
+            tokio::spawn(async move {
+                client
+                    .post(format!("{api}/users/login"))
+                    .json(&json!({ "username": "stopper", "password": PASSWORD }))
+                    .send()
+                    .await
+                    .map(|res| res.status())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = Instant::now();
+    let db = server.db.clone();
+    let (status, log) = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{log}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        stopping.elapsed()
+    );
+    for request in in_flight {
+        assert_eq!(request.await.unwrap().unwrap(), StatusCode::OK);
+    }
+    assert!(log.contains("giving the unfinished job back"), "{log}");
+    let job = db
+        .collection::<Document>("media_jobs")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("the job is still queued");
+    let lease_until = job.get_datetime("leaseUntil").unwrap().to_chrono();
+    assert!(
+        lease_until <= chrono::Utc::now(),
+        "the lease was given back"
+    );
+    assert_eq!(
+        job.get_i32("attempts").unwrap(),
+        0,
+        "the attempt is not counted"
+    );
+}
+
+/// A listener that accepts connections and resets them at once.
+async fn resetting_listener() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            // Linger 0: dropping sends a reset at once (the deprecation is about blocking drops,
+            // which a zero linger does not do).
+            #[allow(deprecated)]
+            let _ = socket.set_linger(Some(Duration::ZERO));
+            drop(socket);
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_media_store_that_hangs_or_resets_fails_jobs_with_a_reason_and_requests_in_bounded_time()
+{
+    let hanging = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&hanging)
+        .await;
+    let resetting = resetting_listener().await;
+    for (what, api_base) in [("hanging", hanging.uri()), ("resetting", resetting)] {
+        // Registration stores the avatar on the fake; the store is broken only afterwards.
+        let working = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(FakeUpload::default())
+            .mount(&working)
+            .await;
+        let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let app = spawn_app_on_cloudinary(&working, &[("DB_NAME", &db_name)]).await;
+        let login = app.signed_up(&format!("{what}_store")).await;
+        // The same database, served by an app whose media store is broken.
+        let url = format!("cloudinary://{API_KEY}:{SECRET}@demo");
+        let broken = spawn_app_with(&[
+            ("DB_NAME", &db_name),
+            ("CLOUDINARY_URL", &url),
+            ("APP_CLOUDINARY__API_BASE", &api_base),
+            ("APP_CLOUDINARY__TIMEOUT_SECONDS", "1"),
+            ("APP_CLOUDINARY__MAX_ATTEMPTS", "2"),
+            ("APP_MEDIA__JOB_MAX_ATTEMPTS", "2"),
+            ("APP_MEDIA__JOB_BACKOFF_SECONDS", "0"),
+            ("APP_MEDIA__JOB_POLL_SECONDS", "1"),
+        ])
+        .await;
+
+        let started = Instant::now();
+        let res = broken
+            .client
+            .patch(broken.url("/users/avatar"))
+            .bearer_auth(&login.access)
+            .multipart(crate::helpers::image_form("avatar", "a.png", PNG.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_server_error(), "{what}: {}", res.status());
+        body_of(res).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+
+        let accepted = publish(
+            &broken,
+            &login,
+            video_form(("clip.mp4", samples::mp4(1_000)), PNG.to_vec()),
+        )
+        .await;
+        assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+        let id = body_of(accepted).await["data"]["_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let video = loop {
+            let video = body_of(
+                broken
+                    .get_authed(&format!("/videos/{id}"), &login.access)
+                    .await,
+            )
+            .await["data"]
+                .clone();
+            if video["status"] != "processing" {
+                break video;
+            }
+            assert!(Instant::now() < deadline, "{what}: still processing");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(video["status"], "failed", "{what}");
+        assert!(video["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("attempts"));
+        assert!(broken.spool_files().is_empty(), "{what}");
+    }
+}
