@@ -310,10 +310,10 @@ pub trait SessionRepository: Send + Sync {
     async fn revoke(&self, id: Id) -> Result<(), RepoError>;
     /// Revokes every session of the user but `keep`.
     async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError>;
-    /// Deletes the user's sessions that can no longer be used (expired or revoked) and the claims
-    /// of tokens that have expired. There are no TTL indexes on FerretDB, so logins sweep their
-    /// own user's leftovers.
-    async fn prune(&self, user_id: Id, now: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Deletes every session that can no longer be used (expired or revoked) and the claims of
+    /// tokens that have expired: there are no TTL indexes on FerretDB, so a periodic sweep does
+    /// what they would.
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
 /// Password hashing. Implementations run the slow hash away from async workers.

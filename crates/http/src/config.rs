@@ -72,6 +72,7 @@ pub struct AuthSettings {
     pub refresh_reuse_grace_seconds: u64,
     pub session_recheck_seconds: u64,
     pub bcrypt_cost: u32,
+    pub bcrypt_threads: usize,
     pub login_per_ip: Allowance,
     pub login_per_account: Allowance,
     pub register_per_ip: Allowance,

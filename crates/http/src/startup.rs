@@ -21,9 +21,9 @@ use videotube_domain::services::{
 use videotube_domain::Error;
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
-use videotube_infra::password::BcryptError;
+use videotube_infra::password::HasherError;
 use videotube_infra::throttle::{Allowance, KeyedThrottle};
-use videotube_infra::worker::run_media_jobs;
+use videotube_infra::worker::{run_media_jobs, sweep_sessions};
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
 use crate::api::{error_body, ApiError};
@@ -36,7 +36,7 @@ use crate::upload::{FileRule, SPOOL_PREFIX};
 
 /// What handlers share.
 pub struct AppState {
-    pub users: UserService,
+    pub users: Arc<UserService>,
     pub channels: ChannelService,
     pub dashboard: DashboardService,
     pub tweets: TweetService,
@@ -107,8 +107,8 @@ pub enum BuildError {
     DatabaseUri(#[source] DbError),
     #[error("could not create the indexes; is the database at MONGODB_URI reachable?")]
     Indexes(#[source] DbError),
-    #[error("invalid bcrypt cost")]
-    Bcrypt(#[source] BcryptError),
+    #[error("could not set up password hashing")]
+    Bcrypt(#[source] HasherError),
     #[error(transparent)]
     Settings(#[from] config::SettingsError),
     #[error("could not set up the Cloudinary client")]
@@ -179,51 +179,15 @@ impl Application {
                     None,
                 ),
             };
-        let auth = &settings.auth;
-        let user_repository = Arc::new(mongo::MongoUserRepository::new(&db));
-        let users = UserService::new(
-            user_repository.clone(),
-            Arc::new(mongo::MongoSessionRepository::new(&db)),
-            Arc::new(BcryptHasher::new(auth.bcrypt_cost).map_err(BuildError::Bcrypt)?),
-            Arc::new(JwtCodec::new(
-                &auth.access_token_secret,
-                &auth.refresh_token_secret,
-            )),
-            Arc::clone(&media_store),
-            Arc::new(GovernorLoginThrottle::new(
-                allowance(auth.login_per_ip),
-                allowance(auth.login_per_account),
-            )),
-            AuthPolicy {
-                access_ttl: auth.access_token_expiry,
-                refresh_ttl: auth.refresh_token_expiry,
-                refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
-                session_recheck: Duration::from_secs(auth.session_recheck_seconds),
-            },
-        );
-        let video_repository = Arc::new(mongo::MongoVideoRepository::new(&db));
-        let likes = Arc::new(mongo::MongoLikeRepository::new(&db));
-        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(&db));
-        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(&db));
-        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(&db));
-        let videos = Arc::new(VideoService::new(
-            VideoPorts {
-                videos: video_repository.clone(),
-                jobs: Arc::new(mongo::MongoMediaJobRepository::new(&db)),
-                history: Arc::new(mongo::MongoWatchHistoryRepository::new(&db)),
-                likes: likes.clone(),
-                comments: comment_repository.clone(),
-                playlists: playlist_repository.clone(),
-                users: user_repository.clone(),
-                media: Arc::clone(&media_store),
-                direct: direct_uploads,
-            },
-            JobPolicy {
-                lease: Duration::from_secs(media.job_lease_seconds.max(1)),
-                max_attempts: media.job_max_attempts.max(1),
-                first_backoff: Duration::from_secs(media.job_backoff_seconds),
-            },
-        ));
+        let Services {
+            users,
+            channels,
+            dashboard,
+            tweets,
+            comments,
+            playlists,
+            videos,
+        } = Services::new(&settings, &db, media_store, direct_uploads)?;
         let job_wake = Arc::new(Notify::new());
         let (stop_worker, worker_stop) = watch::channel(false);
         let shutdown_grace = Duration::from_secs(app.shutdown_timeout_seconds);
@@ -234,25 +198,11 @@ impl Application {
             worker_stop,
             shutdown_grace,
         ));
-        let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
-        let dashboard =
-            DashboardService::new(video_repository.clone(), likes.clone(), subscriptions);
-        let tweets = TweetService::new(
-            Arc::new(mongo::MongoTweetRepository::new(&db)),
-            likes.clone(),
-            user_repository.clone(),
-        );
-        let comments = CommentService::new(
-            comment_repository,
-            video_repository.clone(),
-            likes,
-            user_repository.clone(),
-        );
-        let playlists = PlaylistService::new(
-            playlist_repository,
-            video_repository,
-            user_repository.clone(),
-        );
+        tokio::spawn(sweep_sessions(
+            Arc::clone(&users),
+            SESSION_SWEEP_EVERY,
+            stop_worker.subscribe(),
+        ));
         let state = web::Data::new(AppState {
             users,
             channels,
@@ -274,8 +224,8 @@ impl Application {
             media_root: std::fs::canonicalize(&media.dir)
                 .map_err(|e| BuildError::Directory(media.dir.clone(), e))?,
             image_max_bytes: media.image_max_bytes,
-            register_throttle: KeyedThrottle::new(allowance(auth.register_per_ip)),
-            refresh_throttle: KeyedThrottle::new(allowance(auth.refresh_per_ip)),
+            register_throttle: KeyedThrottle::new(allowance(settings.auth.register_per_ip)),
+            refresh_throttle: KeyedThrottle::new(allowance(settings.auth.refresh_per_ip)),
         });
 
         let cors_origins = app.cors_origins.clone();
@@ -353,6 +303,107 @@ impl Application {
         served
     }
 }
+
+/// The domain services wired to MongoDB, bcrypt, JWT and a media store: what the routes call.
+/// The load benchmark's baseline (`videotube-baseline`) calls them directly, without HTTP.
+pub struct Services {
+    pub users: Arc<UserService>,
+    pub channels: ChannelService,
+    pub dashboard: DashboardService,
+    pub tweets: TweetService,
+    pub comments: CommentService,
+    pub playlists: PlaylistService,
+    pub videos: Arc<VideoService>,
+}
+
+impl Services {
+    pub fn new(
+        settings: &Settings,
+        db: &Database,
+        media_store: Arc<dyn MediaStore>,
+        direct_uploads: Option<Arc<dyn DirectUploads>>,
+    ) -> Result<Self, BuildError> {
+        let (auth, media) = (&settings.auth, &settings.media);
+        let user_repository = Arc::new(mongo::MongoUserRepository::new(db));
+        let users = Arc::new(UserService::new(
+            user_repository.clone(),
+            Arc::new(mongo::MongoSessionRepository::new(db)),
+            Arc::new(
+                BcryptHasher::new(auth.bcrypt_cost, auth.bcrypt_threads)
+                    .map_err(BuildError::Bcrypt)?,
+            ),
+            Arc::new(JwtCodec::new(
+                &auth.access_token_secret,
+                &auth.refresh_token_secret,
+            )),
+            Arc::clone(&media_store),
+            Arc::new(GovernorLoginThrottle::new(
+                allowance(auth.login_per_ip),
+                allowance(auth.login_per_account),
+            )),
+            AuthPolicy {
+                access_ttl: auth.access_token_expiry,
+                refresh_ttl: auth.refresh_token_expiry,
+                refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
+                session_recheck: Duration::from_secs(auth.session_recheck_seconds),
+            },
+        ));
+        let video_repository = Arc::new(mongo::MongoVideoRepository::new(db));
+        let likes = Arc::new(mongo::MongoLikeRepository::new(db));
+        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(db));
+        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(db));
+        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(db));
+        let videos = Arc::new(VideoService::new(
+            VideoPorts {
+                videos: video_repository.clone(),
+                jobs: Arc::new(mongo::MongoMediaJobRepository::new(db)),
+                history: Arc::new(mongo::MongoWatchHistoryRepository::new(db)),
+                likes: likes.clone(),
+                comments: comment_repository.clone(),
+                playlists: playlist_repository.clone(),
+                users: user_repository.clone(),
+                media: Arc::clone(&media_store),
+                direct: direct_uploads,
+            },
+            JobPolicy {
+                lease: Duration::from_secs(media.job_lease_seconds.max(1)),
+                max_attempts: media.job_max_attempts.max(1),
+                first_backoff: Duration::from_secs(media.job_backoff_seconds),
+            },
+        ));
+        let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
+        let dashboard =
+            DashboardService::new(video_repository.clone(), likes.clone(), subscriptions);
+        let tweets = TweetService::new(
+            Arc::new(mongo::MongoTweetRepository::new(db)),
+            likes.clone(),
+            user_repository.clone(),
+        );
+        let comments = CommentService::new(
+            comment_repository,
+            video_repository.clone(),
+            likes,
+            user_repository.clone(),
+        );
+        let playlists = PlaylistService::new(
+            playlist_repository,
+            video_repository,
+            user_repository.clone(),
+        );
+        Ok(Services {
+            users,
+            channels,
+            dashboard,
+            tweets,
+            comments,
+            playlists,
+            videos,
+        })
+    }
+}
+
+/// How often dead sessions are deleted.
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 fn allowance(a: config::Allowance) -> Allowance {
     Allowance {

@@ -1,3 +1,5 @@
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use videotube_domain::ports::PasswordHasher;
@@ -6,17 +8,86 @@ use videotube_domain::BoxError;
 
 pub use bcrypt::BcryptError;
 
-/// bcrypt, run on tokio's blocking pool: one hash at cost 10 takes tens of milliseconds, which
-/// would stall every other request sharing an async worker.
+#[derive(Debug, thiserror::Error)]
+pub enum HasherError {
+    #[error("invalid bcrypt cost")]
+    Cost(#[from] BcryptError),
+    #[error("could not start the bcrypt threads")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// bcrypt on threads of its own (see `new`), at the lowest CPU priority (SCHED_IDLE on Linux).
+/// A hash at cost 10 takes tens of milliseconds of CPU: on an async worker it would stall every
+/// request sharing it, and at normal priority a login storm would take the cores from every other
+/// route. This way hashing uses the CPU the rest of the server leaves idle; hashes beyond the
+/// pool's threads queue.
 pub struct BcryptHasher {
     cost: u32,
     dummy: PasswordHash,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+/// One pool per process: the cores are the process's, however many hashers there are. The first
+/// hasher sets its size.
+static POOL: Mutex<Option<Arc<rayon::ThreadPool>>> = Mutex::new(None);
+
+fn shared_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, rayon::ThreadPoolBuildError> {
+    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pool) = pool.as_ref() {
+        return Ok(Arc::clone(pool));
+    }
+    let built = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(match threads {
+                0 => std::thread::available_parallelism()
+                    .map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                n => n,
+            })
+            .thread_name(|i| format!("bcrypt-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()?,
+    );
+    *pool = Some(Arc::clone(&built));
+    Ok(built)
+}
+
+/// On Linux, scheduling policy is per thread: SCHED_IDLE threads run only on CPU time no other
+/// thread wants, so a login storm cannot slow the other routes down. Elsewhere the policy would
+/// apply to the whole process, so the threads keep the normal one there.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "could not lower the bcrypt threads' priority");
+        }
+    }
 }
 
 impl BcryptHasher {
-    pub fn new(cost: u32) -> Result<Self, bcrypt::BcryptError> {
+    /// `threads`: how many hashes may run at once; 0 is one fewer than the cores (at least one).
+    /// A core left free keeps the other routes fast while many users log in, at the price of
+    /// login throughput: even at idle priority, hashing on every core raised other requests'
+    /// p99 latency 15 to 100 times on the 2-core benchmark machine (README, "Performance").
+    pub fn new(cost: u32, threads: usize) -> Result<Self, HasherError> {
         let dummy = PasswordHash::new(bcrypt::hash("videotube dummy password", cost)?);
-        Ok(Self { cost, dummy })
+        Ok(Self {
+            cost,
+            dummy,
+            pool: shared_pool(threads)?,
+        })
+    }
+
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, BoxError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = done.send(work());
+        });
+        Ok(result.await?)
     }
 }
 
@@ -25,9 +96,9 @@ impl PasswordHasher for BcryptHasher {
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, BoxError> {
         let password = SecretString::from(password.expose());
         let cost = self.cost;
-        let hash =
-            tokio::task::spawn_blocking(move || bcrypt::hash(password.expose_secret(), cost))
-                .await??;
+        let hash = self
+            .on_pool(move || bcrypt::hash(password.expose_secret(), cost))
+            .await??;
         Ok(PasswordHash::new(hash))
     }
 
@@ -39,9 +110,9 @@ impl PasswordHasher for BcryptHasher {
         let password = SecretString::from(password.expose());
         let account_exists = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy).expose().to_owned();
-        let matches =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password.expose_secret(), &hash))
-                .await??;
+        let matches = self
+            .on_pool(move || bcrypt::verify(password.expose_secret(), &hash))
+            .await??;
         Ok(matches && account_exists)
     }
 }
@@ -52,7 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_match() {
-        let hasher = BcryptHasher::new(4).unwrap();
+        let hasher = BcryptHasher::new(4, 0).unwrap();
         let new = NewPassword::parse("correct horse".into(), "password").unwrap();
         let hash = hasher.hash(&new).await.unwrap();
         assert!(hash.expose().starts_with("$2b$04$"));

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
-use videotube_domain::services::{JobStep, VideoService};
+use videotube_domain::services::{JobStep, UserService, VideoService};
 
 /// The media job worker: runs jobs back to back while there are any, then waits for a wake-up
 /// (a new job in this process) or the poll interval (jobs of other processes, retries coming
@@ -70,6 +70,23 @@ pub async fn run_media_jobs(
                     _ = stop.wait_for(|stopping| *stopping) => {}
                 }
             }
+        }
+    }
+}
+
+/// Deletes dead sessions every `every` (there are no TTL indexes on FerretDB) until `stop`.
+pub async fn sweep_sessions(
+    users: Arc<UserService>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+        if let Err(err) = users.sweep_sessions().await {
+            tracing::warn!(error = ?err, "could not sweep dead sessions; trying again later");
         }
     }
 }

@@ -276,7 +276,7 @@ async fn rotation_is_conditional_and_revocation_sticks() {
 }
 
 #[tokio::test]
-async fn revoke_others_keeps_one_and_prune_sweeps_the_dead() {
+async fn revoke_others_keeps_one_and_the_sweep_deletes_the_dead() {
     let db = fresh_database().await;
     let sessions = MongoSessionRepository::new(&db);
     let user: Id = "0123456789abcdef01234567".parse().unwrap();
@@ -300,7 +300,7 @@ async fn revoke_others_keeps_one_and_prune_sweeps_the_dead() {
             .revoked
     );
 
-    sessions.prune(user, Utc::now()).await.unwrap();
+    sessions.sweep(Utc::now()).await.unwrap();
     assert!(sessions.find(keep.id).await.unwrap().is_some());
     assert!(sessions.find(drop_me.id).await.unwrap().is_none());
     assert!(sessions.find(expired.id).await.unwrap().is_none());

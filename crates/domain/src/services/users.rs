@@ -155,7 +155,6 @@ impl UserService {
         };
 
         let now = Utc::now();
-        self.sessions.prune(user.id, now).await?;
         let claims = TokenClaims {
             user_id: user.id,
             session_id: self.sessions.next_id(),
@@ -173,6 +172,12 @@ impl UserService {
         };
         self.sessions.insert(&session).await?;
         Ok((user, tokens))
+    }
+
+    /// Deletes sessions that can no longer be used and expired token records, for every user:
+    /// run periodically (no TTL indexes on FerretDB), not on the login path.
+    pub async fn sweep_sessions(&self) -> Result<(), Error> {
+        Ok(self.sessions.sweep(Utc::now()).await?)
     }
 
     /// Establishes the caller from an access token: valid signature, not expired, and its session

@@ -4,6 +4,7 @@
 //! `benchmark-password`.
 //!
 //! Usage: MONGODB_URI=mongodb://127.0.0.1:27017 DB_NAME=videotube_bench videotube-seed
+//! `SEED_VIDEOS` changes the number of videos (at least 200, not a multiple of 101).
 
 use std::time::Duration;
 
@@ -16,7 +17,6 @@ use videotube_infra::BcryptHasher;
 
 const CHANNELS: usize = 200;
 const VIEWERS: usize = 1_000;
-const VIDEOS: usize = 20_000;
 const SUBSCRIPTIONS_PER_VIEWER: usize = 100;
 const WATCHED_PER_VIEWER: usize = 200;
 const BATCH: usize = 5_000;
@@ -38,13 +38,20 @@ impl Lcg {
 async fn main() -> Result<(), BoxError> {
     let uri = std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
     let name = std::env::var("DB_NAME").unwrap_or_else(|_| "videotube_bench".into());
+    let video_count: usize = match std::env::var("SEED_VIDEOS") {
+        Ok(n) => n.parse()?,
+        Err(_) => 20_000,
+    };
+    if video_count < WATCHED_PER_VIEWER || video_count.is_multiple_of(101) {
+        return Err("SEED_VIDEOS must be at least 200 and not a multiple of 101".into());
+    }
     let db = mongo::connect(&uri, &name, Duration::from_secs(10)).await?;
     db.drop().await?;
     mongo::ensure_indexes(&db).await?;
 
     let password =
         NewPassword::parse("benchmark-password".into(), "password").map_err(|e| e.to_string())?;
-    let hash = BcryptHasher::new(10)?.hash(&password).await?;
+    let hash = BcryptHasher::new(10, 0)?.hash(&password).await?;
     let now = DateTime::now().timestamp_millis();
     let at = |minutes_ago: usize| DateTime::from_millis(now - minutes_ago as i64 * 60_000);
     let mut rng = Lcg(42);
@@ -73,7 +80,7 @@ async fn main() -> Result<(), BoxError> {
         .collect();
     insert(&db, "users", channels.into_iter().chain(viewers).collect()).await?;
 
-    let videos: Vec<Document> = (0..VIDEOS)
+    let videos: Vec<Document> = (0..video_count)
         .map(|i| {
             let id = ObjectId::new();
             doc! {
@@ -86,7 +93,7 @@ async fn main() -> Result<(), BoxError> {
                 "thumbnailAssetId": format!("thumbnails/{id}.png"),
                 "duration": (rng.next() % 3_600) as f64, "views": (rng.next() % 100_000) as i64,
                 "isPublished": true, "status": "ready",
-                "createdAt": at(VIDEOS - i), "updatedAt": at(VIDEOS - i),
+                "createdAt": at(video_count - i), "updatedAt": at(video_count - i),
             }
         })
         .collect();
@@ -121,12 +128,12 @@ async fn main() -> Result<(), BoxError> {
     for (v, viewer) in viewer_ids.iter().enumerate() {
         for k in 0..WATCHED_PER_VIEWER {
             history.push(doc! {
-                "user": viewer, "video": video_ids[(v * 37 + k * 101) % VIDEOS], "watchedAt": at(k),
+                "user": viewer, "video": video_ids[(v * 37 + k * 101) % video_count], "watchedAt": at(k),
             });
         }
     }
     insert(&db, "watch_history", history).await?;
-    println!("seeded {name}: {CHANNELS} channels, {VIEWERS} viewers, {VIDEOS} videos, {} subscriptions, {} history entries",
+    println!("seeded {name}: {CHANNELS} channels, {VIEWERS} viewers, {video_count} videos, {} subscriptions, {} history entries",
         VIEWERS * SUBSCRIPTIONS_PER_VIEWER, VIEWERS * WATCHED_PER_VIEWER);
     Ok(())
 }

@@ -187,17 +187,14 @@ impl SessionRepository for MongoSessionRepository {
             .map_err(repo_error)
     }
 
-    async fn prune(&self, user_id: Id, now: DateTime<Utc>) -> Result<(), RepoError> {
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
         let expired = doc! { "$lt": to_bson_time(now) };
         self.sessions
-            .delete_many(doc! {
-                "userId": oid(user_id),
-                "$or": [ { "revoked": true }, { "expiresAt": expired.clone() } ],
-            })
+            .delete_many(doc! { "$or": [ { "revoked": true }, { "expiresAt": expired.clone() } ] })
             .await
             .map_err(repo_error)?;
         self.token_uses
-            .delete_many(doc! { "userId": oid(user_id), "expiresAt": expired })
+            .delete_many(doc! { "expiresAt": expired })
             .await
             .map(drop)
             .map_err(repo_error)
