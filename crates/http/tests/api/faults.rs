@@ -23,16 +23,16 @@ use crate::samples;
 use crate::videos::{publish, video_form};
 
 /// The binary on a free port with its own database, media and spool directories.
-struct Server {
+pub struct Server {
     child: Child,
-    port: u16,
-    api: String,
+    pub port: u16,
+    pub api: String,
     db: Database,
-    _dirs: tempfile::TempDir,
+    dirs: tempfile::TempDir,
 }
 
 impl Server {
-    async fn start(database: &str, vars: &[(&str, String)]) -> Server {
+    pub async fn start(database: &str, vars: &[(&str, String)]) -> Server {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -52,7 +52,10 @@ impl Server {
         ];
         all.extend(vars.iter().map(|(k, v)| (*k, v.clone())));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let child = videotube(&all).spawn().unwrap();
+        // A file, not a pipe: nobody reads the log while the test runs, and a full pipe would
+        // block the server.
+        let log = std::fs::File::create(dirs.path().join("server.log")).unwrap();
+        let child = videotube(&all).stdout(log).spawn().unwrap();
         wait_until_healthy(port).await;
         Server {
             child,
@@ -61,8 +64,21 @@ impl Server {
             db: mongo::connect(&database_uri(), &db_name, Duration::from_secs(5))
                 .await
                 .unwrap(),
-            _dirs: dirs,
+            dirs,
         }
+    }
+
+    /// Files left in the upload spool.
+    pub fn spool_files(&self) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(self.dirs.path().join("spool"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Registers and logs in `username`; answers the access token.
@@ -88,16 +104,23 @@ impl Server {
     }
 
     /// Sends SIGTERM and answers the exit status and everything the server logged.
-    fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, String) {
+    pub fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, String) {
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
         let status = wait_for_exit(&mut self.child, within);
-        let mut log = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut log).unwrap();
+        let log = std::fs::read_to_string(self.dirs.path().join("server.log")).unwrap();
         (status, log)
+    }
+}
+
+/// A server a test did not stop is killed, not left running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

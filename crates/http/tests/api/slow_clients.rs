@@ -1,24 +1,25 @@
-//! Slow clients (slowloris) are cut off by timeouts, and others are served meanwhile.
+//! Slow clients (slowloris) are cut off by timeouts, and others are served meanwhile: the real
+//! `videotube` binary, trickled at over raw sockets.
 
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::faults::Server;
+use crate::helpers::database_uri;
 
-async fn slow_app() -> TestApp {
-    spawn_app_with(&[
-        ("APP_APPLICATION__HEAD_TIMEOUT_SECONDS", "1"),
-        ("APP_APPLICATION__BODY_IDLE_TIMEOUT_SECONDS", "1"),
-        ("APP_APPLICATION__BODY_RATE_GRACE_SECONDS", "2"),
-        ("APP_APPLICATION__BODY_MIN_BYTES_PER_SECOND", "100"),
-    ])
+async fn slow_server() -> Server {
+    Server::start(
+        &database_uri(),
+        &[
+            ("APP_APPLICATION__HEAD_TIMEOUT_SECONDS", "1".into()),
+            ("APP_APPLICATION__BODY_IDLE_TIMEOUT_SECONDS", "1".into()),
+            ("APP_APPLICATION__BODY_RATE_GRACE_SECONDS", "2".into()),
+            ("APP_APPLICATION__BODY_MIN_BYTES_PER_SECOND", "100".into()),
+        ],
+    )
     .await
-}
-
-fn port_of(app: &TestApp) -> u16 {
-    app.address.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 /// Sends `head`, then the body one byte every `every` until the server answers or closes;
@@ -57,8 +58,8 @@ fn json_head(port: u16, length: usize) -> String {
 
 #[tokio::test]
 async fn body_trickles_are_cut_off_while_others_are_served() {
-    let app = slow_app().await;
-    let port = port_of(&app);
+    let server = slow_server().await;
+    let port = server.port;
     // Twenty clients trickle a byte every 300 ms: never idle for a second, but far under 100 B/s.
     let trickles: Vec<_> = (0..20)
         .map(|_| {
@@ -79,10 +80,7 @@ async fn body_trickles_are_cut_off_while_others_are_served() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for _ in 0..10 {
         let started = Instant::now();
-        let res = app
-            .client
-            .get(app.url("/healthcheck"))
-            .send()
+        let res = reqwest::get(format!("{}/healthcheck", server.api))
             .await
             .unwrap();
         assert!(res.status().is_success());
@@ -106,8 +104,8 @@ async fn body_trickles_are_cut_off_while_others_are_served() {
 
 #[tokio::test]
 async fn a_multipart_trickle_is_cut_off_and_leaves_no_file() {
-    let app = slow_app().await;
-    let port = port_of(&app);
+    let server = slow_server().await;
+    let port = server.port;
     let head = format!(
         "POST /api/v1/users/register HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
          Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n\
@@ -118,13 +116,17 @@ async fn a_multipart_trickle_is_cut_off_and_leaves_no_file() {
     assert!(status.contains("408"), "{status}");
     assert!(took < Duration::from_secs(6), "{took:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+    assert!(
+        server.spool_files().is_empty(),
+        "{:?}",
+        server.spool_files()
+    );
 }
 
 #[tokio::test]
 async fn a_request_head_that_never_ends_is_cut_off() {
-    let app = slow_app().await;
-    let port = port_of(&app);
+    let server = slow_server().await;
+    let port = server.port;
     let started = Instant::now();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream
