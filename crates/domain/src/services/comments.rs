@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{toggle_like, LikeStates};
+use super::{toggle_like, visible_video, LikeStates};
 use crate::comment::{Comment, CommentContent};
 use crate::error::Error;
 use crate::like::LikeTarget;
@@ -146,8 +146,9 @@ impl CommentService {
     }
 
     async fn can_see(&self, viewer: Id, video: Id) -> Result<bool, Error> {
-        let found = self.videos.find_by_id(video).await?;
-        Ok(found.is_some_and(|v| v.visible_to(viewer)))
+        Ok(visible_video(self.videos.as_ref(), viewer, video)
+            .await?
+            .is_some())
     }
 
     async fn owned(&self, caller: Id, id: Id) -> Result<Comment, Error> {

@@ -84,6 +84,18 @@ impl LikeStates {
     }
 }
 
+/// The video, if it exists and the viewer may see it (hidden ones do not exist for others).
+async fn visible_video(
+    videos: &dyn VideoRepository,
+    viewer: Id,
+    id: Id,
+) -> Result<Option<Video>, Error> {
+    Ok(videos
+        .find_by_id(id)
+        .await?
+        .filter(|video| video.visible_to(viewer)))
+}
+
 /// The videos with these ids that the viewer may see, in the order of `ids`, each with its
 /// owner (two queries).
 async fn visible_in_order(

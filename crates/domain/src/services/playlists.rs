@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{visible_in_order, VideoWithOwner};
+use super::{visible_in_order, visible_video, VideoWithOwner};
 use crate::error::Error;
 use crate::media::StoredMedia;
 use crate::page::{Page, PageRequest};
@@ -161,9 +161,11 @@ impl PlaylistService {
         video: Id,
     ) -> Result<PlaylistWithVideos, Error> {
         let playlist = self.owned(caller, id).await?;
-        match self.videos.find_by_id(video).await? {
-            Some(found) if found.visible_to(caller) => {}
-            _ => return Err(Error::NotFound("Video not found")),
+        if visible_video(self.videos.as_ref(), caller, video)
+            .await?
+            .is_none()
+        {
+            return Err(Error::NotFound("Video not found"));
         }
         self.playlists.add_video(id, video, Utc::now()).await?;
         self.with_videos(caller, playlist).await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{discard, toggle_like, visible_in_order, with_owners};
+use super::{discard, toggle_like, visible_in_order, visible_video, with_owners};
 use crate::error::{Error, FieldError};
 use crate::like::LikeTarget;
 use crate::media::{
@@ -211,10 +211,9 @@ impl VideoService {
     }
 
     pub async fn get(&self, viewer: Id, id: Id) -> Result<Video, Error> {
-        match self.videos.find_by_id(id).await? {
-            Some(video) if video.visible_to(viewer) => Ok(video),
-            _ => Err(Error::NotFound("Video not found")),
-        }
+        visible_video(self.videos.as_ref(), viewer, id)
+            .await?
+            .ok_or(Error::NotFound("Video not found"))
     }
 
     /// A page of the catalogue, each video with its owner (three queries: page, count, owners).
