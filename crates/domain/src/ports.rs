@@ -18,11 +18,11 @@ use crate::media::{
 };
 use crate::page::{Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
-use crate::session::{IssuedToken, Session, TokenClaims, TokenKind, TokenUse};
+use crate::session::{IssuedToken, RefreshRotation, Rotation, Session, TokenClaims, TokenKind};
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
-use crate::video::{MediaJob, Video, VideoChanges, VideoSearch};
+use crate::video::{JobLease, MediaJob, Video, VideoChanges, VideoSearch};
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -54,14 +54,18 @@ pub trait VideoRepository: Send + Sync {
     fn next_id(&self) -> Id;
     async fn insert(&self, video: &Video) -> Result<(), RepoError>;
     async fn find_by_id(&self, id: Id) -> Result<Option<Video>, RepoError>;
+    /// Records the processed files, unless a job claim with a larger fence wrote the video
+    /// already (`false`: this worker's lease was taken over).
     async fn mark_ready(
         &self,
         id: Id,
+        fence: u64,
         video_file: &StoredMedia,
         thumbnail: &StoredMedia,
         duration_seconds: f64,
-    ) -> Result<(), RepoError>;
-    async fn mark_failed(&self, id: Id, reason: &str) -> Result<(), RepoError>;
+    ) -> Result<bool, RepoError>;
+    /// Marks processing failed, on the same terms as `mark_ready`.
+    async fn mark_failed(&self, id: Id, fence: u64, reason: &str) -> Result<bool, RepoError>;
     /// A page of the catalogue: published, ready videos, plus the viewer's own in every state.
     async fn search(
         &self,
@@ -136,6 +140,8 @@ pub trait LikeRepository: Send + Sync {
     /// `false` when there was none.
     async fn unlike(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError>;
     async fn is_liked(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError>;
+    /// Likes of the target by anyone but `user`.
+    async fn count_others(&self, target: LikeTarget, user: Id) -> Result<u64, RepoError>;
     /// Likes per target, in one aggregation (targets without likes are absent).
     async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError>;
     /// Which of these targets the user likes, in one query.
@@ -236,22 +242,26 @@ pub trait TweetRepository: Send + Sync {
 /// Who watched what, when: one entry per (user, video), holding the latest watch.
 #[async_trait]
 pub trait WatchHistoryRepository: Send + Sync {
-    async fn last_watched(&self, user: Id, video: Id) -> Result<Option<DateTime<Utc>>, RepoError>;
-    /// Records a view as counted unless it already was: the key is the viewer, the video and the
-    /// previous watch, so parallel loads of one video by one viewer count once.
-    async fn claim_view(
+    /// Records that the user watched the video at `at` (it moves to the top of their history)
+    /// and answers whether the watch counts as a view: it does unless a view of this video by
+    /// this user was counted less than `window` before. Of parallel watches one counts. Clearing
+    /// the history does not reset the window.
+    async fn record_watch(
         &self,
         user: Id,
         video: Id,
-        previous: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+        window: Duration,
     ) -> Result<bool, RepoError>;
-    async fn record(&self, user: Id, video: Id, at: DateTime<Utc>) -> Result<(), RepoError>;
     /// The user's videos, newest watch first.
     async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError>;
     async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError>;
     async fn clear(&self, user: Id) -> Result<(), RepoError>;
     /// Every entry and view record of a deleted video.
     async fn remove_video(&self, video: Id) -> Result<(), RepoError>;
+    /// Deletes the records of views counted more than `window` before `now`: they can no longer
+    /// keep a watch from counting.
+    async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError>;
 }
 
 /// The durable queue of media jobs.
@@ -259,22 +269,34 @@ pub trait WatchHistoryRepository: Send + Sync {
 pub trait MediaJobRepository: Send + Sync {
     fn next_id(&self) -> Id;
     async fn insert(&self, job: &MediaJob) -> Result<(), RepoError>;
-    /// Takes the next due job whose lease is free or expired (a crashed worker's job is taken
-    /// over once its lease runs out) and leases it for `lease`. Exactly one caller wins a job,
-    /// even on stores without atomic conditional updates.
+    /// Leases the next due job that no live lease holds (a crashed worker's job is taken over
+    /// once its lease runs out) for `lease`. Exactly one caller wins each claim, and each claim of
+    /// a job has a larger fence than the one before.
     async fn claim_next(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<MediaJob>, RepoError>;
-    /// Gives the job back after a failed attempt, to be tried again from `not_before`.
+    ) -> Result<Option<JobLease>, RepoError>;
+    /// Extends the lease to `now + lease`; `false` when the job was claimed by someone else
+    /// meanwhile (the holder must stop).
+    async fn renew(
+        &self,
+        lease: &JobLease,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+    ) -> Result<bool, RepoError>;
+    /// Gives the job back after a failed (or interrupted) attempt, to be tried again from
+    /// `not_before`; `false`, writing nothing, when the lease was taken over.
     async fn retry_later(
         &self,
-        id: Id,
+        lease: &JobLease,
         attempts: u32,
         error: &str,
         not_before: DateTime<Utc>,
-    ) -> Result<(), RepoError>;
+    ) -> Result<bool, RepoError>;
+    /// Deletes a job that ended; `false`, deleting nothing, when the lease was taken over.
+    async fn finish(&self, lease: &JobLease) -> Result<bool, RepoError>;
+    /// Deletes a job that never got its video (see `VideoService::publish`), whoever holds it.
     async fn remove(&self, id: Id) -> Result<(), RepoError>;
 }
 
@@ -282,37 +304,20 @@ pub trait MediaJobRepository: Send + Sync {
 pub trait SessionRepository: Send + Sync {
     /// A fresh id, needed before the session exists because its tokens carry it.
     fn next_id(&self) -> Id;
-    async fn insert(&self, session: &Session) -> Result<(), RepoError>;
+    /// Stores a new session whose first refresh token has this fingerprint.
+    async fn insert(&self, session: &Session, token_hash: &str) -> Result<(), RepoError>;
     async fn find(&self, id: Id) -> Result<Option<Session>, RepoError>;
-    /// Records that a refresh token was spent in the given way; `false` when it already was. This
-    /// is what decides between parallel requests presenting one token: it must be atomic on its
-    /// own (a unique key), because a conditional update is not atomic on every supported store.
-    async fn claim(
-        &self,
-        session: &Session,
-        token_hash: &str,
-        token_use: TokenUse,
-        now: DateTime<Utc>,
-    ) -> Result<bool, RepoError>;
-    /// The session once it no longer holds `token_hash`: after losing a claim, the winner's
-    /// rotation may not be written yet. Waits briefly; `None` if it never changes or is gone.
-    async fn find_rotated(&self, id: Id, token_hash: &str) -> Result<Option<Session>, RepoError>;
-    /// Replaces the current token hash if it still equals `expected` and the session is not
-    /// revoked; `false` means another request rotated or revoked it first.
-    async fn rotate(
-        &self,
-        id: Id,
-        expected: &str,
-        new_hash: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, RepoError>;
+    /// Spends the presented refresh token and makes `next` the session's current one, if the
+    /// presented token is current or (within the grace) the one replaced last. Of parallel calls
+    /// presenting one token exactly one rotates; the others are judged against the session as
+    /// that one left it. A failure before the token is spent leaves it unspent (the caller may
+    /// retry); once it is spent, `next` is current whatever fails afterwards.
+    async fn rotate(&self, rotation: RefreshRotation<'_>) -> Result<Rotation, RepoError>;
     async fn revoke(&self, id: Id) -> Result<(), RepoError>;
     /// Revokes every session of the user but `keep`.
     async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError>;
-    /// Deletes every session that can no longer be used (expired or revoked) and the claims of
-    /// tokens that have expired: there are no TTL indexes on FerretDB, so a periodic sweep does
-    /// what they would.
+    /// Deletes what can no longer be used: expired or revoked sessions, records of spent tokens
+    /// that no rotation can need any more. Run periodically, not on request paths.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError>;
 }
 

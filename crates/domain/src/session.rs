@@ -7,15 +7,13 @@ use secrecy::SecretString;
 
 use crate::id::Id;
 
-/// One login: a chain of refresh tokens of which only the current one's fingerprint (and, for the
-/// reuse grace, the one it replaced) is kept. Revoking it ends every token of the chain.
+/// One login. Its refresh tokens form a chain: each refresh spends the token presented and
+/// issues the next; revoking the session ends every token of the chain. Only fingerprints of
+/// tokens are stored, and they stay with the store (see `SessionRepository::rotate`).
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: Id,
     pub user_id: Id,
-    pub token_hash: String,
-    pub previous_token_hash: Option<String>,
-    pub rotated_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
     pub revoked: bool,
     pub created_at: DateTime<Utc>,
@@ -27,12 +25,32 @@ impl Session {
     }
 }
 
-/// How a refresh token is spent: once to rotate its session, and, within the reuse grace after
-/// it was replaced, once more.
+/// A refresh token (by fingerprint) presented to be exchanged for the next one.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshRotation<'a> {
+    pub session: Id,
+    pub user: Id,
+    pub presented: &'a str,
+    pub next: &'a str,
+    pub next_expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// How long the token replaced last is still accepted once more (parallel refreshes of one
+    /// client); zero turns the grace off.
+    pub grace: Duration,
+}
+
+/// What became of a presented refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenUse {
-    Rotation,
-    Grace,
+pub enum Rotation {
+    /// It was the session's current token; `next` is current now.
+    Rotated,
+    /// It was the token replaced last, within the grace; `next` is current now (and the token
+    /// that replaced it is in turn accepted once more within the grace).
+    RotatedInGrace,
+    /// It was spent before, outside the grace: someone copied it.
+    Reused,
+    /// The session does not exist, is not this user's, has expired or was revoked.
+    Gone,
 }
 
 /// What both kinds of token carry: who, and under which session.

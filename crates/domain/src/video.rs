@@ -132,11 +132,30 @@ impl VideoSort {
     }
 }
 
+/// Text searched for in the catalogue: at most 200 characters after trimming, no control
+/// characters (a NUL byte is refused by MongoDB's regex engine; it is a 400 here, not a 500).
+/// Empty means no text filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const FIELD: &'static str = "query";
+
+    pub fn parse(raw: &str) -> Result<Option<Self>, FieldError> {
+        let text = bounded(raw, Self::FIELD, 0..=200)?;
+        Ok((!text.is_empty()).then_some(SearchText(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A search of the video catalogue.
 #[derive(Debug, Clone)]
 pub struct VideoSearch {
     /// Matched literally, ignoring case, against title and description.
-    pub text: Option<String>,
+    pub text: Option<SearchText>,
     pub sort: VideoSort,
     pub descending: bool,
     /// Only this channel's videos.
@@ -165,6 +184,14 @@ pub struct MediaJob {
     pub created_at: DateTime<Utc>,
 }
 
+/// A job claimed by one worker, until its lease runs out unless renewed. Every claim of a job
+/// gets a larger `fence`, so the writes of a worker whose lease was taken over are refused.
+#[derive(Debug, Clone)]
+pub struct JobLease {
+    pub job: MediaJob,
+    pub fence: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +204,17 @@ mod tests {
         assert!(Description::parse("line one\nline two").is_ok());
         assert!(Description::parse(&"d".repeat(5001)).is_err());
         assert!(Title::parse("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn search_text_is_bounded_and_free_of_control_characters() {
+        assert_eq!(
+            SearchText::parse("  cats ").unwrap().unwrap().as_str(),
+            "cats"
+        );
+        assert_eq!(SearchText::parse("   ").unwrap(), None);
+        assert!(SearchText::parse("a\u{0}b").is_err());
+        assert!(SearchText::parse(&"q".repeat(201)).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::HasherError;
 use videotube_infra::throttle::{Allowance, KeyedThrottle};
-use videotube_infra::worker::{run_media_jobs, sweep_sessions};
+use videotube_infra::worker::{run_media_jobs, run_sweeps};
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
 use crate::api::{error_body, ApiError};
@@ -195,12 +195,15 @@ impl Application {
             Arc::clone(&videos),
             Arc::clone(&job_wake),
             Duration::from_secs(media.job_poll_seconds.max(1)),
+            // Three renewals per lease: one lost to a database blip still leaves time for another.
+            Duration::from_secs(media.job_lease_seconds.max(1)) / 3,
             worker_stop,
             shutdown_grace,
         ));
-        tokio::spawn(sweep_sessions(
+        tokio::spawn(run_sweeps(
             Arc::clone(&users),
-            SESSION_SWEEP_EVERY,
+            Arc::clone(&videos),
+            SWEEP_EVERY,
             stop_worker.subscribe(),
         ));
         let state = web::Data::new(AppState {
@@ -402,8 +405,8 @@ impl Services {
     }
 }
 
-/// How often dead sessions are deleted.
-const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often the sweeps run (see `run_sweeps`).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 fn allowance(a: config::Allowance) -> Allowance {
     Allowance {

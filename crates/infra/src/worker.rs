@@ -8,6 +8,9 @@ use videotube_domain::services::{JobStep, UserService, VideoService};
 /// (a new job in this process) or the poll interval (jobs of other processes, retries coming
 /// due, leases of crashed workers running out).
 ///
+/// While a job runs its lease is renewed every `renew_every`; if another worker took the job
+/// over meanwhile (this one was stalled past its lease), the job is dropped here at once.
+///
 /// When `stop` turns true it takes no new job; a job it is running gets `grace` to finish and is
 /// otherwise given back (`VideoService::release_job`), so no lease is left held by a process that
 /// is gone.
@@ -15,6 +18,7 @@ pub async fn run_media_jobs(
     videos: Arc<VideoService>,
     wake: Arc<Notify>,
     poll: Duration,
+    renew_every: Duration,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -42,12 +46,25 @@ pub async fn run_media_jobs(
             let _ = stopping.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         };
+        let renewing = async {
+            loop {
+                tokio::time::sleep(renew_every).await;
+                match videos.renew_job(&job).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(err) => {
+                        tracing::warn!(job = %job.job.id, error = ?err, "could not renew a job's lease; trying again")
+                    }
+                }
+            }
+        };
         let step = tokio::select! {
             step = videos.run_job(&job) => step,
+            () = renewing => Ok(JobStep::LeaseLost),
             _ = out_of_time => {
-                tracing::info!(job = %job.id, "stopping: giving the unfinished job back");
+                tracing::info!(job = %job.job.id, "stopping: giving the unfinished job back");
                 if let Err(err) = videos.release_job(&job).await {
-                    tracing::warn!(job = %job.id, error = ?err, "could not give the job back; it is taken over when its lease runs out");
+                    tracing::warn!(job = %job.job.id, error = ?err, "could not give the job back; it is taken over when its lease runs out");
                 }
                 return;
             }
@@ -63,6 +80,9 @@ pub async fn run_media_jobs(
                 }
             }
             Ok(JobStep::Retrying) => {}
+            Ok(JobStep::LeaseLost) => {
+                tracing::warn!(job = %job.job.id, "another worker took the job over; letting it go")
+            }
             Err(err) => {
                 tracing::error!(error = ?err, "media job worker: a job step failed; waiting");
                 tokio::select! {
@@ -74,9 +94,11 @@ pub async fn run_media_jobs(
     }
 }
 
-/// Deletes dead sessions every `every` (there are no TTL indexes on FerretDB) until `stop`.
-pub async fn sweep_sessions(
+/// Every `every` until `stop`, deletes what no request can need any more: dead sessions, spent
+/// refresh tokens, view records older than their window (there are no TTL indexes on FerretDB).
+pub async fn run_sweeps(
     users: Arc<UserService>,
+    videos: Arc<VideoService>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -87,6 +109,9 @@ pub async fn sweep_sessions(
         }
         if let Err(err) = users.sweep_sessions().await {
             tracing::warn!(error = ?err, "could not sweep dead sessions; trying again later");
+        }
+        if let Err(err) = videos.sweep_view_records().await {
+            tracing::warn!(error = ?err, "could not sweep old view records; trying again later");
         }
     }
 }

@@ -13,16 +13,17 @@ use videotube_domain::page::PageRequest;
 use videotube_domain::playlist::{PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::ports::{
     CommentRepository, LikeRepository, MediaJobRepository, PlaylistRepository, SessionRepository,
-    UserRepository,
+    UserRepository, VideoRepository, WatchHistoryRepository,
 };
-use videotube_domain::session::{Session, TokenUse};
+use videotube_domain::session::{RefreshRotation, Rotation, Session};
 use videotube_domain::user::{AccountChanges, NewUser};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
-use videotube_domain::video::MediaJob;
+use videotube_domain::video::{Description, JobLease, MediaJob, Title, Video, VideoStatus};
 use videotube_domain::{Id, RepoError};
 use videotube_infra::mongo::{
     self, Database, MongoCommentRepository, MongoLikeRepository, MongoMediaJobRepository,
-    MongoPlaylistRepository, MongoSessionRepository, MongoUserRepository,
+    MongoPlaylistRepository, MongoSessionRepository, MongoUserRepository, MongoVideoRepository,
+    MongoWatchHistoryRepository,
 };
 
 async fn fresh_database() -> Database {
@@ -124,6 +125,35 @@ async fn unique_indexes_turn_duplicates_into_named_conflicts() {
         std::error::Error::source(&err)
     );
 
+    // The duplicate value names the other field: classified by the index, not the message text.
+    users
+        .insert(new_user("email", "username@example.com"))
+        .await
+        .unwrap();
+    let lookalike = AccountChanges {
+        full_name: None,
+        email: Some(Email::parse("username@example.com").unwrap()),
+    };
+    let err = users.update_account(bob.id, &lookalike).await.unwrap_err();
+    assert!(
+        matches!(err, RepoError::Duplicate(UniqueField::Email)),
+        "{err:?} {:?}",
+        std::error::Error::source(&err)
+    );
+    let err = users
+        .insert(new_user("username", "email@example.com"))
+        .await
+        .map(drop);
+    assert!(err.is_ok(), "no clash: {err:?}");
+    let err = users
+        .insert(new_user("email", "fresh@example.com"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Duplicate(UniqueField::Username)),
+        "{err:?}"
+    );
+
     let ada = Username::parse("ada").unwrap();
     let free = Email::parse("free@example.com").unwrap();
     assert_eq!(users.taken(&ada, &free).await.unwrap(), (true, false));
@@ -202,76 +232,163 @@ fn session(repo: &MongoSessionRepository, user_id: Id, expires_in: TimeDelta) ->
     Session {
         id: repo.next_id(),
         user_id,
-        token_hash: format!("hash-{}", uuid::Uuid::new_v4().simple()),
-        previous_token_hash: None,
-        rotated_at: None,
         expires_at: now + expires_in,
         revoked: false,
         created_at: now,
     }
 }
 
-#[tokio::test]
-async fn a_token_can_be_claimed_once_per_use() {
-    let db = fresh_database().await;
-    let sessions = MongoSessionRepository::new(&db);
-    let user: Id = "0123456789abcdef01234567".parse().unwrap();
-    let s = session(&sessions, user, TimeDelta::days(1));
-    sessions.insert(&s).await.unwrap();
+fn rotation<'a>(s: &Session, presented: &'a str, next: &'a str, grace: u64) -> RefreshRotation<'a> {
     let now = Utc::now();
-    let claims = (0..6).map(|_| sessions.claim(&s, &s.token_hash, TokenUse::Rotation, now));
-    let won = futures_util::future::join_all(claims)
-        .await
-        .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
-        .count();
-    assert_eq!(won, 1);
-    assert!(sessions
-        .claim(&s, &s.token_hash, TokenUse::Grace, now)
-        .await
-        .unwrap());
-    assert!(!sessions
-        .claim(&s, &s.token_hash, TokenUse::Grace, now)
-        .await
-        .unwrap());
+    RefreshRotation {
+        session: s.id,
+        user: s.user_id,
+        presented,
+        next,
+        next_expires_at: now + TimeDelta::days(1),
+        now,
+        grace: Duration::from_secs(grace),
+    }
 }
 
 #[tokio::test]
-async fn rotation_is_conditional_and_revocation_sticks() {
+async fn one_of_parallel_rotations_wins_and_one_more_is_let_through_by_the_grace() {
+    let db = fresh_database().await;
+    let sessions = MongoSessionRepository::new(&db);
+    let user: Id = "0123456789abcdef01234567".parse().unwrap();
+    for (grace, expected) in [
+        (10, [Rotation::Rotated, Rotation::RotatedInGrace]),
+        (0, [Rotation::Rotated, Rotation::Reused]),
+    ] {
+        let s = session(&sessions, user, TimeDelta::days(1));
+        // Fingerprints of distinct tokens: unique across sessions.
+        let first = format!("first-{grace}");
+        sessions.insert(&s, &first).await.unwrap();
+        let nexts: Vec<String> = (0..6).map(|i| format!("next-{grace}-{i}")).collect();
+        let outcomes = futures_util::future::join_all(
+            nexts
+                .iter()
+                .map(|next| sessions.rotate(rotation(&s, &first, next, grace))),
+        )
+        .await;
+        let mut outcomes: Vec<Rotation> = outcomes.into_iter().map(Result::unwrap).collect();
+        let count = |o: Rotation| outcomes.iter().filter(|x| **x == o).count();
+        assert_eq!(count(expected[0]), 1, "grace {grace}: {outcomes:?}");
+        assert_eq!(
+            count(expected[1]),
+            if grace == 0 { 5 } else { 1 },
+            "{outcomes:?}"
+        );
+        outcomes.retain(|o| !expected.contains(o));
+        assert!(
+            outcomes.iter().all(|o| *o == Rotation::Reused),
+            "{outcomes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_survives_losing_its_session_write_and_the_sweep_repairs_it() {
+    let db = fresh_database().await;
+    let sessions = MongoSessionRepository::new(&db);
+    let raw = db.collection::<bson::Document>("sessions");
+    let user: Id = "0123456789abcdef01234567".parse().unwrap();
+    let s = session(&sessions, user, TimeDelta::days(1));
+    sessions.insert(&s, "t0").await.unwrap();
+    let as_first_written = raw
+        .find_one(doc! { "_id": bson::oid::ObjectId::from_bytes(s.id.bytes()) })
+        .await
+        .unwrap()
+        .unwrap();
+    let lose_session_write = || async {
+        raw.replace_one(
+            doc! { "_id": as_first_written.get_object_id("_id").unwrap() },
+            as_first_written.clone(),
+        )
+        .await
+        .unwrap();
+    };
+
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t0", "t1", 0)).await.unwrap(),
+        Rotation::Rotated
+    );
+    // The process died after spending t0, before the session recorded t1.
+    lose_session_write().await;
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t0", "x", 0)).await.unwrap(),
+        Rotation::Reused
+    );
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t1", "t2", 0)).await.unwrap(),
+        Rotation::Rotated
+    );
+    lose_session_write().await;
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t2", "t3", 0)).await.unwrap(),
+        Rotation::Rotated
+    );
+    lose_session_write().await;
+
+    // An hour later the sweep moves the session past the spent records and deletes them.
+    let spent = db.collection::<bson::Document>("refresh_token_uses");
+    let an_hour_ago = bson::DateTime::from_chrono(Utc::now() - TimeDelta::minutes(61));
+    spent
+        .update_many(doc! {}, doc! { "$set": { "usedAt": an_hour_ago } })
+        .await
+        .unwrap();
+    sessions.sweep(Utc::now()).await.unwrap();
+    assert_eq!(spent.count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t3", "t4", 0)).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t1", "x", 0)).await.unwrap(),
+        Rotation::Reused
+    );
+    // Fresh records stay: a parallel refresh may still be following them.
+    sessions.sweep(Utc::now()).await.unwrap();
+    assert_eq!(spent.count_documents(doc! {}).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn revoked_expired_and_foreign_sessions_are_gone() {
     let db = fresh_database().await;
     let sessions = MongoSessionRepository::new(&db);
     let user: Id = "0123456789abcdef01234567".parse().unwrap();
     let s = session(&sessions, user, TimeDelta::days(1));
-    sessions.insert(&s).await.unwrap();
-    let later = s.expires_at + TimeDelta::days(1);
-    let now = Utc::now();
-    assert!(!sessions
-        .rotate(s.id, "not-current", "new", now, later)
-        .await
-        .unwrap());
-    assert!(sessions
-        .rotate(s.id, &s.token_hash, "new", now, later)
-        .await
-        .unwrap());
-    let rotated = sessions.find(s.id).await.unwrap().unwrap();
-    assert_eq!(rotated.token_hash, "new");
+    sessions.insert(&s, "t0").await.unwrap();
+    let stranger = Session {
+        user_id: "0123456789abcdef01234568".parse().unwrap(),
+        ..s.clone()
+    };
     assert_eq!(
-        rotated.previous_token_hash.as_deref(),
-        Some(s.token_hash.as_str())
+        sessions
+            .rotate(rotation(&stranger, "t0", "x", 10))
+            .await
+            .unwrap(),
+        Rotation::Gone
     );
-    assert_eq!(rotated.expires_at.timestamp(), later.timestamp());
-    let found = sessions
-        .find_rotated(s.id, &s.token_hash)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(found.token_hash, "new");
-
+    let mut late = rotation(&s, "t0", "x", 10);
+    late.now += TimeDelta::days(2);
+    assert_eq!(sessions.rotate(late).await.unwrap(), Rotation::Gone);
+    let unknown = Session {
+        id: sessions.next_id(),
+        ..s.clone()
+    };
+    assert_eq!(
+        sessions
+            .rotate(rotation(&unknown, "t0", "x", 10))
+            .await
+            .unwrap(),
+        Rotation::Gone
+    );
     sessions.revoke(s.id).await.unwrap();
-    assert!(!sessions
-        .rotate(s.id, "new", "newer", now, later)
-        .await
-        .unwrap());
+    assert_eq!(
+        sessions.rotate(rotation(&s, "t0", "x", 10)).await.unwrap(),
+        Rotation::Gone
+    );
     assert!(sessions.find(s.id).await.unwrap().unwrap().revoked);
 }
 
@@ -286,7 +403,7 @@ async fn revoke_others_keeps_one_and_the_sweep_deletes_the_dead() {
     let expired = session(&sessions, user, TimeDelta::seconds(-5));
     let someone_elses = session(&sessions, other_user, TimeDelta::days(1));
     for s in [&keep, &drop_me, &expired, &someone_elses] {
-        sessions.insert(s).await.unwrap();
+        sessions.insert(s, "t0").await.unwrap();
     }
     sessions.revoke_others(user, keep.id).await.unwrap();
     assert!(!sessions.find(keep.id).await.unwrap().unwrap().revoked);
@@ -331,6 +448,25 @@ async fn an_unreachable_server_is_unavailable_not_an_internal_error() {
     assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
 }
 
+fn processing_video(videos: &MongoVideoRepository, owner: Id) -> Video {
+    let now = Utc::now();
+    Video {
+        id: videos.next_id(),
+        owner,
+        title: Title::parse("Processing").unwrap(),
+        description: Description::parse("soon").unwrap(),
+        video_file: None,
+        thumbnail: None,
+        duration_seconds: 0.0,
+        views: 0,
+        is_published: true,
+        status: VideoStatus::Processing,
+        failure_reason: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 fn job(jobs: &MongoMediaJobRepository, spool: &std::path::Path) -> MediaJob {
     let file = |name: &str, media_type| UploadedFile {
         path: spool.join(name),
@@ -357,38 +493,185 @@ async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
     let now = Utc::now();
 
     let workers = (0..6).map(|_| jobs.claim_next(now, lease));
-    let claimed: Vec<MediaJob> = futures_util::future::join_all(workers)
+    let claimed: Vec<JobLease> = futures_util::future::join_all(workers)
         .await
         .into_iter()
         .filter_map(|r| r.unwrap())
         .collect();
     assert_eq!(claimed.len(), 1, "exactly one worker gets the job");
-    assert_eq!(claimed[0].id, queued.id);
-    assert_eq!(claimed[0].video.path, queued.video.path);
-    assert_eq!(claimed[0].thumbnail.media_type, MediaType::Png);
+    let first = &claimed[0];
+    assert_eq!((first.job.id, first.fence), (queued.id, 1));
+    assert_eq!(first.job.video.path, queued.video.path);
+    assert_eq!(first.job.thumbnail.media_type, MediaType::Png);
     assert!(
         jobs.claim_next(now, lease).await.unwrap().is_none(),
         "leased"
     );
-
-    let after_lease = now + TimeDelta::seconds(61);
-    let taken_over = jobs.claim_next(after_lease, lease).await.unwrap().unwrap();
-    assert_eq!(
-        taken_over.id, queued.id,
-        "a crashed worker's job is taken over"
-    );
-
-    let retry_at = after_lease + TimeDelta::seconds(30);
-    jobs.retry_later(queued.id, 1, "store failed", retry_at)
+    // A renewal pushes the lease on.
+    let renewed_at = now + TimeDelta::seconds(50);
+    assert!(jobs.renew(first, renewed_at, lease).await.unwrap());
+    let after_first_lease = now + TimeDelta::seconds(61);
+    assert!(jobs
+        .claim_next(after_first_lease, lease)
         .await
-        .unwrap();
-    assert!(jobs.claim_next(after_lease, lease).await.unwrap().is_none());
-    let retried = jobs.claim_next(retry_at, lease).await.unwrap().unwrap();
-    assert_eq!(retried.attempts, 1);
+        .unwrap()
+        .is_none());
 
-    jobs.remove(queued.id).await.unwrap();
+    let after_renewal = renewed_at + TimeDelta::seconds(61);
+    let second = jobs
+        .claim_next(after_renewal, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (second.job.id, second.fence),
+        (queued.id, 2),
+        "a stalled worker's job is taken over, with a larger fence"
+    );
+    // The stalled worker wakes up: its writes are refused.
+    assert!(!jobs.renew(first, after_renewal, lease).await.unwrap());
+    assert!(!jobs
+        .retry_later(first, 1, "late", after_renewal)
+        .await
+        .unwrap());
+    assert!(!jobs.finish(first).await.unwrap());
+
+    let retry_at = after_renewal + TimeDelta::seconds(30);
+    assert!(jobs
+        .retry_later(&second, 1, "store failed", retry_at)
+        .await
+        .unwrap());
+    assert!(jobs
+        .claim_next(after_renewal, lease)
+        .await
+        .unwrap()
+        .is_none());
+    let third = jobs.claim_next(retry_at, lease).await.unwrap().unwrap();
+    assert_eq!((third.job.attempts, third.fence), (1, 3));
+
+    assert!(jobs.finish(&third).await.unwrap());
     let much_later = retry_at + TimeDelta::days(1);
     assert!(jobs.claim_next(much_later, lease).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_claim_whose_second_write_is_lost_neither_strands_the_job_nor_lets_it_run_twice() {
+    let db = fresh_database().await;
+    let jobs = MongoMediaJobRepository::new(&db);
+    let raw = db.collection::<bson::Document>("media_jobs");
+    let queued = job(&jobs, std::path::Path::new("/spool/jobs"));
+    jobs.insert(&queued).await.unwrap();
+    let as_queued = raw.find_one(doc! {}).await.unwrap().unwrap();
+    let lose_job_write = || async {
+        raw.replace_one(
+            doc! { "_id": as_queued.get_object_id("_id").unwrap() },
+            as_queued.clone(),
+        )
+        .await
+        .unwrap();
+    };
+    let lease = Duration::from_secs(60);
+    let now = Utc::now();
+    let first = jobs.claim_next(now, lease).await.unwrap().unwrap();
+    // The process died after recording the claim, before noting it on the job.
+    lose_job_write().await;
+    assert!(
+        jobs.claim_next(now, lease).await.unwrap().is_none(),
+        "the claim still holds the job"
+    );
+    drop(first);
+    let later = now + TimeDelta::seconds(61);
+    let second = jobs.claim_next(later, lease).await.unwrap().unwrap();
+    assert_eq!(
+        second.fence, 2,
+        "the job is claimable again once the lease ran out"
+    );
+    lose_job_write().await;
+    let third = jobs
+        .claim_next(later + TimeDelta::seconds(61), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.fence, 3);
+}
+
+#[tokio::test]
+async fn a_videos_job_writes_are_fenced() {
+    let db = fresh_database().await;
+    let videos = MongoVideoRepository::new(&db);
+    let owner: Id = "0123456789abcdef01234567".parse().unwrap();
+    let video = processing_video(&videos, owner);
+    videos.insert(&video).await.unwrap();
+    let media = |name: &str| StoredMedia {
+        url: format!("http://localhost/media/{name}"),
+        asset_id: name.into(),
+    };
+    assert!(videos
+        .mark_ready(video.id, 2, &media("new.mp4"), &media("new.png"), 3.0)
+        .await
+        .unwrap());
+    assert!(
+        !videos
+            .mark_ready(video.id, 1, &media("stale.mp4"), &media("stale.png"), 9.0)
+            .await
+            .unwrap(),
+        "an older claim's result is refused"
+    );
+    assert!(!videos.mark_failed(video.id, 1, "stale").await.unwrap());
+    let stored = videos.find_by_id(video.id).await.unwrap().unwrap();
+    assert_eq!(stored.video_file.unwrap().asset_id, "new.mp4");
+    assert_eq!(stored.status, VideoStatus::Ready);
+    assert!(videos
+        .mark_failed(video.id, 3, "later claim")
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_view_counts_once_per_window_whatever_the_history_says() {
+    let db = fresh_database().await;
+    let history = MongoWatchHistoryRepository::new(&db);
+    let (user, video): (Id, Id) = (
+        "0123456789abcdef01234561".parse().unwrap(),
+        "0123456789abcdef01234562".parse().unwrap(),
+    );
+    let window = Duration::from_secs(30 * 60);
+    // A minute before a window-long bucket ends, so that the next watches cross into the next.
+    let t0 = chrono::DateTime::from_timestamp(1_800 * 1_000_000 - 60, 0).unwrap();
+    let at = |minutes: i64| t0 + TimeDelta::minutes(minutes);
+    let watch = |minutes| history.record_watch(user, video, at(minutes), window);
+
+    let parallel = futures_util::future::join_all((0..5).map(|_| watch(0))).await;
+    let counted = parallel
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(counted, 1, "parallel watches count once");
+    assert!(!watch(2).await.unwrap(), "next bucket, same window");
+    history.clear(user).await.unwrap();
+    assert!(
+        !watch(20).await.unwrap(),
+        "clearing the history does not reset the window"
+    );
+    assert!(
+        watch(31).await.unwrap(),
+        "a later view counts after clearing the history"
+    );
+    assert_eq!(
+        history.page(user, PageRequest::default()).await.unwrap(),
+        [video]
+    );
+    assert!(!watch(40).await.unwrap());
+
+    let views = db.collection::<bson::Document>("view_claims");
+    history.sweep(at(61), window).await.unwrap();
+    assert_eq!(
+        views.count_documents(doc! {}).await.unwrap(),
+        1,
+        "the view at 31 is kept"
+    );
+    history.sweep(at(62), window).await.unwrap();
+    assert_eq!(views.count_documents(doc! {}).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -32,7 +32,9 @@ async fn discard(store: &dyn MediaStore, media: &StoredMedia) {
 }
 
 /// Likes or unlikes a target; answers `(isLiked, likesCount)`. A toggle that loses a race to a
-/// parallel one still answers the state it meant to reach; the unique index keeps one like.
+/// parallel one still answers the state it meant to reach; the unique index keeps one like. The
+/// count is the others' likes plus the caller's own state, so it agrees with `isLiked` even while
+/// parallel toggles of the same caller come and go.
 async fn toggle_like(
     likes: &dyn LikeRepository,
     user: Id,
@@ -48,13 +50,8 @@ async fn toggle_like(
             .await?;
         true
     };
-    let count = likes
-        .counts(&[target])
-        .await?
-        .get(&target)
-        .copied()
-        .unwrap_or(0);
-    Ok((is_liked, count))
+    let others = likes.count_others(target, user).await?;
+    Ok((is_liked, others + u64::from(is_liked)))
 }
 
 /// How many likes each target has and which of them the viewer likes (two queries).

@@ -10,7 +10,9 @@ use crate::ports::{
     LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec, TokenError,
     UserRepository,
 };
-use crate::session::{Caller, LiveSessions, Session, TokenClaims, TokenKind, TokenPair, TokenUse};
+use crate::session::{
+    Caller, LiveSessions, RefreshRotation, Rotation, Session, TokenClaims, TokenKind, TokenPair,
+};
 use crate::user::{AccountChanges, NewUser, User};
 use crate::values::{Email, FullName, LoginId, NewPassword, Password, Username};
 
@@ -154,7 +156,6 @@ impl UserService {
             _ => return Err(Error::Unauthorized(INVALID_CREDENTIALS)),
         };
 
-        let now = Utc::now();
         let claims = TokenClaims {
             user_id: user.id,
             session_id: self.sessions.next_id(),
@@ -163,14 +164,13 @@ impl UserService {
         let session = Session {
             id: claims.session_id,
             user_id: user.id,
-            token_hash: self.fingerprint(&tokens),
-            previous_token_hash: None,
-            rotated_at: None,
             expires_at: tokens.refresh.expires_at,
             revoked: false,
-            created_at: now,
+            created_at: Utc::now(),
         };
-        self.sessions.insert(&session).await?;
+        self.sessions
+            .insert(&session, &self.fingerprint(&tokens))
+            .await?;
         Ok((user, tokens))
     }
 
@@ -217,77 +217,32 @@ impl UserService {
             .map_err(|err| match err {
                 TokenError::Expired | TokenError::Invalid => Error::Unauthorized(INVALID_REFRESH),
             })?;
-        let presented = self.tokens.fingerprint(refresh_token);
-
-        let mut session = self.live_session(claims).await?;
-        // Two rounds at most: a request that lost the race for a token is judged once more
-        // against the session as the winner left it.
-        for _ in 0..2 {
-            let now = Utc::now();
-            let token_use = if session.token_hash == presented {
-                TokenUse::Rotation
-            } else if self.within_grace(&session, &presented, now) {
-                TokenUse::Grace
-            } else {
-                return Err(self.reuse_detected(&session).await);
-            };
-            if !self
-                .sessions
-                .claim(&session, &presented, token_use, now)
-                .await?
-            {
-                if token_use == TokenUse::Grace {
-                    return Err(self.reuse_detected(&session).await);
-                }
-                session = self
-                    .sessions
-                    .find_rotated(session.id, &presented)
-                    .await?
-                    .filter(|s| s.is_active(Utc::now()))
-                    .ok_or(Error::Unauthorized(INVALID_REFRESH))?;
-                continue;
+        let tokens = self.issue_pair(claims)?;
+        let rotation = RefreshRotation {
+            session: claims.session_id,
+            user: claims.user_id,
+            presented: &self.tokens.fingerprint(refresh_token),
+            next: &self.fingerprint(&tokens),
+            next_expires_at: tokens.refresh.expires_at,
+            now: Utc::now(),
+            grace: self.policy.refresh_reuse_grace,
+        };
+        match self.sessions.rotate(rotation).await? {
+            Rotation::Rotated => Ok(tokens),
+            Rotation::RotatedInGrace => {
+                tracing::debug!(session = %claims.session_id, "refresh token replaced moments ago accepted once more");
+                Ok(tokens)
             }
-            let tokens = self.issue_pair(claims)?;
-            let rotated = self
-                .sessions
-                .rotate(
-                    session.id,
-                    &session.token_hash,
-                    &self.fingerprint(&tokens),
-                    now,
-                    tokens.refresh.expires_at,
-                )
-                .await?;
-            if rotated {
-                return Ok(tokens);
-            }
-            session = self.live_session(claims).await?;
+            Rotation::Reused => Err(self.reuse_detected(claims).await),
+            Rotation::Gone => Err(Error::Unauthorized(INVALID_REFRESH)),
         }
-        Err(Error::Unauthorized(INVALID_REFRESH))
-    }
-
-    async fn live_session(&self, claims: TokenClaims) -> Result<Session, Error> {
-        match self.sessions.find(claims.session_id).await? {
-            Some(s) if s.user_id == claims.user_id && s.is_active(Utc::now()) => Ok(s),
-            _ => Err(Error::Unauthorized(INVALID_REFRESH)),
-        }
-    }
-
-    /// Whether `presented` is the token the session replaced last, recently enough.
-    fn within_grace(&self, session: &Session, presented: &str, now: chrono::DateTime<Utc>) -> bool {
-        let grace = self.policy.refresh_reuse_grace;
-        !grace.is_zero()
-            && session.previous_token_hash.as_deref() == Some(presented)
-            && session
-                .rotated_at
-                .is_some_and(|at| (now - at).to_std().unwrap_or_default() <= grace)
     }
 
     /// A spent refresh token came back: it was copied. End the whole session.
-    async fn reuse_detected(&self, session: &Session) -> Error {
-        tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse detected; revoking session");
-        let revoked = self.sessions.revoke(session.id).await;
-        self.live_sessions.forget(session.id);
+    async fn reuse_detected(&self, claims: TokenClaims) -> Error {
+        tracing::warn!(session = %claims.session_id, user = %claims.user_id, "refresh token reuse detected; revoking session");
+        let revoked = self.sessions.revoke(claims.session_id).await;
+        self.live_sessions.forget(claims.session_id);
         match revoked {
             Ok(()) => Error::Unauthorized("Refresh token reuse detected; please log in again"),
             Err(err) => err.into(),

@@ -16,7 +16,9 @@ use crate::ports::{
     PlaylistRepository, UserRepository, VideoRepository, WatchHistoryRepository,
 };
 use crate::user::UserSummary;
-use crate::video::{Description, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus};
+use crate::video::{
+    Description, JobLease, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus,
+};
 use crate::Id;
 
 /// How the background job worker behaves.
@@ -38,6 +40,8 @@ pub enum JobStep {
     Retrying,
     /// A job ended (ready or failed) and its spooled files may be deleted.
     Finished { spooled: Vec<PathBuf> },
+    /// Another worker claimed the job meanwhile; this one wrote nothing and must let it go.
+    LeaseLost,
 }
 
 /// A job whose video never appeared (the process died between the two writes of `publish`)
@@ -53,7 +57,7 @@ pub struct VideoWithOwner {
 }
 
 /// Loads of one video by one viewer within this window count as one view.
-const VIEW_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// What the video service works with.
 pub struct VideoPorts {
@@ -235,15 +239,14 @@ impl VideoService {
     /// within 30 minutes) and moves to the top of the viewer's history.
     pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
         let mut video = self.get(viewer, id).await?;
-        if video.status == VideoStatus::Ready {
-            let now = Utc::now();
-            let previous = self.history.last_watched(viewer, id).await?;
-            let counted_recently = previous.is_some_and(|at| now - at < VIEW_WINDOW);
-            if !counted_recently && self.history.claim_view(viewer, id, previous).await? {
-                self.videos.add_view(id).await?;
-                video.views += 1;
-            }
-            self.history.record(viewer, id, now).await?;
+        if video.status == VideoStatus::Ready
+            && self
+                .history
+                .record_watch(viewer, id, Utc::now(), VIEW_WINDOW)
+                .await?
+        {
+            self.videos.add_view(id).await?;
+            video.views += 1;
         }
         let owner = self.users.summaries(&[video.owner]).await?.pop();
         Ok(VideoWithOwner { video, owner })
@@ -281,6 +284,11 @@ impl VideoService {
             total: liked.len() as u64,
             request: page,
         })
+    }
+
+    /// Deletes view records that can no longer keep a view from counting: run periodically.
+    pub async fn sweep_view_records(&self) -> Result<(), Error> {
+        Ok(self.history.sweep(Utc::now(), VIEW_WINDOW).await?)
     }
 
     pub async fn forget_watch(&self, user: Id, video: Id) -> Result<(), Error> {
@@ -389,71 +397,97 @@ impl VideoService {
     }
 
     /// Claims a due job for this worker, for the lease's length.
-    pub async fn claim_job(&self) -> Result<Option<MediaJob>, Error> {
+    pub async fn claim_job(&self) -> Result<Option<JobLease>, Error> {
         Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
+    }
+
+    /// Extends a running job's lease; `false` when another worker took the job over (the lease
+    /// had run out), in which case this worker must stop working on it.
+    pub async fn renew_job(&self, lease: &JobLease) -> Result<bool, Error> {
+        Ok(self
+            .jobs
+            .renew(lease, Utc::now(), self.policy.lease)
+            .await?)
     }
 
     /// Gives a claimed job back at once, its attempt not counted (the worker is stopping), so
     /// that another worker, or this one after a restart, takes it up without waiting for the
     /// lease to run out. Files already stored are replaced by the next attempt.
-    pub async fn release_job(&self, job: &MediaJob) -> Result<(), Error> {
-        Ok(self
-            .jobs
-            .retry_later(
-                job.id,
-                job.attempts,
-                "interrupted by a shutdown",
-                Utc::now(),
-            )
-            .await?)
+    pub async fn release_job(&self, lease: &JobLease) -> Result<(), Error> {
+        let job = &lease.job;
+        self.jobs
+            .retry_later(lease, job.attempts, "interrupted by a shutdown", Utc::now())
+            .await?;
+        Ok(())
     }
 
-    /// Stores a claimed job's files and records the result.
-    pub async fn run_job(&self, job: &MediaJob) -> Result<JobStep, Error> {
+    /// Stores a claimed job's files and records the result. Every write is refused once another
+    /// worker holds the job (`JobStep::LeaseLost`).
+    pub async fn run_job(&self, lease: &JobLease) -> Result<JobStep, Error> {
+        let job = &lease.job;
         let now = Utc::now();
         let spooled = vec![job.video.path.clone(), job.thumbnail.path.clone()];
+        let finished = |done: bool| {
+            if done {
+                JobStep::Finished { spooled }
+            } else {
+                JobStep::LeaseLost
+            }
+        };
+        let retrying = |done: bool| {
+            if done {
+                JobStep::Retrying
+            } else {
+                JobStep::LeaseLost
+            }
+        };
         if self.videos.find_by_id(job.video_id).await?.is_none() {
             if now - job.created_at > ORPHAN_AFTER {
                 tracing::warn!(job = %job.id, "dropping a job whose video does not exist");
-                self.jobs.remove(job.id).await?;
-                return Ok(JobStep::Finished { spooled });
+                return Ok(finished(self.jobs.finish(lease).await?));
             }
             // `publish` may still be writing the video.
-            self.jobs
-                .retry_later(
-                    job.id,
-                    job.attempts,
-                    "video not written yet",
-                    now + chrono::TimeDelta::seconds(2),
-                )
+            let again = now + chrono::TimeDelta::seconds(2);
+            let given_back = self
+                .jobs
+                .retry_later(lease, job.attempts, "video not written yet", again)
                 .await?;
-            return Ok(JobStep::Retrying);
+            return Ok(retrying(given_back));
         }
         match self.store_files(job).await {
             Ok((video_file, thumbnail, duration)) => {
-                self.videos
-                    .mark_ready(job.video_id, &video_file, &thumbnail, duration)
+                let recorded = self
+                    .videos
+                    .mark_ready(job.video_id, lease.fence, &video_file, &thumbnail, duration)
                     .await?;
-                self.jobs.remove(job.id).await?;
+                if !recorded {
+                    return Ok(JobStep::LeaseLost);
+                }
                 tracing::info!(video = %job.video_id, duration, "video ready");
-                Ok(JobStep::Finished { spooled })
+                Ok(finished(self.jobs.finish(lease).await?))
             }
             Err(err) => {
                 let attempts = job.attempts + 1;
                 tracing::warn!(video = %job.video_id, attempts, error = ?err, "storing the video failed");
                 if attempts >= self.policy.max_attempts {
                     let reason = format!("Storing the video failed after {attempts} attempts; please upload it again");
-                    self.videos.mark_failed(job.video_id, &reason).await?;
-                    self.jobs.remove(job.id).await?;
-                    return Ok(JobStep::Finished { spooled });
+                    if !self
+                        .videos
+                        .mark_failed(job.video_id, lease.fence, &reason)
+                        .await?
+                    {
+                        return Ok(JobStep::LeaseLost);
+                    }
+                    return Ok(finished(self.jobs.finish(lease).await?));
                 }
                 let backoff = self.policy.first_backoff * 2u32.saturating_pow(attempts - 1);
                 let not_before =
                     now + chrono::TimeDelta::from_std(backoff).unwrap_or(chrono::TimeDelta::MAX);
-                self.jobs
-                    .retry_later(job.id, attempts, &err.to_string(), not_before)
+                let given_back = self
+                    .jobs
+                    .retry_later(lease, attempts, &err.to_string(), not_before)
                     .await?;
-                Ok(JobStep::Retrying)
+                Ok(retrying(given_back))
             }
         }
     }

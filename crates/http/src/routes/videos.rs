@@ -10,7 +10,9 @@ use videotube_domain::media::DirectUploadReport;
 use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
-use videotube_domain::video::{Description, Title, Video, VideoChanges, VideoSearch, VideoSort};
+use videotube_domain::video::{
+    Description, SearchText, Title, Video, VideoChanges, VideoSearch, VideoSort,
+};
 use videotube_domain::{FieldError, Id};
 
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
@@ -402,11 +404,15 @@ async fn list(
             None
         }
     };
+    let text = SearchText::parse(param("query").unwrap_or_default())
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     let (Some(page), Some(sort), true) = (page, sort, errors.is_empty()) else {
         return Err(ApiError::bad_request(errors));
     };
     let search = VideoSearch {
-        text: param("query").map(str::to_owned),
+        text,
         sort,
         descending,
         owner,

@@ -137,6 +137,9 @@ async fn search_text_is_literal_and_sorting_is_limited_to_public_fields() {
         ("?limit=101", "limit"),
         ("?page=0", "page"),
         ("?userId=nope", "userId"),
+        // A NUL byte is refused by MongoDB's regex engine (BadValue): a 400, not a 500.
+        ("?query=cat%00", "query"),
+        ("?query=%01", "query"),
     ] {
         let res = list(&app, &creator, query).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");

@@ -273,6 +273,11 @@ async fn twenty_concurrent_comment_like_toggles_leave_at_most_one_like() {
     let toggles =
         futures_util::future::join_all((0..20).map(|_| toggle_like(&app, &fan, &id))).await;
     assert!(toggles.iter().all(|r| r.status() == StatusCode::OK));
+    for toggle in toggles {
+        let answer = body_of(toggle).await["data"].clone();
+        let liked = answer["isLiked"].as_bool().unwrap();
+        assert_eq!(answer["likesCount"], u64::from(liked), "{answer}");
+    }
     let likes = app
         .db
         .collection::<Document>("likes")

@@ -68,6 +68,12 @@ async fn twenty_concurrent_like_toggles_leave_at_most_one_like_and_a_matching_co
     let path = format!("/likes/toggle/v/{id}");
     let toggles = futures_util::future::join_all((0..20).map(|_| post(&app, &fan, &path))).await;
     assert!(toggles.iter().all(|r| r.status() == StatusCode::OK));
+    for toggle in toggles {
+        // Each answer agrees with its own effect: the fan's like is counted when it says liked.
+        let answer = body_of(toggle).await["data"].clone();
+        let liked = answer["isLiked"].as_bool().unwrap();
+        assert_eq!(answer["likesCount"], u64::from(liked), "{answer}");
+    }
     let likes = stats(&app, &creator).await["totalLikes"].as_u64().unwrap();
     assert!(likes <= 1, "{likes} likes");
     let next = body_of(post(&app, &fan, &path).await).await["data"].clone();

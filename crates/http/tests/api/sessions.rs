@@ -3,6 +3,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use videotube_infra::mongo::bson::{doc, Document};
 
 use crate::helpers::{body_of, error_fields, spawn_app, spawn_app_with, ACCESS_SECRET, PASSWORD};
 
@@ -285,6 +286,31 @@ async fn reusing_a_replaced_refresh_token_revokes_the_session() {
     // Another login is a new session and works.
     let again = app.login("judy").await;
     assert_eq!(app.current_user_status(&again.access).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refresh_whose_session_write_was_lost_still_hands_out_a_working_token() {
+    let app = spawn_app_with(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
+    let login = app.signed_up("lena").await;
+    let sessions = app.db.collection::<Document>("sessions");
+    let before = sessions.find_one(doc! {}).await.unwrap().unwrap();
+    let rotated = body_of(app.refresh_with(&login.refresh).await).await;
+    let next = rotated["data"]["refreshToken"].as_str().unwrap();
+    // As if the process had died between spending the token and updating its session.
+    sessions
+        .replace_one(
+            doc! { "_id": before.get_object_id("_id").unwrap() },
+            before.clone(),
+        )
+        .await
+        .unwrap();
+    let res = app.refresh_with(next).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body_of(res).await);
+    assert_eq!(
+        app.refresh_with(&login.refresh).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the spent token is still spent"
+    );
 }
 
 #[tokio::test]

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
@@ -20,56 +22,42 @@ struct HistoryDoc {
     watched_at: bson::DateTime,
 }
 
-/// A counted view; its `_id` names viewer, video and the watch before it.
+/// A counted view. Its `_id` names video, viewer and the window-long time bucket it fell in, so
+/// of parallel watches in one bucket exactly one inserts it. A view counts unless one was counted
+/// within the window before it, which can only be in this bucket or the one before.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ViewClaimDoc {
+struct ViewDoc {
     #[serde(rename = "_id")]
     id: String,
     video: ObjectId,
     user: ObjectId,
+    at: bson::DateTime,
+}
+
+fn view_id(video: Id, user: Id, bucket: i64) -> String {
+    format!("{video}:{user}:{bucket}")
+}
+
+fn millis(window: Duration) -> i64 {
+    i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 pub struct MongoWatchHistoryRepository {
     history: Collection<HistoryDoc>,
-    claims: Collection<ViewClaimDoc>,
+    views: Collection<ViewDoc>,
 }
 
 impl MongoWatchHistoryRepository {
     pub fn new(db: &Database) -> Self {
         Self {
             history: db.collection(WATCH_HISTORY),
-            claims: db.collection(VIEW_CLAIMS),
+            views: db.collection(VIEW_CLAIMS),
         }
     }
 }
 
-#[async_trait]
-impl WatchHistoryRepository for MongoWatchHistoryRepository {
-    async fn last_watched(&self, user: Id, video: Id) -> Result<Option<DateTime<Utc>>, RepoError> {
-        let found = self
-            .history
-            .find_one(doc! { "user": oid(user), "video": oid(video) })
-            .await
-            .map_err(repo_error)?;
-        Ok(found.map(|entry| entry.watched_at.to_chrono()))
-    }
-
-    async fn claim_view(
-        &self,
-        user: Id,
-        video: Id,
-        previous: Option<DateTime<Utc>>,
-    ) -> Result<bool, RepoError> {
-        let previous = previous.map_or(0, |at| at.timestamp_millis());
-        let claim = ViewClaimDoc {
-            id: format!("{video}:{user}:{previous}"),
-            video: oid(video),
-            user: oid(user),
-        };
-        insert_unique(&self.claims, claim).await
-    }
-
+impl MongoWatchHistoryRepository {
     async fn record(&self, user: Id, video: Id, at: DateTime<Utc>) -> Result<(), RepoError> {
         let filter = doc! { "user": oid(user), "video": oid(video) };
         let update = doc! { "$set": { "watchedAt": to_bson_time(at) } };
@@ -83,6 +71,40 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             Err(RepoError::Duplicate(_)) => upsert().await.map(drop).map_err(repo_error),
             other => other.map(drop),
         }
+    }
+}
+
+#[async_trait]
+impl WatchHistoryRepository for MongoWatchHistoryRepository {
+    async fn record_watch(
+        &self,
+        user: Id,
+        video: Id,
+        at: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<bool, RepoError> {
+        let window_ms = millis(window);
+        let bucket = at.timestamp_millis().div_euclid(window_ms);
+        let before = self
+            .views
+            .find_one(doc! { "_id": view_id(video, user, bucket - 1) })
+            .await
+            .map_err(repo_error)?;
+        let counted_recently =
+            before.is_some_and(|v| at.timestamp_millis() - v.at.timestamp_millis() < window_ms);
+        let counted = !counted_recently
+            && insert_unique(
+                &self.views,
+                ViewDoc {
+                    id: view_id(video, user, bucket),
+                    video: oid(video),
+                    user: oid(user),
+                    at: to_bson_time(at),
+                },
+            )
+            .await?;
+        self.record(user, video, at).await?;
+        Ok(counted)
     }
 
     async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError> {
@@ -121,8 +143,18 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             .delete_many(doc! { "video": oid(video) })
             .await
             .map_err(repo_error)?;
-        self.claims
+        self.views
             .delete_many(doc! { "video": oid(video) })
+            .await
+            .map(drop)
+            .map_err(repo_error)
+    }
+
+    async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError> {
+        let cutoff = bson::DateTime::from_millis(now.timestamp_millis() - millis(window));
+        // `$not $gte` also takes the records of earlier versions, which have no `at`.
+        self.views
+            .delete_many(doc! { "at": { "$not": { "$gte": cutoff } } })
             .await
             .map(drop)
             .map_err(repo_error)

@@ -10,7 +10,7 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::{MediaType, UploadedFile};
 use videotube_domain::ports::MediaJobRepository;
-use videotube_domain::video::MediaJob;
+use videotube_domain::video::{JobLease, MediaJob};
 use videotube_domain::{Id, RepoError};
 
 use super::{id, insert_unique, oid, repo_error, to_bson_time, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
@@ -60,14 +60,21 @@ fn uploaded_file(doc: SpooledDoc) -> Result<UploadedFile, RepoError> {
     })
 }
 
-/// The unique key a claim is recorded under.
+/// One claim of a job (`_id`: `<job id>:<fence>`, unique, so exactly one worker wins each
+/// fence) and how long it holds the job. The job document's `claims` and `leaseUntil` only
+/// repeat the latest claim as a hint for finding due jobs; the claims decide.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ClaimDoc {
     #[serde(rename = "_id")]
     id: String,
     job_id: ObjectId,
+    lease_until: bson::DateTime,
     claimed_at: bson::DateTime,
+}
+
+fn claim_id(job: ObjectId, fence: u64) -> String {
+    format!("{}:{fence}", job.to_hex())
 }
 
 pub struct MongoMediaJobRepository {
@@ -82,10 +89,59 @@ impl MongoMediaJobRepository {
             claims: db.collection(MEDIA_JOB_CLAIMS),
         }
     }
+
+    async fn claim(&self, job: ObjectId, fence: u64) -> Result<Option<ClaimDoc>, RepoError> {
+        self.claims
+            .find_one(doc! { "_id": claim_id(job, fence) })
+            .await
+            .map_err(repo_error)
+    }
+
+    /// The job's latest claim, found from the job's hint (one read more than the hint says when
+    /// the hint is current): `(fence, lease end)`, or `(0, None)` for a job never claimed.
+    async fn latest_claim(&self, job: &JobDoc) -> Result<(u64, Option<bson::DateTime>), RepoError> {
+        let mut fence = job.claims.max(0) as u64;
+        let mut lease_until = match fence {
+            0 => None,
+            n => self.claim(job.id, n).await?.map(|c| c.lease_until),
+        };
+        while let Some(next) = self.claim(job.id, fence + 1).await? {
+            fence += 1;
+            lease_until = Some(next.lease_until);
+        }
+        Ok((fence, lease_until))
+    }
+
+    /// Whether a claim later than the lease's exists (then the lease was taken over).
+    async fn taken_over(&self, lease: &JobLease) -> Result<bool, RepoError> {
+        Ok(self
+            .claim(oid(lease.job.id), lease.fence + 1)
+            .await?
+            .is_some())
+    }
+
+    /// Repeats a claim's lease on the job document, where `claim_next` looks for due jobs. Only
+    /// a hint: when this write is lost the claims still say who holds the job.
+    async fn hint(&self, job: ObjectId, fence: u64, lease_until: bson::DateTime) {
+        let written = self
+            .jobs
+            .update_one(
+                doc! { "_id": job },
+                doc! { "$set": { "claims": fence as i64, "leaseUntil": lease_until } },
+            )
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(job = %job, error = ?err, "could not note a job's lease on the job; its claims still hold it");
+        }
+    }
 }
 
 /// Candidates looked at per claim; losing all of them to other workers just means trying later.
 const CANDIDATES: i64 = 8;
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> bson::DateTime {
+    to_bson_time(now + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX))
+}
 
 #[async_trait]
 impl MediaJobRepository for MongoMediaJobRepository {
@@ -115,18 +171,19 @@ impl MediaJobRepository for MongoMediaJobRepository {
     }
 
     /// A findOneAndUpdate would pick the job in one step on MongoDB, but FerretDB reads and then
-    /// writes, so two workers could both take it. Instead each claim inserts a document keyed by
-    /// `<job id>:<claim number>`: the unique `_id` lets exactly one worker win each claim.
+    /// writes, so two workers could both take it. Instead a claim is one insert of a document
+    /// keyed by the job and the next fence: the unique `_id` lets exactly one worker win it, and
+    /// there is no second write whose loss could leave the job unclaimable.
     async fn claim_next(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<MediaJob>, RepoError> {
+    ) -> Result<Option<JobLease>, RepoError> {
         let now_bson = to_bson_time(now);
         let due: Vec<JobDoc> = self
             .jobs
             .find(doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } })
-            .sort(doc! { "notBefore": 1 })
+            .sort(doc! { "notBefore": 1, "_id": 1 })
             .limit(CANDIDATES)
             .await
             .map_err(repo_error)?
@@ -134,46 +191,77 @@ impl MediaJobRepository for MongoMediaJobRepository {
             .await
             .map_err(repo_error)?;
         for job in due {
+            let (fence, held_until) = self.latest_claim(&job).await?;
+            if held_until.is_some_and(|until| until > now_bson) {
+                continue;
+            }
+            let fence = fence + 1;
+            let lease_until = lease_end(now, lease);
             let claim = ClaimDoc {
-                id: format!("{}:{}", job.id.to_hex(), job.claims),
+                id: claim_id(job.id, fence),
                 job_id: job.id,
+                lease_until,
                 claimed_at: now_bson,
             };
             if !insert_unique(&self.claims, claim).await? {
                 continue;
             }
-            let lease_until =
-                now + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
-            self.jobs
-                .update_one(
-                    doc! { "_id": job.id },
-                    doc! { "$set": { "leaseUntil": to_bson_time(lease_until) }, "$inc": { "claims": 1 } },
-                )
-                .await
-                .map_err(repo_error)?;
-            return Ok(Some(MediaJob {
-                id: id(job.id),
-                video_id: id(job.video_id),
-                video: uploaded_file(job.video)?,
-                thumbnail: uploaded_file(job.thumbnail)?,
-                attempts: job.attempts.max(0) as u32,
-                created_at: job.created_at.to_chrono(),
+            self.hint(job.id, fence, lease_until).await;
+            return Ok(Some(JobLease {
+                job: MediaJob {
+                    id: id(job.id),
+                    video_id: id(job.video_id),
+                    video: uploaded_file(job.video)?,
+                    thumbnail: uploaded_file(job.thumbnail)?,
+                    attempts: job.attempts.max(0) as u32,
+                    created_at: job.created_at.to_chrono(),
+                },
+                fence,
             }));
         }
         Ok(None)
     }
 
+    /// Extends the claim, then checks that no later claim exists. A renewal racing a takeover at
+    /// the very moment the lease ran out can let both workers run until this one's next renewal;
+    /// the fence on the video refuses the older worker's result meanwhile.
+    async fn renew(
+        &self,
+        lease: &JobLease,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+    ) -> Result<bool, RepoError> {
+        let job = oid(lease.job.id);
+        let lease_until = lease_end(now, lease_for);
+        self.claims
+            .update_one(
+                doc! { "_id": claim_id(job, lease.fence) },
+                doc! { "$set": { "leaseUntil": lease_until } },
+            )
+            .await
+            .map_err(repo_error)?;
+        if self.taken_over(lease).await? {
+            return Ok(false);
+        }
+        self.hint(job, lease.fence, lease_until).await;
+        Ok(true)
+    }
+
     async fn retry_later(
         &self,
-        job_id: Id,
+        lease: &JobLease,
         attempts: u32,
         error: &str,
         not_before: DateTime<Utc>,
-    ) -> Result<(), RepoError> {
+    ) -> Result<bool, RepoError> {
+        if self.taken_over(lease).await? {
+            return Ok(false);
+        }
+        let job = oid(lease.job.id);
         let at = to_bson_time(not_before);
         self.jobs
             .update_one(
-                doc! { "_id": oid(job_id) },
+                doc! { "_id": job },
                 doc! { "$set": {
                     "attempts": attempts as i32,
                     "lastError": error,
@@ -182,8 +270,23 @@ impl MediaJobRepository for MongoMediaJobRepository {
                 } },
             )
             .await
-            .map(drop)
+            .map_err(repo_error)?;
+        // Released last: if this write is lost the job waits for its lease to run out instead.
+        self.claims
+            .update_one(
+                doc! { "_id": claim_id(job, lease.fence) },
+                doc! { "$set": { "leaseUntil": at } },
+            )
+            .await
+            .map(|_| true)
             .map_err(repo_error)
+    }
+
+    async fn finish(&self, lease: &JobLease) -> Result<bool, RepoError> {
+        if self.taken_over(lease).await? {
+            return Ok(false);
+        }
+        self.remove(lease.job.id).await.map(|()| true)
     }
 
     async fn remove(&self, job_id: Id) -> Result<(), RepoError> {

@@ -102,6 +102,13 @@ impl LikeRepository for MongoLikeRepository {
         Ok(found.is_some())
     }
 
+    async fn count_others(&self, target: LikeTarget, user: Id) -> Result<u64, RepoError> {
+        self.likes
+            .count_documents(doc! { "target": target.to_string(), "likedBy": { "$ne": oid(user) } })
+            .await
+            .map_err(repo_error)
+    }
+
     async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError> {
         if targets.is_empty() {
             return Ok(HashMap::new());

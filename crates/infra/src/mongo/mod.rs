@@ -287,13 +287,85 @@ pub(crate) fn repo_error(err: mongodb::error::Error) -> RepoError {
     }
 }
 
-/// Both MongoDB and FerretDB name the violated index in the message.
+/// Which field a duplicate-key error is about, from the name of the violated index, never from
+/// the duplicate value (which MongoDB quotes in the same message: `username@x.io` is an email).
+/// Mongoose's names (`username_1`, `email_1`) count too: a database the Node backend created
+/// keeps them.
 fn unique_field(message: &str) -> UniqueField {
-    if message.contains("username") {
-        UniqueField::Username
-    } else if message.contains("email") {
-        UniqueField::Email
-    } else {
-        UniqueField::Unknown
+    const FIELDS: [(&str, UniqueField); 4] = [
+        ("username_unique", UniqueField::Username),
+        ("username_1", UniqueField::Username),
+        ("email_unique", UniqueField::Email),
+        ("email_1", UniqueField::Email),
+    ];
+    let Some(index) = violated_index(message) else {
+        return UniqueField::Unknown;
+    };
+    FIELDS
+        .iter()
+        .find(|(name, _)| {
+            // FerretDB names its SQLite index `<table>_<index name>`.
+            index == *name || index.strip_suffix(name).is_some_and(|t| t.ends_with('_'))
+        })
+        .map_or(UniqueField::Unknown, |(_, field)| *field)
+}
+
+/// The violated index's name: MongoDB writes `... index: email_unique dup key: { email: ... }`;
+/// FerretDB's SQLite backend `UNIQUE constraint failed: index 'users_1a2b_email_unique'` (inside
+/// findAndModify); FerretDB's inserts name none (`E11000 duplicate key error collection: db.users`).
+fn violated_index(message: &str) -> Option<&str> {
+    if let Some((_, rest)) = message.split_once(" index: ") {
+        return rest.split_whitespace().next();
+    }
+    let (_, rest) = message.split_once("UNIQUE constraint failed: index '")?;
+    rest.split_once('\'').map(|(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_told_apart_by_index_name_not_by_value() {
+        let mongodb = |index: &str, key: &str| {
+            format!("E11000 duplicate key error collection: videotube.users index: {index} dup key: {{ {key} }}")
+        };
+        let cases = [
+            (
+                mongodb("email_unique", r#"email: "username@x.io""#),
+                UniqueField::Email,
+            ),
+            (
+                mongodb("username_unique", r#"username: "email""#),
+                UniqueField::Username,
+            ),
+            (mongodb("email_1", r#"email: "a@b.c""#), UniqueField::Email),
+            (
+                mongodb("username_1", r#"username: "a""#),
+                UniqueField::Username,
+            ),
+            (
+                mongodb(
+                    "liked_by_target_unique",
+                    r#"likedBy: ObjectId('..'), target: "username""#,
+                ),
+                UniqueField::Unknown,
+            ),
+            (
+                "UNIQUE constraint failed: index 'users_2a1d7a57_email_unique'".to_owned(),
+                UniqueField::Email,
+            ),
+            (
+                "UNIQUE constraint failed: index 'users_2a1d7a57_username_unique'".to_owned(),
+                UniqueField::Username,
+            ),
+            (
+                "E11000 duplicate key error collection: videotube.users".to_owned(),
+                UniqueField::Unknown,
+            ),
+        ];
+        for (message, field) in cases {
+            assert_eq!(unique_field(&message), field, "{message}");
+        }
     }
 }

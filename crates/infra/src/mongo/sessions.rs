@@ -1,18 +1,29 @@
-use std::time::Duration;
+//! Sessions and the rotation of their refresh tokens.
+//!
+//! Which of several parallel refreshes wins must be decided atomically on every supported store,
+//! and FerretDB applies a conditional update by reading and then writing. So a token is spent by
+//! inserting a record keyed by its fingerprint (a unique `_id`: exactly one insert wins) that
+//! names the token replacing it. The session document keeps the current token as a *hint*: the
+//! true current token is found by following spent records from it. A refresh writes the hint
+//! after spending the token; if that second write is lost the chain still leads to the right
+//! token, so nothing depends on it but speed. Every read and write here is by `_id`, which is
+//! what FerretDB's SQLite backend looks up without reading the whole collection.
 
 use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::ports::SessionRepository;
-use videotube_domain::session::{Session, TokenUse};
+use videotube_domain::session::{RefreshRotation, Rotation, Session};
 use videotube_domain::{Id, RepoError};
 
 use super::{id, insert_unique, oid, repo_error, to_bson_time, REFRESH_TOKEN_USES, SESSIONS};
 
-/// A login session. Only fingerprints of refresh tokens are stored, never the tokens.
+/// A login session; `tokenHash` is the current refresh token as of the last completed rotation,
+/// `previousTokenHash` the one it replaced at `rotatedAt` (for the reuse grace).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SessionDoc {
@@ -27,14 +38,11 @@ struct SessionDoc {
     created_at: bson::DateTime,
 }
 
-impl From<SessionDoc> for Session {
-    fn from(doc: SessionDoc) -> Self {
+impl From<&SessionDoc> for Session {
+    fn from(doc: &SessionDoc) -> Self {
         Session {
             id: id(doc.id),
             user_id: id(doc.user_id),
-            token_hash: doc.token_hash,
-            previous_token_hash: doc.previous_token_hash,
-            rotated_at: doc.rotated_at.map(|t| t.to_chrono()),
             expires_at: doc.expires_at.to_chrono(),
             revoked: doc.revoked,
             created_at: doc.created_at.to_chrono(),
@@ -42,30 +50,112 @@ impl From<SessionDoc> for Session {
     }
 }
 
-/// One way a refresh token was spent. The `_id` (fingerprint and use) makes each claim unique;
-/// `expiresAt` says when the claim stops mattering, because the token itself has expired.
+/// A spent refresh token (`_id`: its fingerprint) and the token that replaced it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TokenUseDoc {
+struct SpentTokenDoc {
     #[serde(rename = "_id")]
     id: String,
-    user_id: ObjectId,
     session_id: ObjectId,
+    next: String,
+    next_expires_at: bson::DateTime,
     used_at: bson::DateTime,
-    expires_at: bson::DateTime,
 }
+
+/// Where a session's chain of tokens ends: the current token, the one before it and when it
+/// was replaced.
+struct ChainEnd {
+    current: String,
+    previous: Option<String>,
+    rotated_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    /// Spent records beyond the session's hint (non-zero only after a lost hint write).
+    hops: usize,
+}
+
+/// Spent records newer than this are kept whatever their state: a parallel refresh that read the
+/// session before the hint moved may still be following them.
+const KEEP_SPENT: TimeDelta = TimeDelta::hours(1);
+/// More hops than this means the hint writes keep failing: refuse rather than walk on.
+const MAX_HOPS: usize = 16;
+/// Rounds of a rotation: each lost race moves the chain on, so a presented token is judged
+/// reused or gone by the third round at the latest.
+const ROUNDS: usize = 3;
+const SWEEP_BATCH: i64 = 500;
 
 pub struct MongoSessionRepository {
     sessions: Collection<SessionDoc>,
-    token_uses: Collection<TokenUseDoc>,
+    spent: Collection<SpentTokenDoc>,
 }
 
 impl MongoSessionRepository {
     pub fn new(db: &Database) -> Self {
         Self {
             sessions: db.collection(SESSIONS),
-            token_uses: db.collection(REFRESH_TOKEN_USES),
+            spent: db.collection(REFRESH_TOKEN_USES),
         }
+    }
+
+    async fn find_doc(&self, session_id: ObjectId) -> Result<Option<SessionDoc>, RepoError> {
+        self.sessions
+            .find_one(doc! { "_id": session_id })
+            .await
+            .map_err(repo_error)
+    }
+
+    async fn chain_end(&self, session: &SessionDoc) -> Result<ChainEnd, RepoError> {
+        let mut end = ChainEnd {
+            current: session.token_hash.clone(),
+            previous: session.previous_token_hash.clone(),
+            rotated_at: session.rotated_at.map(|t| t.to_chrono()),
+            expires_at: session.expires_at.to_chrono(),
+            hops: 0,
+        };
+        while let Some(spent) = self
+            .spent
+            .find_one(doc! { "_id": &end.current })
+            .await
+            .map_err(repo_error)?
+        {
+            if end.hops == MAX_HOPS {
+                return Err(RepoError::Other(
+                    format!(
+                        "session {} has over {MAX_HOPS} unrecorded rotations",
+                        session.id
+                    )
+                    .into(),
+                ));
+            }
+            end = ChainEnd {
+                previous: Some(std::mem::replace(&mut end.current, spent.next)),
+                rotated_at: Some(spent.used_at.to_chrono()),
+                expires_at: spent.next_expires_at.to_chrono(),
+                hops: end.hops + 1,
+                ..end
+            };
+        }
+        Ok(end)
+    }
+
+    /// Moves the session's hint to the end of its chain (one write by `_id`).
+    async fn record_chain_end(
+        &self,
+        session_id: ObjectId,
+        end: &ChainEnd,
+    ) -> Result<(), RepoError> {
+        self.sessions
+            .update_one(
+                doc! { "_id": session_id },
+                doc! { "$set": {
+                    "tokenHash": &end.current,
+                    "previousTokenHash": end.previous.as_deref(),
+                    "rotatedAt": end.rotated_at.map(to_bson_time),
+                    "expiresAt": to_bson_time(end.expires_at),
+                } },
+            )
+            .await
+            .map(drop)
+            .map_err(repo_error)
     }
 }
 
@@ -75,13 +165,13 @@ impl SessionRepository for MongoSessionRepository {
         id(ObjectId::new())
     }
 
-    async fn insert(&self, session: &Session) -> Result<(), RepoError> {
+    async fn insert(&self, session: &Session, token_hash: &str) -> Result<(), RepoError> {
         let doc = SessionDoc {
             id: oid(session.id),
             user_id: oid(session.user_id),
-            token_hash: session.token_hash.clone(),
-            previous_token_hash: session.previous_token_hash.clone(),
-            rotated_at: session.rotated_at.map(to_bson_time),
+            token_hash: token_hash.to_owned(),
+            previous_token_hash: None,
+            rotated_at: None,
             expires_at: to_bson_time(session.expires_at),
             revoked: session.revoked,
             created_at: to_bson_time(session.created_at),
@@ -94,75 +184,70 @@ impl SessionRepository for MongoSessionRepository {
     }
 
     async fn find(&self, session_id: Id) -> Result<Option<Session>, RepoError> {
-        let found = self
-            .sessions
-            .find_one(doc! { "_id": oid(session_id) })
-            .await
-            .map_err(repo_error)?;
-        Ok(found.map(Session::from))
+        Ok(self
+            .find_doc(oid(session_id))
+            .await?
+            .as_ref()
+            .map(Session::from))
     }
 
-    async fn claim(
-        &self,
-        session: &Session,
-        token_hash: &str,
-        token_use: TokenUse,
-        now: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        let suffix = match token_use {
-            TokenUse::Rotation => "rotation",
-            TokenUse::Grace => "grace",
-        };
-        let doc = TokenUseDoc {
-            id: format!("{token_hash}:{suffix}"),
-            user_id: oid(session.user_id),
-            session_id: oid(session.id),
-            used_at: to_bson_time(now),
-            expires_at: to_bson_time(session.expires_at),
-        };
-        insert_unique(&self.token_uses, doc).await
-    }
-
-    async fn find_rotated(
-        &self,
-        session_id: Id,
-        token_hash: &str,
-    ) -> Result<Option<Session>, RepoError> {
-        const POLL: Duration = Duration::from_millis(20);
-        const ATTEMPTS: u32 = 100;
-        for _ in 0..ATTEMPTS {
-            match self.find(session_id).await? {
-                Some(session) if session.token_hash == token_hash && !session.revoked => {
-                    tokio::time::sleep(POLL).await
-                }
-                other => return Ok(other),
+    async fn rotate(&self, rotation: RefreshRotation<'_>) -> Result<Rotation, RepoError> {
+        let session_id = oid(rotation.session);
+        let mut hint = None;
+        for _ in 0..ROUNDS {
+            let session = match self.find_doc(session_id).await? {
+                Some(s) if s.user_id == oid(rotation.user) && !s.revoked => s,
+                _ => return Ok(Rotation::Gone),
+            };
+            if hint.as_ref() == Some(&session.token_hash) {
+                // Judged reused against this very hint already.
+                return Ok(Rotation::Reused);
             }
+            let end = self.chain_end(&session).await?;
+            if end.expires_at <= rotation.now {
+                return Ok(Rotation::Gone);
+            }
+            let outcome = if rotation.presented == end.current {
+                Rotation::Rotated
+            } else if end.previous.as_deref() == Some(rotation.presented)
+                && end.rotated_at.is_some_and(|at| {
+                    (rotation.now - at).to_std().unwrap_or_default() <= rotation.grace
+                })
+                && !rotation.grace.is_zero()
+            {
+                // Spending the current token on behalf of the one it replaced: the client that
+                // holds the current one is in turn within the grace.
+                Rotation::RotatedInGrace
+            } else {
+                // Reused, unless the sweep moved the hint past records it deleted while this
+                // request walked the chain: judge once more from the hint as it is now.
+                hint = Some(session.token_hash);
+                continue;
+            };
+            let spent = SpentTokenDoc {
+                id: end.current.clone(),
+                session_id,
+                next: rotation.next.to_owned(),
+                next_expires_at: to_bson_time(rotation.next_expires_at),
+                used_at: to_bson_time(rotation.now),
+            };
+            if !insert_unique(&self.spent, spent).await? {
+                continue;
+            }
+            let new_end = ChainEnd {
+                previous: Some(end.current),
+                current: rotation.next.to_owned(),
+                rotated_at: Some(rotation.now),
+                expires_at: rotation.next_expires_at,
+                hops: 0,
+            };
+            // The rotation is done: the chain holds it. The hint only saves later reads.
+            if let Err(err) = self.record_chain_end(session_id, &new_end).await {
+                tracing::warn!(session = %session_id, error = ?err, "could not record a rotation on its session; the chain still holds it");
+            }
+            return Ok(outcome);
         }
-        Ok(None)
-    }
-
-    async fn rotate(
-        &self,
-        session_id: Id,
-        expected: &str,
-        new_hash: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        let result = self
-            .sessions
-            .update_one(
-                doc! { "_id": oid(session_id), "tokenHash": expected, "revoked": false },
-                doc! { "$set": {
-                    "tokenHash": new_hash,
-                    "previousTokenHash": expected,
-                    "rotatedAt": to_bson_time(now),
-                    "expiresAt": to_bson_time(expires_at),
-                } },
-            )
-            .await
-            .map_err(repo_error)?;
-        Ok(result.modified_count == 1)
+        Ok(Rotation::Reused)
     }
 
     async fn revoke(&self, session_id: Id) -> Result<(), RepoError> {
@@ -187,16 +272,59 @@ impl SessionRepository for MongoSessionRepository {
             .map_err(repo_error)
     }
 
+    /// Sessions first; then spent records older than `KEEP_SPENT`, in batches: those behind
+    /// their session's hint (or of a session gone) are deleted; those a lost hint write left in
+    /// the chain first move the hint past them.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
-        let expired = doc! { "$lt": to_bson_time(now) };
         self.sessions
-            .delete_many(doc! { "$or": [ { "revoked": true }, { "expiresAt": expired.clone() } ] })
+            .delete_many(
+                doc! { "$or": [ { "revoked": true }, { "expiresAt": { "$lt": to_bson_time(now) } } ] },
+            )
             .await
             .map_err(repo_error)?;
-        self.token_uses
-            .delete_many(doc! { "expiresAt": expired })
-            .await
-            .map(drop)
-            .map_err(repo_error)
+        let cutoff = to_bson_time(now - KEEP_SPENT);
+        loop {
+            let batch: Vec<bson::Document> = self
+                .spent
+                .clone_with_type::<bson::Document>()
+                .find(doc! { "usedAt": { "$lt": cutoff } })
+                .projection(doc! { "sessionId": 1 })
+                .limit(SWEEP_BATCH)
+                .await
+                .map_err(repo_error)?
+                .try_collect()
+                .await
+                .map_err(repo_error)?;
+            let mut sessions: Vec<ObjectId> = batch
+                .iter()
+                .filter_map(|d| d.get_object_id("sessionId").ok())
+                .collect();
+            sessions.sort();
+            sessions.dedup();
+            let live: Vec<SessionDoc> = self
+                .sessions
+                .find(doc! { "_id": { "$in": &sessions } })
+                .await
+                .map_err(repo_error)?
+                .try_collect()
+                .await
+                .map_err(repo_error)?;
+            for session in &live {
+                let end = self.chain_end(session).await?;
+                if end.hops > 0 {
+                    self.record_chain_end(session.id, &end).await?;
+                }
+            }
+            // Every session of the batch now has its hint at the end of its chain, so any old
+            // record is behind it (or its session is gone).
+            let ids: Vec<&str> = batch.iter().filter_map(|d| d.get_str("_id").ok()).collect();
+            self.spent
+                .delete_many(doc! { "_id": { "$in": ids } })
+                .await
+                .map_err(repo_error)?;
+            if (batch.len() as i64) < SWEEP_BATCH {
+                return Ok(());
+            }
+        }
     }
 }

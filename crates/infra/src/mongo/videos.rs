@@ -93,6 +93,30 @@ impl MongoVideoRepository {
         }
     }
 
+    /// A job's write to its video, refused once a claim with a larger fence has written: the
+    /// filter and the new `jobFence` are one conditional update, atomic on MongoDB. (FerretDB
+    /// applies it as a read then a write, and its SQLite backend reads the collection for any
+    /// filter other than `_id` alone; jobs end rarely enough for that.)
+    async fn fenced_update(
+        &self,
+        video_id: Id,
+        fence: u64,
+        mut set: Document,
+    ) -> Result<bool, RepoError> {
+        let fence = i64::try_from(fence).unwrap_or(i64::MAX);
+        set.insert("jobFence", fence);
+        set.insert("updatedAt", bson::DateTime::now());
+        let result = self
+            .videos
+            .update_one(
+                doc! { "_id": oid(video_id), "jobFence": { "$not": { "$gt": fence } } },
+                doc! { "$set": set },
+            )
+            .await
+            .map_err(repo_error)?;
+        Ok(result.matched_count == 1)
+    }
+
     async fn update(&self, video_id: Id, set: Document) -> Result<Option<Video>, RepoError> {
         self.videos
             .find_one_and_update(doc! { "_id": oid(video_id) }, doc! { "$set": set })
@@ -148,10 +172,11 @@ impl VideoRepository for MongoVideoRepository {
     async fn mark_ready(
         &self,
         video_id: Id,
+        fence: u64,
         video_file: &StoredMedia,
         thumbnail: &StoredMedia,
         duration_seconds: f64,
-    ) -> Result<(), RepoError> {
+    ) -> Result<bool, RepoError> {
         let set = doc! {
             "videoFile": &video_file.url,
             "videoFileAssetId": &video_file.asset_id,
@@ -159,13 +184,8 @@ impl VideoRepository for MongoVideoRepository {
             "thumbnailAssetId": &thumbnail.asset_id,
             "duration": duration_seconds,
             "status": VideoStatus::Ready.as_str(),
-            "updatedAt": bson::DateTime::now(),
         };
-        self.videos
-            .update_one(doc! { "_id": oid(video_id) }, doc! { "$set": set })
-            .await
-            .map(drop)
-            .map_err(repo_error)
+        self.fenced_update(video_id, fence, set).await
     }
 
     async fn search(
@@ -287,17 +307,9 @@ impl VideoRepository for MongoVideoRepository {
         })
     }
 
-    async fn mark_failed(&self, video_id: Id, reason: &str) -> Result<(), RepoError> {
-        let set = doc! {
-            "status": VideoStatus::Failed.as_str(),
-            "failureReason": reason,
-            "updatedAt": bson::DateTime::now(),
-        };
-        self.videos
-            .update_one(doc! { "_id": oid(video_id) }, doc! { "$set": set })
-            .await
-            .map(drop)
-            .map_err(repo_error)
+    async fn mark_failed(&self, video_id: Id, fence: u64, reason: &str) -> Result<bool, RepoError> {
+        let set = doc! { "status": VideoStatus::Failed.as_str(), "failureReason": reason };
+        self.fenced_update(video_id, fence, set).await
     }
 }
 
@@ -319,8 +331,8 @@ fn search_filter(search: &VideoSearch) -> Document {
         }
         None => doc! { "$or": [listed, { "owner": oid(search.viewer) }] },
     }];
-    if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = doc! { "$regex": escape_regex(text), "$options": "i" };
+    if let Some(text) = &search.text {
+        let pattern = doc! { "$regex": escape_regex(text.as_str()), "$options": "i" };
         conditions
             .push(doc! { "$or": [ { "title": pattern.clone() }, { "description": pattern } ] });
     }
