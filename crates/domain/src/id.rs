@@ -1,7 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A 12-byte identifier, written as 24 hexadecimal digits (MongoDB's ObjectId format, which the
+/// A 12-byte identifier, written as 24 hexadecimal digits (the ObjectId format, which the
 /// original API exposes as `_id`). Parsing is the only way in from outside, so a malformed id
 /// never reaches a repository.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,5 +1,6 @@
 //! The interfaces the services need from the outside world. `videotube-infra` implements them
-//! for MongoDB, bcrypt, JWT and the media stores; tests and other crates may bring their own.
+//! for a document database, bcrypt, JWT and the media stores; tests and other crates may bring
+//! their own.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -182,9 +183,8 @@ pub trait CommentRepository: Send + Sync {
     async fn delete_by_video(&self, video: Id) -> Result<(), RepoError>;
 }
 
-/// Playlists, and their entries: one document per (playlist, video), unique, so concurrent adds
-/// neither duplicate nor lose an entry on any store (an array in the playlist would be rewritten
-/// whole by FerretDB, and a lost update would drop a video).
+/// Playlists, and their entries: one record per (playlist, video), unique, so concurrent adds
+/// neither duplicate nor lose an entry.
 #[async_trait]
 pub trait PlaylistRepository: Send + Sync {
     async fn insert(

@@ -133,7 +133,7 @@ impl VideoSort {
 }
 
 /// Text searched for in the catalogue: at most 200 characters after trimming, no control
-/// characters (a NUL byte is refused by MongoDB's regex engine; it is a 400 here, not a 500).
+/// characters (a database's regex engine may refuse a NUL byte: it is a 400 here, not a 500).
 /// Empty means no text filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText(String);

@@ -175,7 +175,7 @@ impl UserService {
     }
 
     /// Deletes sessions that can no longer be used and expired token records, for every user:
-    /// run periodically (no TTL indexes on FerretDB), not on the login path.
+    /// run periodically, not on the login path.
     pub async fn sweep_sessions(&self) -> Result<(), Error> {
         Ok(self.sessions.sweep(Utc::now()).await?)
     }

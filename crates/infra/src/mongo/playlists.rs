@@ -43,7 +43,8 @@ impl From<PlaylistDoc> for Playlist {
     }
 }
 
-/// One video in one playlist; unique (playlist, video). Playlist order is `addedAt`.
+/// One video in one playlist; unique (playlist, video). Playlist order is `addedAt`. (An array
+/// in the playlist would be rewritten whole by FerretDB, and a lost update would drop a video.)
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EntryDoc {
