@@ -39,8 +39,7 @@ fn shared_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, rayon::ThreadPo
     let built = Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(match threads {
-                0 => std::thread::available_parallelism()
-                    .map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
                 n => n,
             })
             .thread_name(|i| format!("bcrypt-{i}"))
@@ -66,10 +65,11 @@ fn lower_priority() {
 }
 
 impl BcryptHasher {
-    /// `threads`: how many hashes may run at once; 0 is one fewer than the cores (at least one).
-    /// A core left free keeps the other routes fast while many users log in, at the price of
-    /// login throughput: even at idle priority, hashing on every core raised other requests'
-    /// p99 latency 15 to 100 times on the 2-core benchmark machine (README, "Performance").
+    /// `threads`: how many hashes may run at once; 0 is one per core, so logins run as fast as
+    /// the original's (whose bcrypt hashes on libuv's four threads). Fewer threads keep a core
+    /// free for the other routes while many users log in, at the price of login throughput: even
+    /// at idle priority, hashing on every core raised other requests' p99 latency 15 to 100 times
+    /// on the 2-core benchmark machine (README, "Performance").
     pub fn new(cost: u32, threads: usize) -> Result<Self, HasherError> {
         let dummy = PasswordHash::new(bcrypt::hash("videotube dummy password", cost)?);
         Ok(Self {
