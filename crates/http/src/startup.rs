@@ -105,7 +105,7 @@ pub enum BuildError {
     Directory(PathBuf, #[source] std::io::Error),
     #[error("invalid database settings (MONGODB_URI)")]
     DatabaseUri(#[source] DbError),
-    #[error("could not create the indexes; is the database at MONGODB_URI reachable?")]
+    #[error("could not prepare the database (indexes, backfills); is the database at MONGODB_URI reachable?")]
     Indexes(#[source] DbError),
     #[error("could not set up password hashing")]
     Bcrypt(#[source] HasherError),
@@ -159,9 +159,7 @@ impl Application {
         )
         .await
         .map_err(BuildError::DatabaseUri)?;
-        mongo::ensure_indexes(&db)
-            .await
-            .map_err(BuildError::Indexes)?;
+        mongo::prepare(&db).await.map_err(BuildError::Indexes)?;
 
         let (media_store, direct_uploads): (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>) =
             match settings.cloudinary.store_config()? {

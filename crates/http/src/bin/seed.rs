@@ -92,7 +92,7 @@ async fn main() -> Result<(), BoxError> {
                 "thumbnail": format!("http://localhost:8000/media/thumbnails/{id}.png"),
                 "thumbnailAssetId": format!("thumbnails/{id}.png"),
                 "duration": (rng.next() % 3_600) as f64, "views": (rng.next() % 100_000) as i64,
-                "isPublished": true, "status": "ready",
+                "isPublished": true, "status": "ready", "listed": true,
                 "createdAt": at(video_count - i), "updatedAt": at(video_count - i),
             }
         })

@@ -4,7 +4,15 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{body_of, error_fields, image_form, spawn_app, Login, TestApp, JPEG, PNG};
+use std::time::Duration;
+
+use videotube_infra::mongo::bson::{doc, oid::ObjectId, DateTime};
+use videotube_infra::mongo::{self, Database};
+
+use crate::helpers::{
+    body_of, database_uri, error_fields, image_form, spawn_app, spawn_app_with, Login, TestApp,
+    JPEG, PNG,
+};
 use crate::samples;
 use crate::videos::{publish, settled, video_form};
 
@@ -109,6 +117,45 @@ async fn the_catalogue_pages_through_videos_with_their_owners() {
     );
     let by_channel = format!("?userId={}", viewer.user["_id"].as_str().unwrap());
     assert!(titles(&body_of(list(&app, &viewer, &by_channel).await).await["data"]).is_empty());
+}
+
+#[tokio::test]
+async fn the_original_backends_videos_are_listed_once_the_server_starts_on_its_database() {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let db: Database = mongo::connect(&database_uri(), &name, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let owner = ObjectId::new();
+    let now = DateTime::now();
+    db.collection("users")
+        .insert_one(doc! {
+            "_id": owner, "username": "legacy", "email": "legacy@example.com",
+            "fullName": "Legacy Channel", "avatar": "http://res.cloudinary.com/demo/a.png",
+            "password": "$2b$10$abcdefghijklmnopqrstuuFzVv3Sx9ZrZ8m9u6kXcWm2yU7b7w5a2",
+            "createdAt": now, "updatedAt": now, "__v": 0,
+        })
+        .await
+        .unwrap();
+    // As the original stores them: no `status`, no `listed`.
+    let video = |title: &str, published: bool| {
+        doc! {
+            "videoFile": "http://res.cloudinary.com/demo/v.mp4",
+            "thumbnail": "http://res.cloudinary.com/demo/t.png",
+            "title": title, "description": "from before", "duration": 12.5, "views": 3,
+            "isPublished": published, "owner": owner,
+            "createdAt": now, "updatedAt": now, "__v": 0,
+        }
+    };
+    db.collection("videos")
+        .insert_many([video("Old but gold", true), video("Old draft", false)])
+        .await
+        .unwrap();
+
+    let app = spawn_app_with(&[("DB_NAME", &name)]).await;
+    let viewer = app.signed_up("newcomer").await;
+    let page = body_of(list(&app, &viewer, "").await).await["data"].clone();
+    assert_eq!(titles(&page), ["Old but gold"]);
+    assert_eq!(page["docs"][0]["owner"]["username"], "legacy");
 }
 
 #[tokio::test]

@@ -7,11 +7,14 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use videotube_http::config::Settings;
 use videotube_http::Application;
 use videotube_infra::mongo::{self, Database};
+
+use crate::query_shapes::{ShapeLog, WireReader};
 
 /// A real 1x1 PNG.
 pub const PNG: &[u8] = &[
@@ -386,11 +389,13 @@ pub fn error_fields(body: &Value) -> Vec<String> {
 }
 
 /// A TCP proxy to the database that a test can cut and restore, to see the app through an
-/// outage without stopping the shared database server.
+/// outage without stopping the shared database server. It also reads the app's commands off the
+/// wire and, when dropped, fails the test if one queried without an index (`query_shapes`).
 pub struct TcpProxy {
     pub port: u16,
     upstream: String,
     tasks: Arc<Mutex<JoinSet<()>>>,
+    shapes: ShapeLog,
 }
 
 impl TcpProxy {
@@ -401,6 +406,7 @@ impl TcpProxy {
             port,
             upstream,
             tasks: Arc::new(Mutex::new(JoinSet::new())),
+            shapes: ShapeLog::default(),
         };
         proxy.serve(listener);
         proxy
@@ -410,12 +416,31 @@ impl TcpProxy {
         let upstream = self.upstream.clone();
         let tasks = Arc::clone(&self.tasks);
         let accept_tasks = Arc::clone(&self.tasks);
+        let shapes = self.shapes.clone();
         accept_tasks.lock().unwrap().spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
+                let shapes = shapes.clone();
                 tasks.lock().unwrap().spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = TcpStream::connect(&upstream).await {
+                        let (mut from_client, mut to_client) = client.into_split();
+                        let (mut from_server, mut to_server) = server.into_split();
+                        let requests = async {
+                            let mut reader = WireReader::new(shapes);
+                            let mut buffer = vec![0; 64 * 1024];
+                            while let Ok(n @ 1..) = from_client.read(&mut buffer).await {
+                                reader.feed(&buffer[..n]);
+                                if to_server.write_all(&buffer[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                            let _ = to_server.shutdown().await;
+                        };
+                        let replies = async {
+                            let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                            let _ = to_client.shutdown().await;
+                        };
+                        tokio::join!(requests, replies);
                     }
                 });
             }
@@ -431,5 +456,14 @@ impl TcpProxy {
     pub async fn restore(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
         self.serve(listener);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+        if !std::thread::panicking() {
+            self.shapes.check();
+        }
     }
 }

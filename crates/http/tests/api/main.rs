@@ -23,6 +23,7 @@ mod helpers;
 mod media;
 mod openapi;
 mod playlists;
+mod query_shapes;
 mod register;
 mod security;
 mod sessions;

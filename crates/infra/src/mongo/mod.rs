@@ -3,6 +3,7 @@
 
 mod comments;
 mod history;
+pub mod indexes;
 mod jobs;
 mod likes;
 mod playlists;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use futures_util::TryStreamExt;
+use indexes::RETIRED;
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
@@ -25,6 +27,7 @@ use videotube_domain::{Id, RepoError};
 
 pub use comments::MongoCommentRepository;
 pub use history::MongoWatchHistoryRepository;
+pub use indexes::{IndexSpec, QueryShape, INDEXES};
 pub use jobs::MongoMediaJobRepository;
 pub use likes::MongoLikeRepository;
 pub use mongodb::error::Error as DbError;
@@ -73,117 +76,38 @@ pub async fn ping(db: &Database) -> Result<(), RepoError> {
         .map_err(repo_error)
 }
 
-/// Creates the indexes the repositories rely on; unique ones are what make duplicates impossible.
+/// Makes the database ready for this version: its indexes, and fields earlier versions did not
+/// store. Run at start-up; each step is a no-op once done.
+pub async fn prepare(db: &Database) -> Result<(), mongodb::error::Error> {
+    ensure_indexes(db).await?;
+    videos::backfill_listed(db).await
+}
+
+/// Creates the indexes the repositories rely on (`indexes::INDEXES`; unique ones are what make
+/// duplicates impossible) and drops those no version uses any more.
 pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    let unique = |keys: Document, name: &str| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .name(name.to_owned())
-                    .build(),
-            )
-            .build()
-    };
-    let plain = |keys: Document, name: &str| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(IndexOptions::builder().name(name.to_owned()).build())
-            .build()
-    };
     // One index per command: FerretDB 1.24 drops the connection (an internal panic) when a
     // single createIndexes names several indexes that already exist, i.e. on every restart.
-    let users = db.collection::<Document>(USERS);
-    users
-        .create_index(unique(doc! { "username": 1 }, "username_unique"))
-        .await?;
-    users
-        .create_index(unique(doc! { "email": 1 }, "email_unique"))
-        .await?;
-    db.collection::<Document>(VIDEOS)
-        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
-        .await?;
-    db.collection::<Document>(MEDIA_JOBS)
-        .create_index(plain(doc! { "notBefore": 1 }, "due"))
-        .await?;
-    db.collection::<Document>(MEDIA_JOB_CLAIMS)
-        .create_index(plain(doc! { "jobId": 1 }, "job"))
-        .await?;
-    let history = db.collection::<Document>(WATCH_HISTORY);
-    history
-        .create_index(unique(doc! { "user": 1, "video": 1 }, "user_video_unique"))
-        .await?;
-    history
-        .create_index(plain(doc! { "user": 1, "watchedAt": -1 }, "user_recent"))
-        .await?;
-    history
-        .create_index(plain(doc! { "video": 1 }, "video"))
-        .await?;
-    let subscriptions = db.collection::<Document>(SUBSCRIPTIONS);
-    subscriptions
-        .create_index(unique(
-            doc! { "subscriber": 1, "channel": 1 },
-            "subscriber_channel_unique",
-        ))
-        .await?;
-    subscriptions
-        .create_index(plain(
-            doc! { "channel": 1, "createdAt": -1 },
-            "channel_recent",
-        ))
-        .await?;
-    db.collection::<Document>(TWEETS)
-        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
-        .await?;
-    let likes = db.collection::<Document>(LIKES);
-    likes
-        .create_index(unique(
-            doc! { "likedBy": 1, "target": 1 },
-            "liked_by_target_unique",
-        ))
-        .await?;
-    likes
-        .create_index(plain(doc! { "target": 1 }, "target"))
-        .await?;
-    likes
-        .create_index(plain(doc! { "videoOwner": 1 }, "video_owner"))
-        .await?;
-    likes
-        .create_index(plain(
-            doc! { "likedBy": 1, "createdAt": -1 },
-            "liked_by_recent",
-        ))
-        .await?;
-    db.collection::<Document>(COMMENTS)
-        .create_index(plain(doc! { "video": 1, "createdAt": -1 }, "video_recent"))
-        .await?;
-    db.collection::<Document>(PLAYLISTS)
-        .create_index(plain(doc! { "owner": 1, "createdAt": -1 }, "owner_created"))
-        .await?;
-    let entries = db.collection::<Document>(PLAYLIST_VIDEOS);
-    entries
-        .create_index(unique(
-            doc! { "playlist": 1, "video": 1 },
-            "playlist_video_unique",
-        ))
-        .await?;
-    entries
-        .create_index(plain(
-            doc! { "playlist": 1, "addedAt": 1 },
-            "playlist_order",
-        ))
-        .await?;
-    entries
-        .create_index(plain(doc! { "video": 1 }, "video"))
-        .await?;
-    db.collection::<Document>(VIEW_CLAIMS)
-        .create_index(plain(doc! { "video": 1 }, "video"))
-        .await?;
-    for collection in [SESSIONS, REFRESH_TOKEN_USES] {
-        db.collection::<Document>(collection)
-            .create_index(plain(doc! { "userId": 1 }, "user"))
+    for spec in INDEXES {
+        let keys: Document = spec
+            .keys
+            .iter()
+            .map(|(field, direction)| ((*field).to_owned(), bson::Bson::Int32(*direction)))
+            .collect();
+        let options = IndexOptions::builder()
+            .name(spec.name.to_owned())
+            .unique(spec.unique.then_some(true))
+            .build();
+        db.collection::<Document>(spec.collection)
+            .create_index(IndexModel::builder().keys(keys).options(options).build())
             .await?;
+    }
+    for (collection, name) in RETIRED {
+        let collection = db.collection::<Document>(collection);
+        let existing = collection.list_index_names().await?;
+        if existing.iter().any(|n| n == name) {
+            collection.drop_index(*name).await?;
+        }
     }
     Ok(())
 }

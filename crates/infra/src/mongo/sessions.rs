@@ -264,7 +264,7 @@ impl SessionRepository for MongoSessionRepository {
     async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError> {
         self.sessions
             .update_many(
-                doc! { "userId": oid(user_id), "_id": { "$ne": oid(keep) }, "revoked": false },
+                doc! { "userId": oid(user_id), "_id": { "$ne": oid(keep) } },
                 doc! { "$set": { "revoked": true } },
             )
             .await

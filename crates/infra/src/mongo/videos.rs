@@ -46,6 +46,10 @@ struct VideoDoc {
     status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure_reason: Option<String>,
+    /// Published and ready: in the public catalogue. Stored so that the catalogue's indexes can
+    /// start with it (see `indexes`); kept in step by every write to `isPublished` or `status`.
+    #[serde(default)]
+    listed: bool,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
 }
@@ -91,6 +95,25 @@ impl MongoVideoRepository {
         Self {
             videos: db.collection(VIDEOS),
         }
+    }
+
+    /// Lists the video if it is published and ready, as a second, conditional write after the
+    /// one that made it so. Publishing and processing may finish at the same moment: whichever
+    /// of the two runs this last sees both and lists the video; unpublishing unlists it in its
+    /// own write, which this cannot undo (its filter no longer matches).
+    async fn list_if_public(&self, video_id: Id) -> Result<(), RepoError> {
+        self.videos
+            .update_one(
+                doc! {
+                    "_id": oid(video_id),
+                    "isPublished": true,
+                    "status": VideoStatus::Ready.as_str(),
+                },
+                doc! { "$set": { "listed": true } },
+            )
+            .await
+            .map(drop)
+            .map_err(repo_error)
     }
 
     /// A job's write to its video, refused once a claim with a larger fence has written: the
@@ -150,6 +173,7 @@ impl VideoRepository for MongoVideoRepository {
             is_published: video.is_published,
             status: video.status.as_str().to_owned(),
             failure_reason: video.failure_reason.clone(),
+            listed: video.is_published && video.status == VideoStatus::Ready,
             created_at: to_bson_time(video.created_at),
             updated_at: to_bson_time(video.updated_at),
         };
@@ -185,7 +209,11 @@ impl VideoRepository for MongoVideoRepository {
             "duration": duration_seconds,
             "status": VideoStatus::Ready.as_str(),
         };
-        self.fenced_update(video_id, fence, set).await
+        let recorded = self.fenced_update(video_id, fence, set).await?;
+        if recorded {
+            self.list_if_public(video_id).await?;
+        }
+        Ok(recorded)
     }
 
     async fn search(
@@ -263,11 +291,15 @@ impl VideoRepository for MongoVideoRepository {
         video_id: Id,
         published: bool,
     ) -> Result<Option<Video>, RepoError> {
-        self.update(
-            video_id,
-            doc! { "isPublished": published, "updatedAt": bson::DateTime::now() },
-        )
-        .await
+        let mut set = doc! { "isPublished": published, "updatedAt": bson::DateTime::now() };
+        if !published {
+            set.insert("listed", false);
+        }
+        let updated = self.update(video_id, set).await?;
+        if published && updated.is_some() {
+            self.list_if_public(video_id).await?;
+        }
+        Ok(updated)
     }
 
     async fn delete(&self, video_id: Id) -> Result<bool, RepoError> {
@@ -308,28 +340,31 @@ impl VideoRepository for MongoVideoRepository {
     }
 
     async fn mark_failed(&self, video_id: Id, fence: u64, reason: &str) -> Result<bool, RepoError> {
-        let set = doc! { "status": VideoStatus::Failed.as_str(), "failureReason": reason };
+        let set = doc! {
+            "status": VideoStatus::Failed.as_str(),
+            "failureReason": reason,
+            "listed": false,
+        };
         self.fenced_update(video_id, fence, set).await
     }
 }
 
-/// Videos everyone may see. Documents of the original backend have no `status`, and count as
-/// ready (`$nin` matches a missing field).
+/// Videos everyone may see.
 fn listed() -> Document {
-    doc! { "isPublished": true, "status": { "$nin": ["processing", "failed"] } }
+    doc! { "listed": true }
+}
+
+/// All of one channel's videos, in a form the (owner, listed, sort) indexes serve with the sort.
+fn all_of(owner: Id) -> Document {
+    doc! { "owner": oid(owner), "listed": { "$in": [true, false] } }
 }
 
 /// The filter of a catalogue search.
 fn search_filter(search: &VideoSearch) -> Document {
-    let listed = listed();
     let mut conditions = vec![match search.owner {
-        Some(owner) if owner == search.viewer => doc! { "owner": oid(owner) },
-        Some(owner) => {
-            let mut own = listed;
-            own.insert("owner", oid(owner));
-            own
-        }
-        None => doc! { "$or": [listed, { "owner": oid(search.viewer) }] },
+        Some(owner) if owner == search.viewer => all_of(owner),
+        Some(owner) => doc! { "owner": oid(owner), "listed": true },
+        None => doc! { "$or": [listed(), all_of(search.viewer)] },
     }];
     if let Some(text) = &search.text {
         let pattern = doc! { "$regex": escape_regex(text.as_str()), "$options": "i" };
@@ -337,6 +372,42 @@ fn search_filter(search: &VideoSearch) -> Document {
             .push(doc! { "$or": [ { "title": pattern.clone() }, { "description": pattern } ] });
     }
     doc! { "$and": conditions }
+}
+
+/// Sets `listed` on the videos stored before it existed (the original backend's among them, which
+/// have no `status` and count as ready), a batch at a time: a no-op once done. Run at start-up.
+pub async fn backfill_listed(db: &Database) -> Result<(), mongodb::error::Error> {
+    let videos = db.collection::<Document>(VIDEOS);
+    loop {
+        let batch: Vec<Document> = videos
+            .find(doc! { "listed": { "$exists": false } })
+            .projection(doc! { "isPublished": 1, "status": 1 })
+            .limit(1000)
+            .await?
+            .try_collect()
+            .await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (listed, unlisted): (Vec<&Document>, Vec<&Document>) = batch.iter().partition(|v| {
+            v.get_bool("isPublished").unwrap_or(true)
+                && !matches!(v.get_str("status"), Ok("processing" | "failed"))
+        });
+        for (ids, value) in [(listed, true), (unlisted, false)] {
+            let ids: Vec<ObjectId> = ids
+                .iter()
+                .filter_map(|v| v.get_object_id("_id").ok())
+                .collect();
+            if !ids.is_empty() {
+                videos
+                    .update_many(
+                        doc! { "_id": { "$in": ids } },
+                        doc! { "$set": { "listed": value } },
+                    )
+                    .await?;
+            }
+        }
+    }
 }
 
 /// The text matched literally: every regex metacharacter escaped.
