@@ -59,6 +59,10 @@ pub struct DatabaseSettings {
     pub uri: SecretString,
     pub name: String,
     pub timeout_seconds: u64,
+    /// The longest a database operation may run (`maxTimeMS` on reads); past it a 503.
+    pub max_time_ms: u64,
+    /// How often what no request needs any more is deleted (sessions, token and view records).
+    pub sweep_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -201,7 +201,7 @@ impl Application {
         tokio::spawn(run_sweeps(
             Arc::clone(&users),
             Arc::clone(&videos),
-            SWEEP_EVERY,
+            Duration::from_secs(settings.database.sweep_seconds.max(1)),
             stop_worker.subscribe(),
         ));
         let state = web::Data::new(AppState {
@@ -325,10 +325,14 @@ impl Services {
         direct_uploads: Option<Arc<dyn DirectUploads>>,
     ) -> Result<Self, BuildError> {
         let (auth, media) = (&settings.auth, &settings.media);
-        let user_repository = Arc::new(mongo::MongoUserRepository::new(db));
+        let store = &mongo::Store::new(
+            db.clone(),
+            Duration::from_millis(settings.database.max_time_ms.max(1)),
+        );
+        let user_repository = Arc::new(mongo::MongoUserRepository::new(store));
         let users = Arc::new(UserService::new(
             user_repository.clone(),
-            Arc::new(mongo::MongoSessionRepository::new(db)),
+            Arc::new(mongo::MongoSessionRepository::new(store)),
             Arc::new(
                 BcryptHasher::new(auth.bcrypt_cost, auth.bcrypt_threads)
                     .map_err(BuildError::Bcrypt)?,
@@ -349,16 +353,16 @@ impl Services {
                 session_recheck: Duration::from_secs(auth.session_recheck_seconds),
             },
         ));
-        let video_repository = Arc::new(mongo::MongoVideoRepository::new(db));
-        let likes = Arc::new(mongo::MongoLikeRepository::new(db));
-        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(db));
-        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(db));
-        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(db));
+        let video_repository = Arc::new(mongo::MongoVideoRepository::new(store));
+        let likes = Arc::new(mongo::MongoLikeRepository::new(store));
+        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(store));
+        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(store));
+        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(store));
         let videos = Arc::new(VideoService::new(
             VideoPorts {
                 videos: video_repository.clone(),
-                jobs: Arc::new(mongo::MongoMediaJobRepository::new(db)),
-                history: Arc::new(mongo::MongoWatchHistoryRepository::new(db)),
+                jobs: Arc::new(mongo::MongoMediaJobRepository::new(store)),
+                history: Arc::new(mongo::MongoWatchHistoryRepository::new(store)),
                 likes: likes.clone(),
                 comments: comment_repository.clone(),
                 playlists: playlist_repository.clone(),
@@ -376,7 +380,7 @@ impl Services {
         let dashboard =
             DashboardService::new(video_repository.clone(), likes.clone(), subscriptions);
         let tweets = TweetService::new(
-            Arc::new(mongo::MongoTweetRepository::new(db)),
+            Arc::new(mongo::MongoTweetRepository::new(store)),
             likes.clone(),
             user_repository.clone(),
         );
@@ -402,9 +406,6 @@ impl Services {
         })
     }
 }
-
-/// How often the sweeps run (see `run_sweeps`).
-const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 fn allowance(a: config::Allowance) -> Allowance {
     Allowance {

@@ -21,12 +21,12 @@ use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username}
 use videotube_domain::video::{Description, JobLease, MediaJob, Title, Video, VideoStatus};
 use videotube_domain::{Id, RepoError};
 use videotube_infra::mongo::{
-    self, Database, MongoCommentRepository, MongoLikeRepository, MongoMediaJobRepository,
+    self, MongoCommentRepository, MongoLikeRepository, MongoMediaJobRepository,
     MongoPlaylistRepository, MongoSessionRepository, MongoUserRepository, MongoVideoRepository,
-    MongoWatchHistoryRepository,
+    MongoWatchHistoryRepository, Store,
 };
 
-async fn fresh_database() -> Database {
+async fn fresh_database() -> Store {
     let uri = std::env::var("TEST_MONGODB_URI").expect(
         "TEST_MONGODB_URI is not set: run the tests with scripts/test, which provides a database",
     );
@@ -35,7 +35,7 @@ async fn fresh_database() -> Database {
         .await
         .unwrap();
     mongo::ensure_indexes(&db).await.unwrap();
-    db
+    Store::new(db, Duration::from_secs(5))
 }
 
 fn new_user(username: &str, email: &str) -> NewUser {
@@ -417,7 +417,11 @@ async fn revoke_others_keeps_one_and_the_sweep_deletes_the_dead() {
             .revoked
     );
 
-    sessions.sweep(Utc::now()).await.unwrap();
+    // Revoked sessions expire as they are revoked (a second ago at most, by the time of the sweep).
+    sessions
+        .sweep(Utc::now() + TimeDelta::seconds(1))
+        .await
+        .unwrap();
     assert!(sessions.find(keep.id).await.unwrap().is_some());
     assert!(sessions.find(drop_me.id).await.unwrap().is_none());
     assert!(sessions.find(expired.id).await.unwrap().is_none());
@@ -440,12 +444,52 @@ async fn an_unreachable_server_is_unavailable_not_an_internal_error() {
         mongo::ping(&db).await,
         Err(RepoError::Unavailable(_))
     ));
-    let users = MongoUserRepository::new(&db);
+    let users = MongoUserRepository::new(&Store::new(db, Duration::from_secs(5)));
     let err = users
         .find_by_id("0123456789abcdef01234567".parse().unwrap())
         .await
         .unwrap_err();
     assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_operation_over_the_time_limit_is_unavailable() {
+    // A server that accepts connections and never answers: only the limit ends the operations.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let db = mongo::connect(
+        &format!("mongodb://127.0.0.1:{port}"),
+        "silent",
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let store = Store::new(db, Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let err = MongoUserRepository::new(&store)
+        .find_by_login(&LoginId::Username(Username::parse("ada").unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
+    let err = MongoSessionRepository::new(&store)
+        .revoke("0123456789abcdef01234567".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Unavailable(_)),
+        "writes too: {err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 fn processing_video(videos: &MongoVideoRepository, owner: Id) -> Video {

@@ -339,7 +339,15 @@ async fn a_media_store_that_hangs_or_resets_fails_jobs_with_a_reason_and_request
             .mount(&working)
             .await;
         let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let app = spawn_app_on_cloudinary(&working, &[("DB_NAME", &db_name)]).await;
+        // Its job worker must not take the video's job over from the broken app's.
+        let app = spawn_app_on_cloudinary(
+            &working,
+            &[
+                ("DB_NAME", &db_name),
+                ("APP_MEDIA__JOB_POLL_SECONDS", "3600"),
+            ],
+        )
+        .await;
         let login = app.signed_up(&format!("{what}_store")).await;
         // The same database, served by an app whose media store is broken.
         let url = format!("cloudinary://{API_KEY}:{SECRET}@demo");

@@ -4,14 +4,15 @@ use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use videotube_domain::comment::{Comment, CommentContent};
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{find_ids, id, oid, repo_error, to_bson_time, COMMENTS};
+use super::{find_ids, id, oid, to_bson_time, Store, Within, COMMENTS};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,13 +41,15 @@ impl From<CommentDoc> for Comment {
 }
 
 pub struct MongoCommentRepository {
+    limit: Duration,
     comments: Collection<CommentDoc>,
 }
 
 impl MongoCommentRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            comments: db.collection(COMMENTS),
+            limit: store.limit,
+            comments: store.collection(COMMENTS),
         }
     }
 }
@@ -68,7 +71,7 @@ impl CommentRepository for MongoCommentRepository {
             created_at: to_bson_time(at),
             updated_at: to_bson_time(at),
         };
-        self.comments.insert_one(&doc).await.map_err(repo_error)?;
+        self.comments.insert_one(&doc).within(self.limit).await?;
         Ok(doc.into())
     }
 
@@ -76,8 +79,9 @@ impl CommentRepository for MongoCommentRepository {
         let found = self
             .comments
             .find_one(doc! { "_id": oid(comment_id) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(Comment::from))
     }
 
@@ -86,6 +90,7 @@ impl CommentRepository for MongoCommentRepository {
         let find = async {
             self.comments
                 .find(filter.clone())
+                .max_time(self.limit)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .skip(page.skip())
                 .limit(i64::from(page.limit()))
@@ -93,8 +98,13 @@ impl CommentRepository for MongoCommentRepository {
                 .try_collect::<Vec<CommentDoc>>()
                 .await
         };
-        let count = async { self.comments.count_documents(filter.clone()).await };
-        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        let count = async {
+            self.comments
+                .count_documents(filter.clone())
+                .max_time(self.limit)
+                .await
+        };
+        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
         Ok(Page {
             items: found.into_iter().map(Comment::from).collect(),
             total,
@@ -110,30 +120,31 @@ impl CommentRepository for MongoCommentRepository {
         let set = doc! { "content": content.as_str(), "updatedAt": bson::DateTime::now() };
         self.comments
             .find_one_and_update(doc! { "_id": oid(comment_id) }, doc! { "$set": set })
+            .max_time(self.limit)
             .return_document(ReturnDocument::After)
+            .within(self.limit)
             .await
             .map(|found| found.map(Comment::from))
-            .map_err(repo_error)
     }
 
     async fn delete(&self, comment_id: Id) -> Result<bool, RepoError> {
         let result = self
             .comments
             .delete_one(doc! { "_id": oid(comment_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
     async fn ids_of_video(&self, video: Id) -> Result<Vec<Id>, RepoError> {
-        find_ids(&self.comments, doc! { "video": oid(video) }).await
+        find_ids(self.limit, &self.comments, doc! { "video": oid(video) }).await
     }
 
     async fn delete_by_video(&self, video: Id) -> Result<(), RepoError> {
         self.comments
             .delete_many(doc! { "video": oid(video) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 }

@@ -5,13 +5,13 @@ use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::page::PageRequest;
 use videotube_domain::ports::WatchHistoryRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, repo_error, to_bson_time, VIEW_CLAIMS, WATCH_HISTORY};
+use super::{id, insert_unique, oid, to_bson_time, Store, Within, VIEW_CLAIMS, WATCH_HISTORY};
 
 /// One entry per (user, video), unique; `watchedAt` is the latest watch.
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,15 +44,17 @@ fn millis(window: Duration) -> i64 {
 }
 
 pub struct MongoWatchHistoryRepository {
+    limit: Duration,
     history: Collection<HistoryDoc>,
     views: Collection<ViewDoc>,
 }
 
 impl MongoWatchHistoryRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            history: db.collection(WATCH_HISTORY),
-            views: db.collection(VIEW_CLAIMS),
+            limit: store.limit,
+            history: store.collection(WATCH_HISTORY),
+            views: store.collection(VIEW_CLAIMS),
         }
     }
 }
@@ -66,9 +68,9 @@ impl MongoWatchHistoryRepository {
                 .update_one(filter.clone(), update.clone())
                 .upsert(true)
         };
-        match upsert().await.map_err(repo_error) {
+        match upsert().within(self.limit).await {
             // Two first watches at once: one inserted, the other now finds the entry.
-            Err(RepoError::Duplicate(_)) => upsert().await.map(drop).map_err(repo_error),
+            Err(RepoError::Duplicate(_)) => upsert().within(self.limit).await.map(drop),
             other => other.map(drop),
         }
     }
@@ -88,12 +90,14 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         let before = self
             .views
             .find_one(doc! { "_id": view_id(video, user, bucket - 1) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         let counted_recently =
             before.is_some_and(|v| at.timestamp_millis() - v.at.timestamp_millis() < window_ms);
         let counted = !counted_recently
             && insert_unique(
+                self.limit,
                 &self.views,
                 ViewDoc {
                     id: view_id(video, user, bucket),
@@ -111,43 +115,44 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         let entries: Vec<HistoryDoc> = self
             .history
             .find(doc! { "user": oid(user) })
+            .max_time(self.limit)
             .sort(doc! { "watchedAt": -1, "video": -1 })
             .skip(page.skip())
             .limit(i64::from(page.limit()))
-            .await
-            .map_err(repo_error)?
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(entries.into_iter().map(|e| id(e.video)).collect())
     }
 
     async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError> {
         self.history
             .delete_one(doc! { "user": oid(user), "video": oid(video) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn clear(&self, user: Id) -> Result<(), RepoError> {
         self.history
             .delete_many(doc! { "user": oid(user) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn remove_video(&self, video: Id) -> Result<(), RepoError> {
         self.history
             .delete_many(doc! { "video": oid(video) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         self.views
             .delete_many(doc! { "video": oid(video) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError> {
@@ -155,8 +160,8 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         // `$not $gte` also takes the records of earlier versions, which have no `at`.
         self.views
             .delete_many(doc! { "at": { "$not": { "$gte": cutoff } } })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 }

@@ -6,14 +6,14 @@ use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::{MediaType, UploadedFile};
 use videotube_domain::ports::MediaJobRepository;
 use videotube_domain::video::{JobLease, MediaJob};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, repo_error, to_bson_time, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
+use super::{id, insert_unique, oid, to_bson_time, Store, Within, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,23 +78,26 @@ fn claim_id(job: ObjectId, fence: u64) -> String {
 }
 
 pub struct MongoMediaJobRepository {
+    limit: Duration,
     jobs: Collection<JobDoc>,
     claims: Collection<ClaimDoc>,
 }
 
 impl MongoMediaJobRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            jobs: db.collection(MEDIA_JOBS),
-            claims: db.collection(MEDIA_JOB_CLAIMS),
+            limit: store.limit,
+            jobs: store.collection(MEDIA_JOBS),
+            claims: store.collection(MEDIA_JOB_CLAIMS),
         }
     }
 
     async fn claim(&self, job: ObjectId, fence: u64) -> Result<Option<ClaimDoc>, RepoError> {
         self.claims
             .find_one(doc! { "_id": claim_id(job, fence) })
+            .max_time(self.limit)
+            .within(self.limit)
             .await
-            .map_err(repo_error)
     }
 
     /// The job's latest claim, found from the job's hint (one read more than the hint says when
@@ -163,11 +166,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
             last_error: None,
             created_at,
         };
-        self.jobs
-            .insert_one(doc)
-            .await
-            .map(drop)
-            .map_err(repo_error)
+        self.jobs.insert_one(doc).within(self.limit).await.map(drop)
     }
 
     /// A findOneAndUpdate would pick the job in one step on MongoDB, but FerretDB reads and then
@@ -183,13 +182,14 @@ impl MediaJobRepository for MongoMediaJobRepository {
         let due: Vec<JobDoc> = self
             .jobs
             .find(doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } })
+            .max_time(self.limit)
             .sort(doc! { "notBefore": 1, "_id": 1 })
             .limit(CANDIDATES)
-            .await
-            .map_err(repo_error)?
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         for job in due {
             let (fence, held_until) = self.latest_claim(&job).await?;
             if held_until.is_some_and(|until| until > now_bson) {
@@ -203,7 +203,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
                 lease_until,
                 claimed_at: now_bson,
             };
-            if !insert_unique(&self.claims, claim).await? {
+            if !insert_unique(self.limit, &self.claims, claim).await? {
                 continue;
             }
             self.hint(job.id, fence, lease_until).await;
@@ -238,8 +238,8 @@ impl MediaJobRepository for MongoMediaJobRepository {
                 doc! { "_id": claim_id(job, lease.fence) },
                 doc! { "$set": { "leaseUntil": lease_until } },
             )
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         if self.taken_over(lease).await? {
             return Ok(false);
         }
@@ -269,17 +269,17 @@ impl MediaJobRepository for MongoMediaJobRepository {
                     "leaseUntil": at,
                 } },
             )
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         // Released last: if this write is lost the job waits for its lease to run out instead.
         self.claims
             .update_one(
                 doc! { "_id": claim_id(job, lease.fence) },
                 doc! { "$set": { "leaseUntil": at } },
             )
+            .within(self.limit)
             .await
             .map(|_| true)
-            .map_err(repo_error)
     }
 
     async fn finish(&self, lease: &JobLease) -> Result<bool, RepoError> {
@@ -292,12 +292,12 @@ impl MediaJobRepository for MongoMediaJobRepository {
     async fn remove(&self, job_id: Id) -> Result<(), RepoError> {
         self.jobs
             .delete_one(doc! { "_id": oid(job_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         self.claims
             .delete_many(doc! { "jobId": oid(job_id) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 }

@@ -1,17 +1,18 @@
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::like::LikeTarget;
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, groups, id, insert_unique, oid, repo_error, to_bson_time, LIKES};
+use super::{group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, LIKES};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
 /// which names the liked thing (`video:<id>`, `comment:<id>`, `tweet:<id>`) and is always present: the unique
@@ -38,13 +39,15 @@ struct LikeDoc {
 }
 
 pub struct MongoLikeRepository {
+    limit: Duration,
     likes: Collection<LikeDoc>,
 }
 
 impl MongoLikeRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            likes: db.collection(LIKES),
+            limit: store.limit,
+            likes: store.collection(LIKES),
         }
     }
 }
@@ -81,15 +84,15 @@ impl LikeRepository for MongoLikeRepository {
             LikeTarget::Comment(comment) => like.comment = Some(oid(comment)),
             LikeTarget::Tweet(tweet) => like.tweet = Some(oid(tweet)),
         }
-        insert_unique(&self.likes, like).await
+        insert_unique(self.limit, &self.likes, like).await
     }
 
     async fn unlike(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError> {
         let result = self
             .likes
             .delete_one(doc! { "likedBy": oid(user), "target": target.to_string() })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
@@ -97,16 +100,18 @@ impl LikeRepository for MongoLikeRepository {
         let found = self
             .likes
             .find_one(doc! { "likedBy": oid(user), "target": target.to_string() })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.is_some())
     }
 
     async fn count_others(&self, target: LikeTarget, user: Id) -> Result<u64, RepoError> {
         self.likes
             .count_documents(doc! { "target": target.to_string(), "likedBy": { "$ne": oid(user) } })
+            .max_time(self.limit)
+            .within(self.limit)
             .await
-            .map_err(repo_error)
     }
 
     async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError> {
@@ -118,7 +123,9 @@ impl LikeRepository for MongoLikeRepository {
             doc! { "$match": { "target": { "$in": keys } } },
             doc! { "$group": { "_id": "$target", "n": { "$sum": 1 } } },
         ];
-        let groups = groups(&self.likes, pipeline).await.map_err(repo_error)?;
+        let groups = groups(&self.likes, pipeline, self.limit)
+            .within(self.limit)
+            .await?;
         Ok(groups
             .iter()
             .filter_map(|g| Some((*by_key.get(g.get_str("_id").ok()?)?, group_number(g, "n"))))
@@ -137,11 +144,12 @@ impl LikeRepository for MongoLikeRepository {
         let liked: Vec<LikeDoc> = self
             .likes
             .find(doc! { "likedBy": oid(user), "target": { "$in": keys } })
-            .await
-            .map_err(repo_error)?
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(liked
             .iter()
             .filter_map(|l| by_key.get(&l.target).copied())
@@ -151,8 +159,9 @@ impl LikeRepository for MongoLikeRepository {
     async fn channel_total(&self, owner: Id) -> Result<u64, RepoError> {
         self.likes
             .count_documents(doc! { "videoOwner": oid(owner) })
+            .max_time(self.limit)
+            .within(self.limit)
             .await
-            .map_err(repo_error)
     }
 
     async fn remove_targets(&self, targets: &[LikeTarget]) -> Result<(), RepoError> {
@@ -161,8 +170,8 @@ impl LikeRepository for MongoLikeRepository {
             let keys: Vec<String> = batch.iter().map(LikeTarget::to_string).collect();
             self.likes
                 .delete_many(doc! { "target": { "$in": keys } })
-                .await
-                .map_err(repo_error)?;
+                .within(self.limit)
+                .await?;
         }
         Ok(())
     }
@@ -172,13 +181,14 @@ impl LikeRepository for MongoLikeRepository {
             .likes
             .clone_with_type::<Document>()
             .find(doc! { "likedBy": oid(user), "video": { "$exists": true } })
+            .max_time(self.limit)
             .sort(doc! { "createdAt": -1, "_id": -1 })
             .projection(doc! { "video": 1 })
-            .await
-            .map_err(repo_error)?
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(liked
             .iter()
             .filter_map(|l| l.get_object_id("video").ok().map(id))

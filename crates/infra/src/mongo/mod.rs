@@ -13,6 +13,7 @@ mod tweets;
 mod users;
 mod videos;
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use bson::oid::ObjectId;
@@ -69,6 +70,47 @@ pub async fn connect(
     Ok(Client::with_options(options)?.database(db_name))
 }
 
+/// The database and the time limit of each operation on it, which every repository applies:
+/// reads carry it to the server as `maxTimeMS` (a runaway query is stopped there, not just
+/// abandoned), and every operation, writes and cursor draining included, gives up after it on
+/// this side too. Past the limit the answer is `RepoError::Unavailable` (a 503).
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    limit: Duration,
+}
+
+impl Store {
+    pub fn new(db: Database, limit: Duration) -> Self {
+        Self { db, limit }
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        &self.db
+    }
+}
+
+/// A database operation (or a step of one, such as draining a cursor) bounded in time.
+pub(crate) trait Within<T>:
+    IntoFuture<Output = Result<T, mongodb::error::Error>> + Sized
+{
+    /// The operation's result in the domain's terms; `Unavailable` past `limit`.
+    async fn within(self, limit: Duration) -> Result<T, RepoError> {
+        match tokio::time::timeout(limit, self.into_future()).await {
+            Ok(result) => result.map_err(repo_error),
+            Err(_) => Err(RepoError::Unavailable(
+                format!("a database operation took over {limit:?}").into(),
+            )),
+        }
+    }
+}
+
+impl<T, F: IntoFuture<Output = Result<T, mongodb::error::Error>>> Within<T> for F {}
+
 pub async fn ping(db: &Database) -> Result<(), RepoError> {
     db.run_command(doc! { "ping": 1 })
         .await
@@ -115,38 +157,49 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
 /// Inserts a document whose unique key may already exist: `false` when it does. This is how
 /// one of several concurrent requests is picked as the winner, atomically on every store.
 pub(crate) async fn insert_unique<T: serde::Serialize + Send + Sync>(
+    limit: Duration,
     collection: &mongodb::Collection<T>,
     doc: T,
 ) -> Result<bool, RepoError> {
-    match collection.insert_one(doc).await.map_err(repo_error) {
+    match collection.insert_one(doc).within(limit).await {
         Ok(_) => Ok(true),
         Err(RepoError::Duplicate(_)) => Ok(false),
         Err(err) => Err(err),
     }
 }
 
-/// The `$group` results of a pipeline over the collection.
+/// The `$group` results of a pipeline over the collection (bounded by the caller).
 pub(crate) async fn groups<T: Send + Sync>(
     collection: &mongodb::Collection<T>,
     pipeline: [Document; 2],
+    limit: Duration,
 ) -> Result<Vec<Document>, mongodb::error::Error> {
-    collection.aggregate(pipeline).await?.try_collect().await
+    collection
+        .aggregate(pipeline)
+        .max_time(limit)
+        .await?
+        .try_collect()
+        .await
 }
 
 /// The ids of the documents matching `filter`, reading nothing else.
 pub(crate) async fn find_ids<T: Send + Sync>(
+    limit: Duration,
     collection: &mongodb::Collection<T>,
     filter: Document,
 ) -> Result<Vec<Id>, RepoError> {
-    let found: Vec<Document> = collection
-        .clone_with_type::<Document>()
-        .find(filter)
-        .projection(doc! { "_id": 1 })
-        .await
-        .map_err(repo_error)?
-        .try_collect()
-        .await
-        .map_err(repo_error)?;
+    let found: Vec<Document> = async {
+        collection
+            .clone_with_type::<Document>()
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .max_time(limit)
+            .await?
+            .try_collect()
+            .await
+    }
+    .within(limit)
+    .await?;
     Ok(found
         .iter()
         .filter_map(|d| d.get_object_id("_id").ok().map(id))
@@ -177,6 +230,8 @@ pub(crate) fn group_number(group: &Document, field: &str) -> u64 {
 }
 
 const DUPLICATE_KEY: i32 = 11000;
+/// MongoDB's (and FerretDB's) code for an operation stopped by its `maxTimeMS`.
+const MAX_TIME_EXPIRED: i32 = 50;
 /// FerretDB 1.x reports a unique-index violation inside findAndModify as an InternalError
 /// (code 1) carrying SQLite's message instead of 11000.
 const FERRETDB_UNIQUE_VIOLATION: &str = "UNIQUE constraint failed";
@@ -203,7 +258,7 @@ pub(crate) fn repo_error(err: mongodb::error::Error) -> RepoError {
         ErrorKind::ServerSelection { .. }
             | ErrorKind::ConnectionPoolCleared { .. }
             | ErrorKind::Io(_)
-    );
+    ) || matches!(err.kind.as_ref(), ErrorKind::Command(e) if e.code == MAX_TIME_EXPIRED);
     if unreachable {
         RepoError::Unavailable(Box::new(err))
     } else {

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -6,14 +7,14 @@ use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::ports::PlaylistRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, repo_error, to_bson_time, PLAYLISTS, PLAYLIST_VIDEOS};
+use super::{id, insert_unique, oid, to_bson_time, Store, Within, PLAYLISTS, PLAYLIST_VIDEOS};
 
 /// The original's fields (`name`, `description`, `owner`, timestamps) without its `videos`
 /// array: entries live in `playlist_videos`.
@@ -56,15 +57,17 @@ struct EntryDoc {
 }
 
 pub struct MongoPlaylistRepository {
+    limit: Duration,
     playlists: Collection<PlaylistDoc>,
     entries: Collection<EntryDoc>,
 }
 
 impl MongoPlaylistRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            playlists: db.collection(PLAYLISTS),
-            entries: db.collection(PLAYLIST_VIDEOS),
+            limit: store.limit,
+            playlists: store.collection(PLAYLISTS),
+            entries: store.collection(PLAYLIST_VIDEOS),
         }
     }
 }
@@ -86,7 +89,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
             created_at: to_bson_time(at),
             updated_at: to_bson_time(at),
         };
-        self.playlists.insert_one(&doc).await.map_err(repo_error)?;
+        self.playlists.insert_one(&doc).within(self.limit).await?;
         Ok(doc.into())
     }
 
@@ -94,8 +97,9 @@ impl PlaylistRepository for MongoPlaylistRepository {
         let found = self
             .playlists
             .find_one(doc! { "_id": oid(playlist_id) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(Playlist::from))
     }
 
@@ -104,6 +108,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         let find = async {
             self.playlists
                 .find(filter.clone())
+                .max_time(self.limit)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .skip(page.skip())
                 .limit(i64::from(page.limit()))
@@ -111,8 +116,13 @@ impl PlaylistRepository for MongoPlaylistRepository {
                 .try_collect::<Vec<PlaylistDoc>>()
                 .await
         };
-        let count = async { self.playlists.count_documents(filter.clone()).await };
-        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        let count = async {
+            self.playlists
+                .count_documents(filter.clone())
+                .max_time(self.limit)
+                .await
+        };
+        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
         Ok(Page {
             items: found.into_iter().map(Playlist::from).collect(),
             total,
@@ -134,25 +144,26 @@ impl PlaylistRepository for MongoPlaylistRepository {
         }
         self.playlists
             .find_one_and_update(doc! { "_id": oid(playlist_id) }, doc! { "$set": set })
+            .max_time(self.limit)
             .return_document(ReturnDocument::After)
+            .within(self.limit)
             .await
             .map(|found| found.map(Playlist::from))
-            .map_err(repo_error)
     }
 
     async fn delete(&self, playlist_id: Id) -> Result<bool, RepoError> {
         let result = self
             .playlists
             .delete_one(doc! { "_id": oid(playlist_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         if result.deleted_count == 0 {
             return Ok(false);
         }
         self.entries
             .delete_many(doc! { "playlist": oid(playlist_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(true)
     }
 
@@ -168,15 +179,15 @@ impl PlaylistRepository for MongoPlaylistRepository {
             video: oid(video),
             added_at: to_bson_time(at),
         };
-        insert_unique(&self.entries, entry).await
+        insert_unique(self.limit, &self.entries, entry).await
     }
 
     async fn remove_video(&self, playlist: Id, video: Id) -> Result<bool, RepoError> {
         let result = self
             .entries
             .delete_one(doc! { "playlist": oid(playlist), "video": oid(video) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
@@ -186,13 +197,14 @@ impl PlaylistRepository for MongoPlaylistRepository {
             .entries
             .clone_with_type::<Document>()
             .find(doc! { "playlist": { "$in": ids } })
+            .max_time(self.limit)
             .sort(doc! { "addedAt": 1, "_id": 1 })
             .projection(doc! { "playlist": 1, "video": 1 })
-            .await
-            .map_err(repo_error)?
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         let mut videos: HashMap<Id, Vec<Id>> = HashMap::new();
         for entry in &entries {
             if let (Ok(playlist), Ok(video)) = (
@@ -208,8 +220,8 @@ impl PlaylistRepository for MongoPlaylistRepository {
     async fn remove_video_everywhere(&self, video: Id) -> Result<(), RepoError> {
         self.entries
             .delete_many(doc! { "video": oid(video) })
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 }

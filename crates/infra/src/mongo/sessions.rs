@@ -9,18 +9,20 @@
 //! token, so nothing depends on it but speed. Every read and write here is by `_id`, which is
 //! what FerretDB's SQLite backend looks up without reading the whole collection.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::ports::SessionRepository;
 use videotube_domain::session::{RefreshRotation, Rotation, Session};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, repo_error, to_bson_time, REFRESH_TOKEN_USES, SESSIONS};
+use super::{id, insert_unique, oid, to_bson_time, Store, Within, REFRESH_TOKEN_USES, SESSIONS};
 
 /// A login session; `tokenHash` is the current refresh token as of the last completed rotation,
 /// `previousTokenHash` the one it replaced at `rotatedAt` (for the reuse grace).
@@ -84,23 +86,26 @@ const ROUNDS: usize = 3;
 const SWEEP_BATCH: i64 = 500;
 
 pub struct MongoSessionRepository {
+    limit: Duration,
     sessions: Collection<SessionDoc>,
     spent: Collection<SpentTokenDoc>,
 }
 
 impl MongoSessionRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            sessions: db.collection(SESSIONS),
-            spent: db.collection(REFRESH_TOKEN_USES),
+            limit: store.limit,
+            sessions: store.collection(SESSIONS),
+            spent: store.collection(REFRESH_TOKEN_USES),
         }
     }
 
     async fn find_doc(&self, session_id: ObjectId) -> Result<Option<SessionDoc>, RepoError> {
         self.sessions
             .find_one(doc! { "_id": session_id })
+            .max_time(self.limit)
+            .within(self.limit)
             .await
-            .map_err(repo_error)
     }
 
     async fn chain_end(&self, session: &SessionDoc) -> Result<ChainEnd, RepoError> {
@@ -114,8 +119,9 @@ impl MongoSessionRepository {
         while let Some(spent) = self
             .spent
             .find_one(doc! { "_id": &end.current })
-            .await
-            .map_err(repo_error)?
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?
         {
             if end.hops == MAX_HOPS {
                 return Err(RepoError::Other(
@@ -153,9 +159,9 @@ impl MongoSessionRepository {
                     "expiresAt": to_bson_time(end.expires_at),
                 } },
             )
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 }
 
@@ -178,9 +184,9 @@ impl SessionRepository for MongoSessionRepository {
         };
         self.sessions
             .insert_one(doc)
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn find(&self, session_id: Id) -> Result<Option<Session>, RepoError> {
@@ -231,7 +237,7 @@ impl SessionRepository for MongoSessionRepository {
                 next_expires_at: to_bson_time(rotation.next_expires_at),
                 used_at: to_bson_time(rotation.now),
             };
-            if !insert_unique(&self.spent, spent).await? {
+            if !insert_unique(self.limit, &self.spent, spent).await? {
                 continue;
             }
             let new_end = ChainEnd {
@@ -250,26 +256,28 @@ impl SessionRepository for MongoSessionRepository {
         Ok(Rotation::Reused)
     }
 
+    /// Revoked sessions also expire at once, so that the sweep finds every dead session by
+    /// `expiresAt` alone (one index).
     async fn revoke(&self, session_id: Id) -> Result<(), RepoError> {
         self.sessions
             .update_one(
                 doc! { "_id": oid(session_id) },
-                doc! { "$set": { "revoked": true } },
+                doc! { "$set": { "revoked": true, "expiresAt": bson::DateTime::now() } },
             )
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError> {
         self.sessions
             .update_many(
                 doc! { "userId": oid(user_id), "_id": { "$ne": oid(keep) } },
-                doc! { "$set": { "revoked": true } },
+                doc! { "$set": { "revoked": true, "expiresAt": bson::DateTime::now() } },
             )
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     /// Sessions first; then spent records older than `KEEP_SPENT`, in batches: those behind
@@ -277,24 +285,23 @@ impl SessionRepository for MongoSessionRepository {
     /// the chain first move the hint past them.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
         self.sessions
-            .delete_many(
-                doc! { "$or": [ { "revoked": true }, { "expiresAt": { "$lt": to_bson_time(now) } } ] },
-            )
-            .await
-            .map_err(repo_error)?;
+            .delete_many(doc! { "expiresAt": { "$lt": to_bson_time(now) } })
+            .within(self.limit)
+            .await?;
         let cutoff = to_bson_time(now - KEEP_SPENT);
         loop {
             let batch: Vec<bson::Document> = self
                 .spent
                 .clone_with_type::<bson::Document>()
                 .find(doc! { "usedAt": { "$lt": cutoff } })
+                .max_time(self.limit)
                 .projection(doc! { "sessionId": 1 })
                 .limit(SWEEP_BATCH)
-                .await
-                .map_err(repo_error)?
+                .within(self.limit)
+                .await?
                 .try_collect()
-                .await
-                .map_err(repo_error)?;
+                .within(self.limit)
+                .await?;
             let mut sessions: Vec<ObjectId> = batch
                 .iter()
                 .filter_map(|d| d.get_object_id("sessionId").ok())
@@ -304,11 +311,12 @@ impl SessionRepository for MongoSessionRepository {
             let live: Vec<SessionDoc> = self
                 .sessions
                 .find(doc! { "_id": { "$in": &sessions } })
-                .await
-                .map_err(repo_error)?
+                .max_time(self.limit)
+                .within(self.limit)
+                .await?
                 .try_collect()
-                .await
-                .map_err(repo_error)?;
+                .within(self.limit)
+                .await?;
             for session in &live {
                 let end = self.chain_end(session).await?;
                 if end.hops > 0 {
@@ -320,8 +328,8 @@ impl SessionRepository for MongoSessionRepository {
             let ids: Vec<&str> = batch.iter().filter_map(|d| d.get_str("_id").ok()).collect();
             self.spent
                 .delete_many(doc! { "_id": { "$in": ids } })
-                .await
-                .map_err(repo_error)?;
+                .within(self.limit)
+                .await?;
             if (batch.len() as i64) < SWEEP_BATCH {
                 return Ok(());
             }

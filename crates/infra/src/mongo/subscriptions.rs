@@ -3,14 +3,15 @@ use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    group_number, groups, id, insert_unique, oid, repo_error, to_bson_time, SUBSCRIPTIONS,
+    group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, SUBSCRIPTIONS,
 };
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
@@ -25,13 +26,15 @@ struct SubscriptionDoc {
 }
 
 pub struct MongoSubscriptionRepository {
+    limit: Duration,
     subscriptions: Collection<SubscriptionDoc>,
 }
 
 impl MongoSubscriptionRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            subscriptions: db.collection(SUBSCRIPTIONS),
+            limit: store.limit,
+            subscriptions: store.collection(SUBSCRIPTIONS),
         }
     }
 
@@ -46,6 +49,7 @@ impl MongoSubscriptionRepository {
         let find = async {
             self.subscriptions
                 .find(filter.clone())
+                .max_time(self.limit)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .skip(page.skip())
                 .limit(i64::from(page.limit()))
@@ -53,8 +57,13 @@ impl MongoSubscriptionRepository {
                 .try_collect::<Vec<SubscriptionDoc>>()
                 .await
         };
-        let count = async { self.subscriptions.count_documents(filter.clone()).await };
-        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        let count = async {
+            self.subscriptions
+                .count_documents(filter.clone())
+                .max_time(self.limit)
+                .await
+        };
+        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
         let items = found.into_iter().map(|s| id(pick(s))).collect();
         Ok(Page {
             items,
@@ -78,15 +87,15 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
             channel: oid(channel),
             created_at: to_bson_time(at),
         };
-        insert_unique(&self.subscriptions, doc).await
+        insert_unique(self.limit, &self.subscriptions, doc).await
     }
 
     async fn unsubscribe(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
         let result = self
             .subscriptions
             .delete_one(doc! { "subscriber": oid(subscriber), "channel": oid(channel) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
@@ -94,8 +103,9 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         let found = self
             .subscriptions
             .find_one(doc! { "subscriber": oid(subscriber), "channel": oid(channel) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.is_some())
     }
 
@@ -108,9 +118,9 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
             doc! { "$match": { "$or": [ { "channel": user }, { "subscriber": user } ] } },
             doc! { "$group": { "_id": "$channel", "n": { "$sum": 1 } } },
         ];
-        let groups = groups(&self.subscriptions, pipeline)
-            .await
-            .map_err(repo_error)?;
+        let groups = groups(&self.subscriptions, pipeline, self.limit)
+            .within(self.limit)
+            .await?;
         let mut counts = SubscriptionCounts::default();
         for group in groups {
             let n = group_number(&group, "n");

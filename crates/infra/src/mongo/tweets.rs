@@ -4,14 +4,15 @@ use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::TweetRepository;
 use videotube_domain::tweet::{Tweet, TweetContent};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, TWEETS};
+use super::{id, oid, to_bson_time, Store, Within, TWEETS};
 
 /// The original's schema: `owner`, `content`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -38,13 +39,15 @@ impl From<TweetDoc> for Tweet {
 }
 
 pub struct MongoTweetRepository {
+    limit: Duration,
     tweets: Collection<TweetDoc>,
 }
 
 impl MongoTweetRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            tweets: db.collection(TWEETS),
+            limit: store.limit,
+            tweets: store.collection(TWEETS),
         }
     }
 }
@@ -64,7 +67,7 @@ impl TweetRepository for MongoTweetRepository {
             created_at: to_bson_time(at),
             updated_at: to_bson_time(at),
         };
-        self.tweets.insert_one(&doc).await.map_err(repo_error)?;
+        self.tweets.insert_one(&doc).within(self.limit).await?;
         Ok(doc.into())
     }
 
@@ -72,8 +75,9 @@ impl TweetRepository for MongoTweetRepository {
         let found = self
             .tweets
             .find_one(doc! { "_id": oid(tweet_id) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(Tweet::from))
     }
 
@@ -82,6 +86,7 @@ impl TweetRepository for MongoTweetRepository {
         let find = async {
             self.tweets
                 .find(filter.clone())
+                .max_time(self.limit)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .skip(page.skip())
                 .limit(i64::from(page.limit()))
@@ -89,8 +94,13 @@ impl TweetRepository for MongoTweetRepository {
                 .try_collect::<Vec<TweetDoc>>()
                 .await
         };
-        let count = async { self.tweets.count_documents(filter.clone()).await };
-        let (found, total) = tokio::try_join!(find, count).map_err(repo_error)?;
+        let count = async {
+            self.tweets
+                .count_documents(filter.clone())
+                .max_time(self.limit)
+                .await
+        };
+        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
         Ok(Page {
             items: found.into_iter().map(Tweet::from).collect(),
             total,
@@ -106,18 +116,19 @@ impl TweetRepository for MongoTweetRepository {
         let set = doc! { "content": content.as_str(), "updatedAt": bson::DateTime::now() };
         self.tweets
             .find_one_and_update(doc! { "_id": oid(tweet_id) }, doc! { "$set": set })
+            .max_time(self.limit)
             .return_document(ReturnDocument::After)
+            .within(self.limit)
             .await
             .map(|found| found.map(Tweet::from))
-            .map_err(repo_error)
     }
 
     async fn delete(&self, tweet_id: Id) -> Result<bool, RepoError> {
         let result = self
             .tweets
             .delete_one(doc! { "_id": oid(tweet_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 }

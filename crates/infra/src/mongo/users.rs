@@ -3,8 +3,9 @@ use bson::oid::ObjectId;
 use bson::{doc, Document};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use videotube_domain::error::UniqueField;
 use videotube_domain::media::{ProfileImage, StoredMedia};
 use videotube_domain::ports::UserRepository;
@@ -12,7 +13,7 @@ use videotube_domain::user::{AccountChanges, NewUser, User, UserSummary};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, repo_error, to_bson_time, USERS};
+use super::{id, oid, to_bson_time, Store, Within, USERS};
 
 /// A user as stored. Field names follow the original backend's schema (`fullName`, `avatar` as a
 /// URL, `password` as the bcrypt hash), so its data carries over; the asset ids sit beside the URLs.
@@ -64,13 +65,15 @@ impl From<UserDoc> for User {
 }
 
 pub struct MongoUserRepository {
+    limit: Duration,
     users: Collection<UserDoc>,
 }
 
 impl MongoUserRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            users: db.collection(USERS),
+            limit: store.limit,
+            users: store.collection(USERS),
         }
     }
 
@@ -90,10 +93,11 @@ impl MongoUserRepository {
         set.insert("updatedAt", bson::DateTime::now());
         self.users
             .find_one_and_update(doc! { "_id": oid(id) }, doc! { "$set": set })
+            .max_time(self.limit)
             .return_document(ReturnDocument::After)
+            .within(self.limit)
             .await
             .map(|found| found.map(User::from))
-            .map_err(repo_error)
     }
 }
 
@@ -114,7 +118,7 @@ impl UserRepository for MongoUserRepository {
             created_at,
             updated_at: created_at,
         };
-        match self.users.insert_one(&doc).await.map_err(repo_error) {
+        match self.users.insert_one(&doc).within(self.limit).await {
             Ok(_) => Ok(doc.into()),
             Err(RepoError::Duplicate(UniqueField::Unknown)) => {
                 Err(self.name_duplicate(&user.username, &user.email).await)
@@ -127,8 +131,9 @@ impl UserRepository for MongoUserRepository {
         let found = self
             .users
             .find_one(doc! { "_id": oid(id) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(User::from))
     }
 
@@ -137,7 +142,12 @@ impl UserRepository for MongoUserRepository {
             LoginId::Username(username) => doc! { "username": username.as_str() },
             LoginId::Email(email) => doc! { "email": email.as_str() },
         };
-        let found = self.users.find_one(filter).await.map_err(repo_error)?;
+        let found = self
+            .users
+            .find_one(filter)
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(User::from))
     }
 
@@ -151,10 +161,11 @@ impl UserRepository for MongoUserRepository {
             )
             .projection(projection)
             .limit(2)
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         let (mut username_taken, mut email_taken) = (false, false);
-        while cursor.advance().await.map_err(repo_error)? {
+        while cursor.advance().within(self.limit).await? {
             let found = cursor
                 .deserialize_current()
                 .map_err(|e| RepoError::Other(Box::new(e)))?;
@@ -170,12 +181,13 @@ impl UserRepository for MongoUserRepository {
             .users
             .clone_with_type::<Document>()
             .find(doc! { "_id": { "$in": ids } })
+            .max_time(self.limit)
             .projection(doc! { "username": 1, "fullName": 1, "avatar": 1 })
-            .await
-            .map_err(repo_error)?
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(found
             .into_iter()
             .filter_map(|d| {

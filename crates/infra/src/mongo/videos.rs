@@ -1,4 +1,5 @@
 use std::collections::HashSet;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -15,7 +16,7 @@ use videotube_domain::video::{
 };
 use videotube_domain::{Id, RepoError};
 
-use super::{find_ids, group_number, groups, id, oid, repo_error, to_bson_time, VIDEOS};
+use super::{find_ids, group_number, groups, id, oid, to_bson_time, Store, Within, VIDEOS};
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
@@ -87,13 +88,15 @@ impl From<VideoDoc> for Video {
 }
 
 pub struct MongoVideoRepository {
+    limit: Duration,
     videos: Collection<VideoDoc>,
 }
 
 impl MongoVideoRepository {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(store: &Store) -> Self {
         Self {
-            videos: db.collection(VIDEOS),
+            limit: store.limit,
+            videos: store.collection(VIDEOS),
         }
     }
 
@@ -111,9 +114,9 @@ impl MongoVideoRepository {
                 },
                 doc! { "$set": { "listed": true } },
             )
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     /// A job's write to its video, refused once a claim with a larger fence has written: the
@@ -135,18 +138,19 @@ impl MongoVideoRepository {
                 doc! { "_id": oid(video_id), "jobFence": { "$not": { "$gt": fence } } },
                 doc! { "$set": set },
             )
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.matched_count == 1)
     }
 
     async fn update(&self, video_id: Id, set: Document) -> Result<Option<Video>, RepoError> {
         self.videos
             .find_one_and_update(doc! { "_id": oid(video_id) }, doc! { "$set": set })
+            .max_time(self.limit)
             .return_document(ReturnDocument::After)
+            .within(self.limit)
             .await
             .map(|found| found.map(Video::from))
-            .map_err(repo_error)
     }
 }
 
@@ -179,17 +183,18 @@ impl VideoRepository for MongoVideoRepository {
         };
         self.videos
             .insert_one(doc)
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     async fn find_by_id(&self, video_id: Id) -> Result<Option<Video>, RepoError> {
         let found = self
             .videos
             .find_one(doc! { "_id": oid(video_id) })
-            .await
-            .map_err(repo_error)?;
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
         Ok(found.map(Video::from))
     }
 
@@ -228,6 +233,7 @@ impl VideoRepository for MongoVideoRepository {
         let find = async {
             self.videos
                 .find(filter.clone())
+                .max_time(self.limit)
                 .sort(sort)
                 .skip(page.skip())
                 .limit(i64::from(page.limit()))
@@ -235,8 +241,11 @@ impl VideoRepository for MongoVideoRepository {
                 .try_collect::<Vec<VideoDoc>>()
                 .await
         };
-        let count = self.videos.count_documents(filter.clone());
-        let (found, total) = tokio::try_join!(find, async { count.await }).map_err(repo_error)?;
+        let count = self
+            .videos
+            .count_documents(filter.clone())
+            .max_time(self.limit);
+        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
         Ok(Page {
             items: found.into_iter().map(Video::from).collect(),
             total,
@@ -249,11 +258,12 @@ impl VideoRepository for MongoVideoRepository {
         let found: Vec<VideoDoc> = self
             .videos
             .find(doc! { "_id": { "$in": ids } })
-            .await
-            .map_err(repo_error)?
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?
             .try_collect()
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(found.into_iter().map(Video::from).collect())
     }
 
@@ -263,7 +273,10 @@ impl VideoRepository for MongoVideoRepository {
             "_id": { "$in": ids },
             "$or": [listed(), { "owner": oid(viewer) }],
         };
-        Ok(find_ids(&self.videos, filter).await?.into_iter().collect())
+        Ok(find_ids(self.limit, &self.videos, filter)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn update_details(
@@ -306,8 +319,8 @@ impl VideoRepository for MongoVideoRepository {
         let result = self
             .videos
             .delete_one(doc! { "_id": oid(video_id) })
-            .await
-            .map_err(repo_error)?;
+            .within(self.limit)
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
@@ -317,9 +330,9 @@ impl VideoRepository for MongoVideoRepository {
                 doc! { "_id": oid(video_id) },
                 doc! { "$inc": { "views": 1 } },
             )
+            .within(self.limit)
             .await
             .map(drop)
-            .map_err(repo_error)
     }
 
     /// Two queries at once: FerretDB 1.24 computes only the first of several accumulators in one
@@ -330,9 +343,16 @@ impl VideoRepository for MongoVideoRepository {
             doc! { "$match": owned.clone() },
             doc! { "$group": { "_id": null, "views": { "$sum": "$views" } } },
         ];
-        let count = async { self.videos.count_documents(owned.clone()).await };
-        let (groups, videos) =
-            tokio::try_join!(groups(&self.videos, pipeline), count).map_err(repo_error)?;
+        let count = async {
+            self.videos
+                .count_documents(owned.clone())
+                .max_time(self.limit)
+                .await
+        };
+        let (groups, videos) = tokio::try_join!(
+            groups(&self.videos, pipeline, self.limit).within(self.limit),
+            count.within(self.limit)
+        )?;
         Ok(ChannelTotals {
             videos,
             views: groups.first().map_or(0, |g| group_number(g, "views")),
