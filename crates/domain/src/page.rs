@@ -1,6 +1,8 @@
 use crate::error::FieldError;
 
 /// Which page of a list, parsed from `page` and `limit` (defaults 1 and 10; `limit` at most 100).
+/// Pages reach the first `MAX_DEPTH` items of a list: a deeper page would make the database walk
+/// past every item before it (`skip`), however good the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     page: u32,
@@ -10,6 +12,7 @@ pub struct PageRequest {
 impl PageRequest {
     pub const DEFAULT_LIMIT: u32 = 10;
     pub const MAX_LIMIT: u32 = 100;
+    pub const MAX_DEPTH: u64 = 10_000;
 
     pub fn parse(page: Option<&str>, limit: Option<&str>) -> Result<Self, Vec<FieldError>> {
         let number = |raw: Option<&str>, field: &'static str, default: u32, max: u32| match raw {
@@ -22,9 +25,19 @@ impl PageRequest {
                 )),
             },
         };
-        let page = number(page, "page", 1, 1_000_000);
+        let page = number(page, "page", 1, Self::MAX_DEPTH as u32);
         let limit = number(limit, "limit", Self::DEFAULT_LIMIT, Self::MAX_LIMIT);
         match (page, limit) {
+            (Ok(page), Ok(limit)) if u64::from(page) * u64::from(limit) > Self::MAX_DEPTH => {
+                let deepest = Self::MAX_DEPTH / u64::from(limit);
+                Err(vec![FieldError::new(
+                    "page",
+                    format!(
+                        "must be at most {deepest} with limit {limit}: lists are paged through their first {} items",
+                        Self::MAX_DEPTH
+                    ),
+                )])
+            }
             (Ok(page), Ok(limit)) => Ok(PageRequest { page, limit }),
             (page, limit) => Err([page.err(), limit.err()].into_iter().flatten().collect()),
         }
@@ -96,6 +109,12 @@ mod tests {
         }
         let errors = PageRequest::parse(Some("x"), Some("0")).unwrap_err();
         assert_eq!(errors.len(), 2);
+        assert!(PageRequest::parse(Some("100"), Some("100")).is_ok());
+        assert!(PageRequest::parse(Some("1000"), None).is_ok());
+        for (page, limit) in [("101", "100"), ("1001", "10"), ("4294967295", "100")] {
+            let errors = PageRequest::parse(Some(page), Some(limit)).unwrap_err();
+            assert_eq!(errors[0].field, "page", "{page} {limit}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::comment::{Comment, CommentContent};
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
-use crate::like::LikeTarget;
+use crate::like::{LikePosition, LikeTarget, LikedVideo};
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
     UploadedFile,
@@ -155,8 +155,15 @@ pub trait LikeRepository: Send + Sync {
     async fn channel_total(&self, owner: Id) -> Result<u64, RepoError>;
     /// Removes every like of these targets (a deleted video's, its comments', a tweet's).
     async fn remove_targets(&self, targets: &[LikeTarget]) -> Result<(), RepoError>;
-    /// The videos the user likes, most recently liked first.
-    async fn liked_videos(&self, user: Id) -> Result<Vec<Id>, RepoError>;
+    /// How many videos the user likes (hidden or not).
+    async fn count_liked_videos(&self, user: Id) -> Result<u64, RepoError>;
+    /// Up to `limit` of the videos the user likes, most recently liked first, from after `after`.
+    async fn liked_videos(
+        &self,
+        user: Id,
+        after: Option<LikePosition>,
+        limit: u32,
+    ) -> Result<Vec<LikedVideo>, RepoError>;
 }
 
 #[async_trait]
@@ -178,9 +185,9 @@ pub trait CommentRepository: Send + Sync {
     ) -> Result<Option<Comment>, RepoError>;
     /// `false` when there was nothing to delete.
     async fn delete(&self, id: Id) -> Result<bool, RepoError>;
-    /// The ids of all the video's comments.
-    async fn ids_of_video(&self, video: Id) -> Result<Vec<Id>, RepoError>;
-    async fn delete_by_video(&self, video: Id) -> Result<(), RepoError>;
+    /// The ids of up to `limit` of the video's comments (any of them).
+    async fn ids_of_video(&self, video: Id, limit: u32) -> Result<Vec<Id>, RepoError>;
+    async fn delete_many(&self, ids: &[Id]) -> Result<(), RepoError>;
 }
 
 /// Playlists, and their entries: one record per (playlist, video), unique, so concurrent adds

@@ -56,6 +56,12 @@ pub struct VideoWithOwner {
     pub owner: Option<UserSummary>,
 }
 
+/// Likes read per query when listing liked videos.
+const LIKED_BATCH: u32 = 100;
+
+/// Comments of a deleted video are removed this many at a time.
+const COMMENT_BATCH: u32 = 500;
+
 /// Loads of one video by one viewer within this window count as one view.
 const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 
@@ -259,29 +265,49 @@ impl VideoService {
     }
 
     /// The videos the user likes, most recently liked first, without those that are gone or
-    /// hidden since. Paged here, after filtering, so totals count what the user can see: four
-    /// queries, the first two reading ids only.
+    /// hidden since. Likes are read in batches, each batch's videos checked at once, until the
+    /// page is full: at most as many likes as the page's depth allows (see `PageRequest`). The
+    /// total is exact when that walk reached the last like; otherwise it is the count of likes
+    /// walked less the hidden ones among them, plus the likes left (an upper bound).
     pub async fn liked(&self, user: Id, page: PageRequest) -> Result<Page<VideoWithOwner>, Error> {
-        let liked = self.likes.liked_videos(user).await?;
-        let visible = if liked.is_empty() {
-            Default::default()
-        } else {
-            self.videos.visible_among(user, &liked).await?
+        let wanted = usize::try_from(page.skip() + u64::from(page.limit())).unwrap_or(usize::MAX);
+        let (mut shown, mut walked, mut after) = (Vec::new(), 0u64, None);
+        let reached_the_end = loop {
+            let batch = self.likes.liked_videos(user, after, LIKED_BATCH).await?;
+            walked += batch.len() as u64;
+            let Some(last) = batch.last() else {
+                break true;
+            };
+            after = Some(last.position);
+            let ids: Vec<Id> = batch.iter().map(|l| l.video).collect();
+            let visible = self.videos.visible_among(user, &ids).await?;
+            shown.extend(ids.into_iter().filter(|id| visible.contains(id)));
+            if batch.len() < LIKED_BATCH as usize {
+                break true;
+            }
+            if shown.len() >= wanted {
+                break false;
+            }
         };
-        let liked: Vec<Id> = liked
+        let total = if reached_the_end {
+            shown.len() as u64
+        } else {
+            let left = self
+                .likes
+                .count_liked_videos(user)
+                .await?
+                .saturating_sub(walked);
+            shown.len() as u64 + left
+        };
+        let on_page: Vec<Id> = shown
             .into_iter()
-            .filter(|id| visible.contains(id))
-            .collect();
-        let on_page: Vec<Id> = liked
-            .iter()
             .skip(usize::try_from(page.skip()).unwrap_or(usize::MAX))
             .take(page.limit() as usize)
-            .copied()
             .collect();
         Ok(Page {
             items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &on_page)
                 .await?,
-            total: liked.len() as u64,
+            total,
             request: page,
         })
     }
@@ -356,17 +382,18 @@ impl VideoService {
         }
         self.history.remove_video(id).await?;
         self.playlists.remove_video_everywhere(id).await?;
-        // Comment likes before the comments: the other order could strand likes for ever.
-        let mut targets = vec![LikeTarget::Video(id)];
-        targets.extend(
-            self.comments
-                .ids_of_video(id)
-                .await?
-                .into_iter()
-                .map(LikeTarget::Comment),
-        );
-        self.likes.remove_targets(&targets).await?;
-        self.comments.delete_by_video(id).await?;
+        self.likes.remove_targets(&[LikeTarget::Video(id)]).await?;
+        // A batch of comments at a time, each batch's likes before its comments: the other order
+        // could strand likes for ever.
+        loop {
+            let batch = self.comments.ids_of_video(id, COMMENT_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let targets: Vec<LikeTarget> = batch.iter().copied().map(LikeTarget::Comment).collect();
+            self.likes.remove_targets(&targets).await?;
+            self.comments.delete_many(&batch).await?;
+        }
         for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
             discard(self.media.as_ref(), media).await;
         }

@@ -183,6 +183,9 @@ async fn search_text_is_literal_and_sorting_is_limited_to_public_fields() {
         ("?limit=ten", "limit"),
         ("?limit=101", "limit"),
         ("?page=0", "page"),
+        // Pages reach the first 10,000 videos; deeper ones would walk the index past all before.
+        ("?page=1001", "page"),
+        ("?limit=100&page=101", "page"),
         ("?userId=nope", "userId"),
         // A NUL byte is refused by MongoDB's regex engine (BadValue): a 400, not a 500.
         ("?query=cat%00", "query"),

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
@@ -6,13 +8,12 @@ use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use videotube_domain::comment::{Comment, CommentContent};
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{find_ids, id, oid, to_bson_time, Store, Within, COMMENTS};
+use super::{id, oid, to_bson_time, Store, Within, COMMENTS};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -136,13 +137,30 @@ impl CommentRepository for MongoCommentRepository {
         Ok(result.deleted_count == 1)
     }
 
-    async fn ids_of_video(&self, video: Id) -> Result<Vec<Id>, RepoError> {
-        find_ids(self.limit, &self.comments, doc! { "video": oid(video) }).await
+    async fn ids_of_video(&self, video: Id, limit: u32) -> Result<Vec<Id>, RepoError> {
+        let found: Vec<bson::Document> = async {
+            self.comments
+                .clone_with_type::<bson::Document>()
+                .find(doc! { "video": oid(video) })
+                .projection(doc! { "_id": 1 })
+                .limit(i64::from(limit))
+                .max_time(self.limit)
+                .await?
+                .try_collect()
+                .await
+        }
+        .within(self.limit)
+        .await?;
+        Ok(found
+            .iter()
+            .filter_map(|d| d.get_object_id("_id").ok().map(id))
+            .collect())
     }
 
-    async fn delete_by_video(&self, video: Id) -> Result<(), RepoError> {
+    async fn delete_many(&self, ids: &[Id]) -> Result<(), RepoError> {
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         self.comments
-            .delete_many(doc! { "video": oid(video) })
+            .delete_many(doc! { "_id": { "$in": ids } })
             .within(self.limit)
             .await
             .map(drop)

@@ -1,5 +1,6 @@
-use std::path::PathBuf;
 use std::time::Duration;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use bson::doc;

@@ -1,5 +1,6 @@
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::like::LikeTarget;
+use videotube_domain::like::{LikePosition, LikeTarget, LikedVideo};
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
@@ -176,22 +177,56 @@ impl LikeRepository for MongoLikeRepository {
         Ok(())
     }
 
-    async fn liked_videos(&self, user: Id) -> Result<Vec<Id>, RepoError> {
-        let liked: Vec<Document> = self
-            .likes
-            .clone_with_type::<Document>()
-            .find(doc! { "likedBy": oid(user), "video": { "$exists": true } })
+    async fn count_liked_videos(&self, user: Id) -> Result<u64, RepoError> {
+        self.likes
+            .count_documents(doc! { "likedBy": oid(user), "video": { "$exists": true } })
             .max_time(self.limit)
-            .sort(doc! { "createdAt": -1, "_id": -1 })
-            .projection(doc! { "video": 1 })
             .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+            .await
+    }
+
+    async fn liked_videos(
+        &self,
+        user: Id,
+        after: Option<LikePosition>,
+        limit: u32,
+    ) -> Result<Vec<LikedVideo>, RepoError> {
+        let mut filter = doc! { "likedBy": oid(user), "video": { "$exists": true } };
+        if let Some(after) = after {
+            let at = to_bson_time(after.liked_at);
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "createdAt": { "$lt": at } },
+                    doc! { "createdAt": at, "_id": { "$lt": oid(after.like) } },
+                ],
+            );
+        }
+        let liked: Vec<Document> = async {
+            self.likes
+                .clone_with_type::<Document>()
+                .find(filter)
+                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .projection(doc! { "video": 1, "createdAt": 1 })
+                .limit(i64::from(limit))
+                .max_time(self.limit)
+                .await?
+                .try_collect()
+                .await
+        }
+        .within(self.limit)
+        .await?;
         Ok(liked
             .iter()
-            .filter_map(|l| l.get_object_id("video").ok().map(id))
+            .filter_map(|l| {
+                Some(LikedVideo {
+                    video: id(l.get_object_id("video").ok()?),
+                    position: LikePosition {
+                        liked_at: l.get_datetime("createdAt").ok()?.to_chrono(),
+                        like: id(l.get_object_id("_id").ok()?),
+                    },
+                })
+            })
             .collect())
     }
 }

@@ -1,5 +1,6 @@
-use std::collections::HashMap;
 use std::time::Duration;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
@@ -5,7 +7,6 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
@@ -6,7 +8,6 @@ use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use videotube_domain::page::{Page, PageRequest};
 use videotube_domain::ports::TweetRepository;
 use videotube_domain::tweet::{Tweet, TweetContent};

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
@@ -5,7 +7,6 @@ use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use videotube_domain::error::UniqueField;
 use videotube_domain::media::{ProfileImage, StoredMedia};
 use videotube_domain::ports::UserRepository;

@@ -1,5 +1,6 @@
-use std::collections::HashSet;
 use std::time::Duration;
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
