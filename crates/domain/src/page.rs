@@ -1,4 +1,7 @@
+use chrono::{DateTime, Utc};
+
 use crate::error::FieldError;
+use crate::id::Id;
 
 /// Which page of a list, parsed from `page` and `limit` (defaults 1 and 10; `limit` at most 100).
 /// Pages reach the first `MAX_DEPTH` items of a list: a deeper page would make the database walk
@@ -88,6 +91,95 @@ impl<T> Page<T> {
     }
 }
 
+/// Where a keyset page starts: after the item with this sort value and id, in the list's order.
+/// Unlike `page`, it costs the same however deep it goes, and items added or removed meanwhile do
+/// not shift it. Clients get it as `nextCursor` and hand it back as `cursor`; its form is opaque.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub after: SortValue,
+    pub id: Id,
+}
+
+/// The sort field's value of the item a cursor points after.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    Time(DateTime<Utc>),
+    Number(f64),
+    Text(String),
+}
+
+impl Cursor {
+    pub const FIELD: &'static str = "cursor";
+
+    /// Hex of `<kind><value>~<id>`: opaque to clients, and nothing in it needs escaping in a URL.
+    pub fn encode(&self) -> String {
+        let value = match &self.after {
+            SortValue::Time(at) => format!("t{}", at.timestamp_millis()),
+            SortValue::Number(n) => format!("n{n}"),
+            SortValue::Text(text) => format!("s{text}"),
+        };
+        format!("{value}~{}", self.id)
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let invalid = || FieldError::new(Self::FIELD, "is not a cursor this server gave out");
+        let bytes = (0..raw.len())
+            .step_by(2)
+            .map(|i| {
+                raw.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(invalid)?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let (value, id) = text.rsplit_once('~').ok_or_else(invalid)?;
+        let id = id.parse().map_err(|_| invalid())?;
+        let after = match value.split_at_checked(1) {
+            Some(("t", millis)) => millis
+                .parse()
+                .ok()
+                .and_then(DateTime::from_timestamp_millis)
+                .map(SortValue::Time),
+            Some(("n", number)) => number
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(SortValue::Number),
+            Some(("s", text)) => Some(SortValue::Text(text.to_owned())),
+            _ => None,
+        }
+        .ok_or_else(invalid)?;
+        Ok(Cursor { after, id })
+    }
+}
+
+impl PageRequest {
+    /// `page` and `limit`, or `cursor` and `limit`: a cursor starts where it points, so with one
+    /// the page is the first (another `page` is a 400).
+    pub fn parse_keyset(
+        page: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<(Self, Option<Cursor>), Vec<FieldError>> {
+        let Some(cursor) = cursor else {
+            return Self::parse(page, limit).map(|request| (request, None));
+        };
+        let mut errors = Vec::new();
+        if page.is_some_and(|p| p.trim() != "1") {
+            errors.push(FieldError::new("page", "cannot be given with a cursor"));
+        }
+        let request = Self::parse(None, limit).map_err(|e| errors.extend(e)).ok();
+        let cursor = Cursor::parse(cursor).map_err(|e| errors.push(e)).ok();
+        match (request, cursor) {
+            (Some(request), Some(cursor)) if errors.is_empty() => Ok((request, Some(cursor))),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +207,47 @@ mod tests {
             let errors = PageRequest::parse(Some(page), Some(limit)).unwrap_err();
             assert_eq!(errors[0].field, "page", "{page} {limit}");
         }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let id: Id = "0123456789abcdef01234567".parse().unwrap();
+        for after in [
+            SortValue::Time(DateTime::from_timestamp_millis(1_700_000_000_123).unwrap()),
+            SortValue::Number(42.5),
+            SortValue::Text("A title ~ with tildes".into()),
+        ] {
+            let cursor = Cursor { after, id };
+            let encoded = cursor.encode();
+            assert!(encoded.bytes().all(|b| b.is_ascii_hexdigit()), "{encoded}");
+            assert_eq!(Cursor::parse(&encoded).unwrap(), cursor);
+        }
+        let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        for bad in [
+            "".to_owned(),
+            "zz".into(),
+            "abc".into(),
+            hex("t12~nope"),
+            hex("x12~0123456789abcdef01234567"),
+            hex("nNaN~0123456789abcdef01234567"),
+            hex("t99999999999999999999~0123456789abcdef01234567"),
+        ] {
+            assert!(Cursor::parse(&bad).is_err(), "{bad}");
+        }
+        let encoded = Cursor {
+            after: SortValue::Number(1.0),
+            id,
+        }
+        .encode();
+        let (request, cursor) = PageRequest::parse_keyset(None, Some("5"), Some(&encoded)).unwrap();
+        assert_eq!(
+            (request.page(), request.limit(), cursor.is_some()),
+            (1, 5, true)
+        );
+        let errors = PageRequest::parse_keyset(Some("2"), None, Some(&encoded)).unwrap_err();
+        assert_eq!(errors[0].field, "page");
+        let errors = PageRequest::parse_keyset(None, None, Some("zz")).unwrap_err();
+        assert_eq!(errors[0].field, "cursor");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
     UploadedFile,
 };
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use crate::session::{IssuedToken, RefreshRotation, Rotation, Session, TokenClaims, TokenKind};
 use crate::tweet::{Tweet, TweetContent};
@@ -176,8 +176,13 @@ pub trait CommentRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Comment, RepoError>;
     async fn find_by_id(&self, id: Id) -> Result<Option<Comment>, RepoError>;
-    /// A page of the video's comments, newest first.
-    async fn by_video(&self, video: Id, page: PageRequest) -> Result<Page<Comment>, RepoError>;
+    /// A page of the video's comments, newest first, from after `after` when given.
+    async fn by_video(
+        &self,
+        video: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Comment>, RepoError>;
     async fn update_content(
         &self,
         id: Id,
@@ -220,6 +225,8 @@ pub trait PlaylistRepository: Send + Sync {
     ) -> Result<bool, RepoError>;
     /// `false` when the video was not in the playlist.
     async fn remove_video(&self, playlist: Id, video: Id) -> Result<bool, RepoError>;
+    /// How many videos the playlist holds.
+    async fn count_videos(&self, playlist: Id) -> Result<u64, RepoError>;
     /// Each playlist's videos in the order they were added, in one query.
     async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError>;
     /// Takes a deleted video out of every playlist.

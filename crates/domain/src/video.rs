@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::error::FieldError;
 use crate::id::Id;
 use crate::media::{StoredMedia, UploadedFile};
+use crate::page::{Cursor, SortValue};
 use crate::text::bounded;
 
 /// Where a video is in its life: stored files arrive through a background job.
@@ -151,6 +152,22 @@ impl SearchText {
     }
 }
 
+impl VideoSort {
+    /// The cursor that continues a list sorted this way after `video`.
+    pub fn cursor_after(self, video: &Video) -> Cursor {
+        let after = match self {
+            VideoSort::CreatedAt => SortValue::Time(video.created_at),
+            VideoSort::Views => SortValue::Number(video.views as f64),
+            VideoSort::Duration => SortValue::Number(video.duration_seconds),
+            VideoSort::Title => SortValue::Text(video.title.as_str().to_owned()),
+        };
+        Cursor {
+            after,
+            id: video.id,
+        }
+    }
+}
+
 /// A search of the video catalogue.
 #[derive(Debug, Clone)]
 pub struct VideoSearch {
@@ -162,6 +179,8 @@ pub struct VideoSearch {
     pub owner: Option<Id>,
     /// Whoever searches: their own videos show in every state.
     pub viewer: Id,
+    /// Start after this video (keyset paging) instead of skipping `page`s.
+    pub after: Option<Cursor>,
 }
 
 /// Changes to a video's details; `None` leaves a field as it is.

@@ -8,7 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
-use videotube_domain::page::Page;
+use videotube_domain::page::{Cursor, Page};
 use videotube_domain::{BoxError, Error, FieldError};
 
 /// A successful answer: `data` is the route's payload.
@@ -229,6 +229,19 @@ pub struct Paginated<T> {
     has_next_page: bool,
     prev_page: Option<u64>,
     next_page: Option<u64>,
+    /// On lists that also page by keyset: where the next page starts (`?cursor=`), or null
+    /// after the last item. Absent on other lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<Option<String>>,
+}
+
+impl<T> Paginated<T> {
+    /// Adds `nextCursor`: the cursor after the last doc when the page is full (more may follow).
+    pub fn with_next_cursor(mut self, last: Option<Cursor>) -> Self {
+        let full = self.docs.len() as u64 == u64::from(self.limit);
+        self.next_cursor = Some(last.filter(|_| full).map(|c| c.encode()));
+        self
+    }
 }
 
 /// The page with each item shown through `view`.
@@ -250,6 +263,7 @@ pub fn paginated<'a, T, U: Serialize>(
         has_next_page: current < total_pages,
         prev_page: (current > 1).then(|| current - 1),
         next_page: (current < total_pages).then(|| current + 1),
+        next_cursor: None,
     }
 }
 

@@ -836,10 +836,25 @@ async fn comments_page_newest_first_and_go_with_their_video() {
         .unwrap();
 
     let page = PageRequest::parse(Some("1"), Some("2")).unwrap();
-    let first = comments.by_video(video, page).await.unwrap();
+    let first = comments.by_video(video, page, None).await.unwrap();
     assert_eq!(first.total, 3);
     let contents: Vec<&str> = first.items.iter().map(|c| c.content.as_str()).collect();
     assert_eq!(contents, ["comment 2", "comment 1"]);
+    // Keyset: from after the last one shown. A comment added meanwhile at the same time sorts
+    // before it (its id is larger), so it neither shifts nor repeats on the next page.
+    let same_time = CommentContent::parse("same time as comment 1").unwrap();
+    let tie = comments
+        .insert(video, author, &same_time, written[1].created_at)
+        .await
+        .unwrap();
+    let next = comments
+        .by_video(video, page, Some(&first.items[1].cursor()))
+        .await
+        .unwrap();
+    let ids: Vec<Id> = next.items.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [written[0].id]);
+    assert_eq!(next.total, 4);
+    comments.delete(tie.id).await.unwrap();
 
     let edited = CommentContent::parse("edited").unwrap();
     let updated = comments

@@ -7,7 +7,7 @@ use super::{toggle_like, visible_video, LikeStates};
 use crate::comment::{Comment, CommentContent};
 use crate::error::Error;
 use crate::like::LikeTarget;
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{CommentRepository, LikeRepository, UserRepository, VideoRepository};
 use crate::user::UserSummary;
 use crate::Id;
@@ -51,9 +51,10 @@ impl CommentService {
         viewer: Id,
         video: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<CommentView>, Error> {
         self.visible_video(viewer, video).await?;
-        let found = self.comments.by_video(video, page).await?;
+        let found = self.comments.by_video(video, page, after).await?;
         let targets: Vec<LikeTarget> = found
             .items
             .iter()

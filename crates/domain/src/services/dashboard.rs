@@ -60,6 +60,7 @@ impl DashboardService {
             descending: true,
             owner: Some(owner),
             viewer: owner,
+            after: None,
         };
         let found = self.videos.search(&search, page).await?;
         let targets: Vec<LikeTarget> = found

@@ -28,6 +28,10 @@ pub struct PlaylistSummary {
     pub thumbnail: Option<StoredMedia>,
 }
 
+/// The most videos one playlist holds. Parallel adds may each pass the check at the limit, so
+/// a playlist can end a few over; that bounds reads all the same.
+pub const MAX_PLAYLIST_VIDEOS: u64 = 500;
+
 pub struct PlaylistService {
     playlists: Arc<dyn PlaylistRepository>,
     videos: Arc<dyn VideoRepository>,
@@ -153,7 +157,8 @@ impl PlaylistService {
     }
 
     /// Adds a video the caller may see to the caller's playlist; adding it again changes
-    /// nothing. What counts is who owns the playlist, not who owns the video.
+    /// nothing. What counts is who owns the playlist, not who owns the video. A playlist holds
+    /// at most `MAX_PLAYLIST_VIDEOS` (409 beyond), which bounds what reading one costs.
     pub async fn add_video(
         &self,
         caller: Id,
@@ -166,6 +171,12 @@ impl PlaylistService {
             .is_none()
         {
             return Err(Error::NotFound("Video not found"));
+        }
+        if self.playlists.count_videos(id).await? >= MAX_PLAYLIST_VIDEOS {
+            return Err(Error::Conflict {
+                message: format!("A playlist holds at most {MAX_PLAYLIST_VIDEOS} videos"),
+                errors: Vec::new(),
+            });
         }
         self.playlists.add_video(id, video, Utc::now()).await?;
         self.with_videos(caller, playlist).await

@@ -66,6 +66,7 @@ async fn main() -> Result<(), BoxError> {
         descending: true,
         owner: None,
         viewer: viewer.id,
+        after: None,
     });
     let page = PageRequest::parse(Some("1"), Some("20")).map_err(|_| "page")?;
     let video = services

@@ -13,7 +13,7 @@ use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::{Owner, OwnerView};
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, PageQuery};
+use crate::routes::{keyset_request, parse_id, CursorQuery, PageQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -88,7 +88,7 @@ fn content(body: Map<String, Value>) -> Result<CommentContent, ApiError> {
 /// A video's comments, newest first, paginated.
 #[utoipa::path(
     get, path = "/api/v1/comments/{videoId}",
-    params(PageQuery),
+    params(PageQuery, CursorQuery),
     responses((status = 200, description = "Newest first, each with its owner, like count and whether the caller likes it", body = Envelope<Paginated<CommentListItem>>)),
 )]
 async fn list(
@@ -98,13 +98,15 @@ async fn list(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let video = parse_id(&path, "videoId")?;
+    let (page, after) = keyset_request(&query)?;
     let found = state
         .comments
-        .list(caller.user_id, video, page_request(&query)?)
+        .list(caller.user_id, video, page, after.as_ref())
         .await?;
+    let last = found.items.last().map(|c| c.comment.cursor());
     Ok(respond(
         StatusCode::OK,
-        paginated(&found, list_item),
+        paginated(&found, list_item).with_next_cursor(last),
         "Comments fetched successfully",
     ))
 }

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use actix_web::http::Method;
 use actix_web::{web, Route};
 use videotube_domain::id::InvalidId;
-use videotube_domain::page::PageRequest;
+use videotube_domain::page::{Cursor, PageRequest};
 use videotube_domain::{FieldError, Id};
 
 use crate::api::ApiError;
@@ -86,12 +86,32 @@ pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// From 1; a page past the end is empty.
-    #[param(minimum = 1)]
+    /// From 1; a page past the end is empty; `page` × `limit` at most 10,000.
+    #[param(minimum = 1, maximum = 10000)]
     page: Option<u32>,
     /// 1 to 100.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+}
+
+/// `cursor` of a list that also pages by keyset (documentation of what `keyset_request` reads).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CursorQuery {
+    /// The `nextCursor` of the previous page: the list goes on from there, however deep (then
+    /// `page` is 1 or absent).
+    #[param(pattern = "^([0-9a-f]{2})+$")]
+    cursor: Option<String>,
+}
+
+/// `page`, `limit` and `cursor` (see `PageRequest::parse_keyset`).
+pub fn keyset_request(
+    query: &HashMap<String, String>,
+) -> Result<(PageRequest, Option<Cursor>), ApiError> {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    PageRequest::parse_keyset(param("page"), param("limit"), param("cursor"))
+        .map_err(ApiError::bad_request)
 }
 
 /// One `web::resource` per path, so a known path with the wrong method answers 405, not 404.

@@ -19,7 +19,7 @@ use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, P
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::Endpoint;
-use crate::routes::{parse_id, PageQuery};
+use crate::routes::{parse_id, CursorQuery, PageQuery};
 use crate::startup::AppState;
 use crate::upload;
 
@@ -372,7 +372,7 @@ async fn publish_files(
 /// (`createdAt`, `views`, `duration`, `title`), `sortType` (`asc`, `desc`), `userId`.
 #[utoipa::path(
     get, path = "/api/v1/videos",
-    params(PageQuery, VideoListQuery),
+    params(PageQuery, CursorQuery, VideoListQuery),
     responses((status = 200, description = "Published, ready videos (and the caller's own in every state), each with its owner", body = Envelope<Paginated<VideoView>>)),
 )]
 async fn list(
@@ -382,7 +382,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let param = |name: &str| query.get(name).map(String::as_str);
     let mut errors = Vec::new();
-    let page = PageRequest::parse(param("page"), param("limit"))
+    let page = PageRequest::parse_keyset(param("page"), param("limit"), param("cursor"))
         .map_err(|e| errors.extend(e))
         .ok();
     let sort = VideoSort::parse(param("sortBy").unwrap_or("createdAt"))
@@ -408,7 +408,7 @@ async fn list(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
-    let (Some(page), Some(sort), true) = (page, sort, errors.is_empty()) else {
+    let (Some((page, after)), Some(sort), true) = (page, sort, errors.is_empty()) else {
         return Err(ApiError::bad_request(errors));
     };
     let search = VideoSearch {
@@ -417,11 +417,13 @@ async fn list(
         descending,
         owner,
         viewer: caller.user_id,
+        after,
     };
     let found = state.videos.list(&search, page).await?;
+    let last = found.items.last().map(|v| sort.cursor_after(&v.video));
     Ok(respond(
         StatusCode::OK,
-        paginated(&found, video_with_owner),
+        paginated(&found, video_with_owner).with_next_cursor(last),
         "Videos fetched successfully",
     ))
 }

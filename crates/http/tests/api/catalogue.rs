@@ -106,6 +106,49 @@ async fn the_catalogue_pages_through_videos_with_their_owners() {
         (second["prevPage"].clone(), second["nextPage"].clone()),
         (json!(1), Value::Null)
     );
+    // The same pages by keyset, in every sort: `nextCursor` of one page starts the next.
+    for (sort, expected) in [
+        (
+            "sortBy=title&sortType=asc",
+            ["Alpha cat", "Beta (dog)", "Gamma .*"],
+        ),
+        (
+            "sortBy=title&sortType=desc",
+            ["Gamma .*", "Beta (dog)", "Alpha cat"],
+        ),
+        (
+            "sortBy=createdAt&sortType=asc",
+            ["Alpha cat", "Beta (dog)", "Gamma .*"],
+        ),
+        (
+            "sortBy=views&sortType=desc",
+            ["Gamma .*", "Beta (dog)", "Alpha cat"],
+        ),
+        (
+            "sortBy=duration&sortType=asc",
+            ["Alpha cat", "Beta (dog)", "Gamma .*"],
+        ),
+    ] {
+        let first =
+            body_of(list(&app, &viewer, &format!("?limit=2&{sort}")).await).await["data"].clone();
+        let cursor = first["nextCursor"].as_str().unwrap();
+        let rest = body_of(list(&app, &viewer, &format!("?limit=2&{sort}&cursor={cursor}")).await)
+            .await["data"]
+            .clone();
+        let mut walked = titles(&first);
+        walked.extend(titles(&rest));
+        assert_eq!(walked, expected, "{sort}");
+        assert_eq!(rest["nextCursor"], Value::Null, "{sort}: the last page");
+    }
+    for (query, field) in [("?cursor=zz", "cursor"), ("?cursor=00&page=2", "page")] {
+        let res = list(&app, &viewer, query).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            error_fields(&body_of(res).await).contains(&field.to_owned()),
+            "{query}"
+        );
+    }
+
     let past_the_end = body_of(list(&app, &viewer, "?limit=2&page=9").await).await["data"].clone();
     assert!(titles(&past_the_end).is_empty());
     assert_eq!(past_the_end["hasNextPage"], false);

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use videotube_infra::mongo::bson::{doc, Document};
+use videotube_infra::mongo::bson::{doc, oid::ObjectId, DateTime, Document};
 
 use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
 use crate::videos::ready_video;
@@ -112,6 +112,31 @@ async fn a_playlist_keeps_its_order_and_adding_or_removing_twice_changes_nothing
 /// A well-known fork of the original checked that the caller owned the *video* before changing
 /// a playlist: owners of playlists could not add others' videos, and anyone could add their own
 /// videos to someone else's playlist.
+#[tokio::test]
+async fn a_playlist_holds_at_most_five_hundred_videos() {
+    let app = spawn_app().await;
+    let curator = app.signed_up("hoarder").await;
+    let video = ready_video(&app, &curator, "One more").await;
+    let playlist = id_of(&create(&app, &curator, json!({ "name": "Everything" })).await);
+    // 500 entries written directly: the videos they name need not exist for the count.
+    let playlist_id = ObjectId::parse_str(&playlist).unwrap();
+    let entries: Vec<Document> = (0..500)
+        .map(|i| doc! { "playlist": playlist_id, "video": ObjectId::new(), "addedAt": DateTime::from_millis(i) })
+        .collect();
+    app.db
+        .collection::<Document>("playlist_videos")
+        .insert_many(entries)
+        .await
+        .unwrap();
+    let path = format!("/playlist/add/{video}/{playlist}");
+    let res = app.send(Method::PATCH, &path, &curator.access).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(body_of(res).await["message"]
+        .as_str()
+        .unwrap()
+        .contains("500"));
+}
+
 #[tokio::test]
 async fn original_defect_playlist_changes_are_checked_against_the_playlist_owner() {
     let app = spawn_app().await;

@@ -9,11 +9,11 @@ use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::comment::{Comment, CommentContent};
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, to_bson_time, Store, Within, COMMENTS};
+use super::{after_cursor, id, oid, to_bson_time, Store, Within, COMMENTS};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,11 +86,20 @@ impl CommentRepository for MongoCommentRepository {
         Ok(found.map(Comment::from))
     }
 
-    async fn by_video(&self, video: Id, page: PageRequest) -> Result<Page<Comment>, RepoError> {
+    async fn by_video(
+        &self,
+        video: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Comment>, RepoError> {
         let filter = doc! { "video": oid(video) };
+        let mut page_filter = filter.clone();
+        if let Some(cursor) = after {
+            page_filter.insert("$and", vec![after_cursor("createdAt", true, cursor)]);
+        }
         let find = async {
             self.comments
-                .find(filter.clone())
+                .find(page_filter)
                 .max_time(self.limit)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .skip(page.skip())

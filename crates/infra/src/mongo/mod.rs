@@ -24,6 +24,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
+use videotube_domain::page::{Cursor, SortValue};
 use videotube_domain::{Id, RepoError};
 
 pub use comments::MongoCommentRepository;
@@ -204,6 +205,22 @@ pub(crate) async fn find_ids<T: Send + Sync>(
         .iter()
         .filter_map(|d| d.get_object_id("_id").ok().map(id))
         .collect())
+}
+
+/// The items after `cursor` in a list sorted by `field` then `_id`, both ascending or both
+/// descending: a later value, or the same value and a later id. Each branch of the `$or` is
+/// served by the list's (…, field, _id) index, from where the cursor points.
+pub(crate) fn after_cursor(field: &str, descending: bool, cursor: &Cursor) -> Document {
+    let beyond = if descending { "$lt" } else { "$gt" };
+    let value = match &cursor.after {
+        SortValue::Time(at) => bson::Bson::DateTime(to_bson_time(*at)),
+        SortValue::Number(n) => bson::Bson::Double(*n),
+        SortValue::Text(text) => bson::Bson::String(text.clone()),
+    };
+    doc! { "$or": [
+        { field: { beyond: value.clone() } },
+        { field: value, "_id": { beyond: oid(cursor.id) } },
+    ] }
 }
 
 pub(crate) fn oid(id: Id) -> ObjectId {

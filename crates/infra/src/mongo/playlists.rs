@@ -192,6 +192,14 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(result.deleted_count == 1)
     }
 
+    async fn count_videos(&self, playlist: Id) -> Result<u64, RepoError> {
+        self.entries
+            .count_documents(doc! { "playlist": oid(playlist) })
+            .max_time(self.limit)
+            .within(self.limit)
+            .await
+    }
+
     async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError> {
         let ids: Vec<ObjectId> = playlists.iter().copied().map(oid).collect();
         let entries: Vec<Document> = self

@@ -17,7 +17,9 @@ use videotube_domain::video::{
 };
 use videotube_domain::{Id, RepoError};
 
-use super::{find_ids, group_number, groups, id, oid, to_bson_time, Store, Within, VIDEOS};
+use super::{
+    after_cursor, find_ids, group_number, groups, id, oid, to_bson_time, Store, Within, VIDEOS,
+};
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
@@ -228,12 +230,13 @@ impl VideoRepository for MongoVideoRepository {
         page: PageRequest,
     ) -> Result<Page<Video>, RepoError> {
         let filter = search_filter(search);
+        let page_filter = page_filter(search);
         let direction = if search.descending { -1 } else { 1 };
         // `_id` breaks ties, so pages never overlap or skip.
         let sort = doc! { sort_field(search.sort): direction, "_id": direction };
         let find = async {
             self.videos
-                .find(filter.clone())
+                .find(page_filter)
                 .max_time(self.limit)
                 .sort(sort)
                 .skip(page.skip())
@@ -393,6 +396,16 @@ fn search_filter(search: &VideoSearch) -> Document {
             .push(doc! { "$or": [ { "title": pattern.clone() }, { "description": pattern } ] });
     }
     doc! { "$and": conditions }
+}
+
+/// The search's filter, from its cursor on when it has one.
+fn page_filter(search: &VideoSearch) -> Document {
+    let mut filter = search_filter(search);
+    if let (Some(cursor), Ok(conditions)) = (&search.after, filter.get_array_mut("$and")) {
+        let field = sort_field(search.sort);
+        conditions.push(after_cursor(field, search.descending, cursor).into());
+    }
+    filter
 }
 
 /// Sets `listed` on the videos stored before it existed (the original backend's among them, which
