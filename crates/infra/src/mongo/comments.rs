@@ -13,7 +13,7 @@ use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{after_cursor, id, oid, to_bson_time, Store, Within, COMMENTS};
+use super::{after_cursor, find_ids, id, oid, to_bson_time, Store, Within, COMMENTS};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -147,23 +147,13 @@ impl CommentRepository for MongoCommentRepository {
     }
 
     async fn ids_of_video(&self, video: Id, limit: u32) -> Result<Vec<Id>, RepoError> {
-        let found: Vec<bson::Document> = async {
-            self.comments
-                .clone_with_type::<bson::Document>()
-                .find(doc! { "video": oid(video) })
-                .projection(doc! { "_id": 1 })
-                .limit(i64::from(limit))
-                .max_time(self.limit)
-                .await?
-                .try_collect()
-                .await
-        }
-        .within(self.limit)
-        .await?;
-        Ok(found
-            .iter()
-            .filter_map(|d| d.get_object_id("_id").ok().map(id))
-            .collect())
+        find_ids(
+            self.limit,
+            &self.comments,
+            doc! { "video": oid(video) },
+            Some(limit),
+        )
+        .await
     }
 
     async fn delete_many(&self, ids: &[Id]) -> Result<(), RepoError> {

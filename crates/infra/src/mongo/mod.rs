@@ -183,17 +183,19 @@ pub(crate) async fn groups<T: Send + Sync>(
         .await
 }
 
-/// The ids of the documents matching `filter`, reading nothing else.
+/// The ids of the documents matching `filter` (`most` of them at the most), reading nothing else.
 pub(crate) async fn find_ids<T: Send + Sync>(
     limit: Duration,
     collection: &mongodb::Collection<T>,
     filter: Document,
+    most: Option<u32>,
 ) -> Result<Vec<Id>, RepoError> {
     let found: Vec<Document> = async {
         collection
             .clone_with_type::<Document>()
             .find(filter)
             .projection(doc! { "_id": 1 })
+            .limit(most.map_or(0, i64::from))
             .max_time(limit)
             .await?
             .try_collect()

@@ -277,7 +277,7 @@ impl VideoRepository for MongoVideoRepository {
             "_id": { "$in": ids },
             "$or": [listed(), { "owner": oid(viewer) }],
         };
-        Ok(find_ids(self.limit, &self.videos, filter)
+        Ok(find_ids(self.limit, &self.videos, filter, None)
             .await?
             .into_iter()
             .collect())
