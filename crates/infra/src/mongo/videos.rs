@@ -388,7 +388,8 @@ fn search_filter(search: &VideoSearch) -> Document {
     let mut conditions = vec![match search.owner {
         Some(owner) if owner == search.viewer => all_of(owner),
         Some(owner) => doc! { "owner": oid(owner), "listed": true },
-        None => doc! { "$or": [listed(), all_of(search.viewer)] },
+        // The viewer's listed videos are in the first branch already.
+        None => doc! { "$or": [listed(), { "owner": oid(search.viewer), "listed": false }] },
     }];
     if let Some(text) = &search.text {
         let pattern = doc! { "$regex": escape_regex(text.as_str()), "$options": "i" };
