@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{after_cursor, find_ids, id, oid, to_bson_time, Store, Within, COMMENTS};
+use super::{after_cursor, find_ids, id, oid, page_of, to_bson_time, Store, Within, COMMENTS};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,29 +96,15 @@ impl CommentRepository for MongoCommentRepository {
         if let Some(cursor) = after {
             page_filter.insert("$and", vec![after_cursor("createdAt", true, cursor)]);
         }
-        let find = async {
-            self.comments
-                .find(page_filter)
-                .max_time(self.limit)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(page.skip())
-                .limit(i64::from(page.limit()))
-                .await?
-                .try_collect::<Vec<CommentDoc>>()
-                .await
-        };
-        let count = async {
-            self.comments
-                .count_documents(filter.clone())
-                .max_time(self.limit)
-                .await
-        };
-        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
-        Ok(Page {
-            items: found.into_iter().map(Comment::from).collect(),
-            total,
-            request: page,
-        })
+        page_of(
+            self.limit,
+            &self.comments,
+            filter,
+            page_filter,
+            doc! { "createdAt": -1, "_id": -1 },
+            page,
+        )
+        .await
     }
 
     async fn update_content(

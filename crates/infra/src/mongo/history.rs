@@ -4,14 +4,15 @@ use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::page::PageRequest;
 use videotube_domain::ports::WatchHistoryRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, to_bson_time, Store, Within, VIEW_CLAIMS, WATCH_HISTORY};
+use super::{
+    find_all, id, insert_unique, oid, to_bson_time, Store, Within, VIEW_CLAIMS, WATCH_HISTORY,
+};
 
 /// One entry per (user, video), unique; `watchedAt` is the latest watch.
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,18 +113,15 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
     }
 
     async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError> {
-        let entries: Vec<HistoryDoc> = self
-            .history
-            .find(doc! { "user": oid(user) })
-            .max_time(self.limit)
-            .sort(doc! { "watchedAt": -1, "video": -1 })
-            .skip(page.skip())
-            .limit(i64::from(page.limit()))
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let entries: Vec<HistoryDoc> = find_all(
+            self.history
+                .find(doc! { "user": oid(user) })
+                .sort(doc! { "watchedAt": -1, "video": -1 })
+                .skip(page.skip())
+                .limit(i64::from(page.limit())),
+            self.limit,
+        )
+        .await?;
         Ok(entries.into_iter().map(|e| id(e.video)).collect())
     }
 

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::{MediaType, UploadedFile};
@@ -14,7 +13,9 @@ use videotube_domain::ports::MediaJobRepository;
 use videotube_domain::video::{JobLease, MediaJob};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, to_bson_time, Store, Within, MEDIA_JOBS, MEDIA_JOB_CLAIMS};
+use super::{
+    find_all, id, insert_unique, oid, to_bson_time, Store, Within, MEDIA_JOBS, MEDIA_JOB_CLAIMS,
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -180,17 +181,16 @@ impl MediaJobRepository for MongoMediaJobRepository {
         lease: Duration,
     ) -> Result<Option<JobLease>, RepoError> {
         let now_bson = to_bson_time(now);
-        let due: Vec<JobDoc> = self
-            .jobs
-            .find(doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } })
-            .max_time(self.limit)
-            .sort(doc! { "notBefore": 1, "_id": 1 })
-            .limit(CANDIDATES)
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let due: Vec<JobDoc> = find_all(
+            self.jobs
+                .find(
+                    doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } },
+                )
+                .sort(doc! { "notBefore": 1, "_id": 1 })
+                .limit(CANDIDATES),
+            self.limit,
+        )
+        .await?;
         for job in due {
             let (fence, held_until) = self.latest_claim(&job).await?;
             if held_until.is_some_and(|until| until > now_bson) {

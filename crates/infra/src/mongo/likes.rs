@@ -6,14 +6,15 @@ use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::like::{LikePosition, LikeTarget, LikedVideo};
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, LIKES};
+use super::{
+    find_all, group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, LIKES,
+};
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
 /// which names the liked thing (`video:<id>`, `comment:<id>`, `tweet:<id>`) and is always present: the unique
@@ -142,15 +143,12 @@ impl LikeRepository for MongoLikeRepository {
             return Ok(HashSet::new());
         }
         let (keys, by_key) = keys(targets);
-        let liked: Vec<LikeDoc> = self
-            .likes
-            .find(doc! { "likedBy": oid(user), "target": { "$in": keys } })
-            .max_time(self.limit)
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let liked: Vec<LikeDoc> = find_all(
+            self.likes
+                .find(doc! { "likedBy": oid(user), "target": { "$in": keys } }),
+            self.limit,
+        )
+        .await?;
         Ok(liked
             .iter()
             .filter_map(|l| by_key.get(&l.target).copied())
@@ -202,19 +200,15 @@ impl LikeRepository for MongoLikeRepository {
                 ],
             );
         }
-        let liked: Vec<Document> = async {
+        let liked: Vec<Document> = find_all(
             self.likes
                 .clone_with_type::<Document>()
                 .find(filter)
                 .sort(doc! { "createdAt": -1, "_id": -1 })
                 .projection(doc! { "video": 1, "createdAt": 1 })
-                .limit(i64::from(limit))
-                .max_time(self.limit)
-                .await?
-                .try_collect()
-                .await
-        }
-        .within(self.limit)
+                .limit(i64::from(limit)),
+            self.limit,
+        )
         .await?;
         Ok(liked
             .iter()

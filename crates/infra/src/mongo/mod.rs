@@ -24,7 +24,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
-use videotube_domain::page::{Cursor, SortValue};
+use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
 use videotube_domain::{Id, RepoError};
 
 pub use comments::MongoCommentRepository;
@@ -183,6 +183,54 @@ pub(crate) async fn groups<T: Send + Sync>(
         .await
 }
 
+/// Every document a find returns: the whole read, cursor included, within `limit`, which the
+/// server also gets as `maxTimeMS`.
+pub(crate) async fn find_all<T>(
+    find: mongodb::action::Find<'_, T>,
+    limit: Duration,
+) -> Result<Vec<T>, RepoError>
+where
+    T: serde::de::DeserializeOwned + Unpin + Send + Sync,
+{
+    async { find.max_time(limit).await?.try_collect().await }
+        .within(limit)
+        .await
+}
+
+/// One page of a list: the documents matching `from` (the list's filter, narrowed to after a
+/// cursor when there is one) in `sort` order, skipping the pages before, and how many match
+/// `filter` (the whole list). Two queries at once.
+pub(crate) async fn page_of<T, U: From<T>>(
+    limit: Duration,
+    collection: &mongodb::Collection<T>,
+    filter: Document,
+    from: Document,
+    sort: Document,
+    page: PageRequest,
+) -> Result<Page<U>, RepoError>
+where
+    T: serde::de::DeserializeOwned + Unpin + Send + Sync,
+{
+    let find = find_all(
+        collection
+            .find(from)
+            .sort(sort)
+            .skip(page.skip())
+            .limit(i64::from(page.limit())),
+        limit,
+    );
+    let count = collection
+        .count_documents(filter)
+        .max_time(limit)
+        .within(limit);
+    let (found, total) = tokio::try_join!(find, count)?;
+    Ok(Page {
+        items: found.into_iter().map(U::from).collect(),
+        total,
+        request: page,
+    })
+}
+
 /// The ids of the documents matching `filter` (`most` of them at the most), reading nothing else.
 pub(crate) async fn find_ids<T: Send + Sync>(
     limit: Duration,
@@ -190,18 +238,14 @@ pub(crate) async fn find_ids<T: Send + Sync>(
     filter: Document,
     most: Option<u32>,
 ) -> Result<Vec<Id>, RepoError> {
-    let found: Vec<Document> = async {
+    let found: Vec<Document> = find_all(
         collection
             .clone_with_type::<Document>()
             .find(filter)
             .projection(doc! { "_id": 1 })
-            .limit(most.map_or(0, i64::from))
-            .max_time(limit)
-            .await?
-            .try_collect()
-            .await
-    }
-    .within(limit)
+            .limit(most.map_or(0, i64::from)),
+        limit,
+    )
     .await?;
     Ok(found
         .iter()

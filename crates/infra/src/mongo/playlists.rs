@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,10 @@ use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription,
 use videotube_domain::ports::PlaylistRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, to_bson_time, Store, Within, PLAYLISTS, PLAYLIST_VIDEOS};
+use super::{
+    find_all, id, insert_unique, oid, page_of, to_bson_time, Store, Within, PLAYLISTS,
+    PLAYLIST_VIDEOS,
+};
 
 /// The original's fields (`name`, `description`, `owner`, timestamps) without its `videos`
 /// array: entries live in `playlist_videos`.
@@ -106,29 +108,15 @@ impl PlaylistRepository for MongoPlaylistRepository {
 
     async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Playlist>, RepoError> {
         let filter = doc! { "owner": oid(owner) };
-        let find = async {
-            self.playlists
-                .find(filter.clone())
-                .max_time(self.limit)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(page.skip())
-                .limit(i64::from(page.limit()))
-                .await?
-                .try_collect::<Vec<PlaylistDoc>>()
-                .await
-        };
-        let count = async {
-            self.playlists
-                .count_documents(filter.clone())
-                .max_time(self.limit)
-                .await
-        };
-        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
-        Ok(Page {
-            items: found.into_iter().map(Playlist::from).collect(),
-            total,
-            request: page,
-        })
+        page_of(
+            self.limit,
+            &self.playlists,
+            filter.clone(),
+            filter,
+            doc! { "createdAt": -1, "_id": -1 },
+            page,
+        )
+        .await
     }
 
     async fn update_details(
@@ -202,18 +190,15 @@ impl PlaylistRepository for MongoPlaylistRepository {
 
     async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError> {
         let ids: Vec<ObjectId> = playlists.iter().copied().map(oid).collect();
-        let entries: Vec<Document> = self
-            .entries
-            .clone_with_type::<Document>()
-            .find(doc! { "playlist": { "$in": ids } })
-            .max_time(self.limit)
-            .sort(doc! { "addedAt": 1, "_id": 1 })
-            .projection(doc! { "playlist": 1, "video": 1 })
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let entries: Vec<Document> = find_all(
+            self.entries
+                .clone_with_type::<Document>()
+                .find(doc! { "playlist": { "$in": ids } })
+                .sort(doc! { "addedAt": 1, "_id": 1 })
+                .projection(doc! { "playlist": 1, "video": 1 }),
+            self.limit,
+        )
+        .await?;
         let mut videos: HashMap<Id, Vec<Id>> = HashMap::new();
         for entry in &entries {
             if let (Ok(playlist), Ok(video)) = (

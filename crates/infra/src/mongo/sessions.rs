@@ -15,14 +15,15 @@ use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, TimeDelta, Utc};
-use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::ports::SessionRepository;
 use videotube_domain::session::{RefreshRotation, Rotation, Session};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, insert_unique, oid, to_bson_time, Store, Within, REFRESH_TOKEN_USES, SESSIONS};
+use super::{
+    find_all, id, insert_unique, oid, to_bson_time, Store, Within, REFRESH_TOKEN_USES, SESSIONS,
+};
 
 /// A login session; `tokenHash` is the current refresh token as of the last completed rotation,
 /// `previousTokenHash` the one it replaced at `rotatedAt` (for the reuse grace).
@@ -290,33 +291,26 @@ impl SessionRepository for MongoSessionRepository {
             .await?;
         let cutoff = to_bson_time(now - KEEP_SPENT);
         loop {
-            let batch: Vec<bson::Document> = self
-                .spent
-                .clone_with_type::<bson::Document>()
-                .find(doc! { "usedAt": { "$lt": cutoff } })
-                .max_time(self.limit)
-                .projection(doc! { "sessionId": 1 })
-                .limit(SWEEP_BATCH)
-                .within(self.limit)
-                .await?
-                .try_collect()
-                .within(self.limit)
-                .await?;
+            let batch: Vec<bson::Document> = find_all(
+                self.spent
+                    .clone_with_type::<bson::Document>()
+                    .find(doc! { "usedAt": { "$lt": cutoff } })
+                    .projection(doc! { "sessionId": 1 })
+                    .limit(SWEEP_BATCH),
+                self.limit,
+            )
+            .await?;
             let mut sessions: Vec<ObjectId> = batch
                 .iter()
                 .filter_map(|d| d.get_object_id("sessionId").ok())
                 .collect();
             sessions.sort();
             sessions.dedup();
-            let live: Vec<SessionDoc> = self
-                .sessions
-                .find(doc! { "_id": { "$in": &sessions } })
-                .max_time(self.limit)
-                .within(self.limit)
-                .await?
-                .try_collect()
-                .within(self.limit)
-                .await?;
+            let live: Vec<SessionDoc> = find_all(
+                self.sessions.find(doc! { "_id": { "$in": &sessions } }),
+                self.limit,
+            )
+            .await?;
             for session in &live {
                 let end = self.chain_end(session).await?;
                 if end.hops > 0 {

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::page::{Page, PageRequest};
@@ -12,7 +11,8 @@ use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, SUBSCRIPTIONS,
+    group_number, groups, id, insert_unique, oid, page_of, to_bson_time, Store, Within,
+    SUBSCRIPTIONS,
 };
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
@@ -47,30 +47,16 @@ impl MongoSubscriptionRepository {
         pick: fn(SubscriptionDoc) -> ObjectId,
         page: PageRequest,
     ) -> Result<Page<Id>, RepoError> {
-        let find = async {
-            self.subscriptions
-                .find(filter.clone())
-                .max_time(self.limit)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(page.skip())
-                .limit(i64::from(page.limit()))
-                .await?
-                .try_collect::<Vec<SubscriptionDoc>>()
-                .await
-        };
-        let count = async {
-            self.subscriptions
-                .count_documents(filter.clone())
-                .max_time(self.limit)
-                .await
-        };
-        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
-        let items = found.into_iter().map(|s| id(pick(s))).collect();
-        Ok(Page {
-            items,
-            total,
-            request: page,
-        })
+        let found: Page<SubscriptionDoc> = page_of(
+            self.limit,
+            &self.subscriptions,
+            filter.clone(),
+            filter,
+            doc! { "createdAt": -1, "_id": -1 },
+            page,
+        )
+        .await?;
+        Ok(found.map(|s| id(pick(s))))
     }
 }
 

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use videotube_domain::ports::TweetRepository;
 use videotube_domain::tweet::{Tweet, TweetContent};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, to_bson_time, Store, Within, TWEETS};
+use super::{id, oid, page_of, to_bson_time, Store, Within, TWEETS};
 
 /// The original's schema: `owner`, `content`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,29 +83,15 @@ impl TweetRepository for MongoTweetRepository {
 
     async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Tweet>, RepoError> {
         let filter: Document = doc! { "owner": oid(owner) };
-        let find = async {
-            self.tweets
-                .find(filter.clone())
-                .max_time(self.limit)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(page.skip())
-                .limit(i64::from(page.limit()))
-                .await?
-                .try_collect::<Vec<TweetDoc>>()
-                .await
-        };
-        let count = async {
-            self.tweets
-                .count_documents(filter.clone())
-                .max_time(self.limit)
-                .await
-        };
-        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
-        Ok(Page {
-            items: found.into_iter().map(Tweet::from).collect(),
-            total,
-            request: page,
-        })
+        page_of(
+            self.limit,
+            &self.tweets,
+            filter.clone(),
+            filter,
+            doc! { "createdAt": -1, "_id": -1 },
+            page,
+        )
+        .await
     }
 
     async fn update_content(

@@ -3,7 +3,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
-use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use videotube_domain::user::{AccountChanges, NewUser, User, UserSummary};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, to_bson_time, Store, Within, USERS};
+use super::{find_all, id, oid, to_bson_time, Store, Within, USERS};
 
 /// A user as stored. Field names follow the original backend's schema (`fullName`, `avatar` as a
 /// URL, `password` as the bcrypt hash), so its data carries over; the asset ids sit beside the URLs.
@@ -178,17 +177,14 @@ impl UserRepository for MongoUserRepository {
 
     async fn summaries(&self, ids: &[Id]) -> Result<Vec<UserSummary>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
-        let found: Vec<Document> = self
-            .users
-            .clone_with_type::<Document>()
-            .find(doc! { "_id": { "$in": ids } })
-            .max_time(self.limit)
-            .projection(doc! { "username": 1, "fullName": 1, "avatar": 1 })
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let found: Vec<Document> = find_all(
+            self.users
+                .clone_with_type::<Document>()
+                .find(doc! { "_id": { "$in": ids } })
+                .projection(doc! { "username": 1, "fullName": 1, "avatar": 1 }),
+            self.limit,
+        )
+        .await?;
         Ok(found
             .into_iter()
             .filter_map(|d| {

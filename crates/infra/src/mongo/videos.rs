@@ -18,7 +18,8 @@ use videotube_domain::video::{
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    after_cursor, find_ids, group_number, groups, id, oid, to_bson_time, Store, Within, VIDEOS,
+    after_cursor, find_all, find_ids, group_number, groups, id, oid, page_of, to_bson_time, Store,
+    Within, VIDEOS,
 };
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
@@ -234,40 +235,13 @@ impl VideoRepository for MongoVideoRepository {
         let direction = if search.descending { -1 } else { 1 };
         // `_id` breaks ties, so pages never overlap or skip.
         let sort = doc! { sort_field(search.sort): direction, "_id": direction };
-        let find = async {
-            self.videos
-                .find(page_filter)
-                .max_time(self.limit)
-                .sort(sort)
-                .skip(page.skip())
-                .limit(i64::from(page.limit()))
-                .await?
-                .try_collect::<Vec<VideoDoc>>()
-                .await
-        };
-        let count = self
-            .videos
-            .count_documents(filter.clone())
-            .max_time(self.limit);
-        let (found, total) = tokio::try_join!(find.within(self.limit), count.within(self.limit))?;
-        Ok(Page {
-            items: found.into_iter().map(Video::from).collect(),
-            total,
-            request: page,
-        })
+        page_of(self.limit, &self.videos, filter, page_filter, sort, page).await
     }
 
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
-        let found: Vec<VideoDoc> = self
-            .videos
-            .find(doc! { "_id": { "$in": ids } })
-            .max_time(self.limit)
-            .within(self.limit)
-            .await?
-            .try_collect()
-            .within(self.limit)
-            .await?;
+        let found: Vec<VideoDoc> =
+            find_all(self.videos.find(doc! { "_id": { "$in": ids } }), self.limit).await?;
         Ok(found.into_iter().map(Video::from).collect())
     }
 
