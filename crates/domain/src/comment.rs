@@ -2,7 +2,6 @@ use chrono::{DateTime, Utc};
 
 use crate::error::FieldError;
 use crate::id::Id;
-use crate::page::{Cursor, SortValue};
 use crate::text::bounded;
 
 /// 1 to 1000 characters after trimming.
@@ -33,16 +32,6 @@ pub struct Comment {
     pub content: CommentContent,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Comment {
-    /// The cursor that continues a video's comments (newest first) after this one.
-    pub fn cursor(&self) -> Cursor {
-        Cursor {
-            after: SortValue::Time(self.created_at),
-            id: self.id,
-        }
-    }
 }
 
 #[cfg(test)]

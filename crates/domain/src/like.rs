@@ -1,21 +1,14 @@
 use std::fmt;
 
-use chrono::{DateTime, Utc};
-
 use crate::id::Id;
+use crate::page::Cursor;
 
-/// A liked video, and where its like stands in the user's likes (newest first), to go on from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A liked video, and where its like stands in the user's likes (newest first: when it was
+/// made, then its id), to go on from.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LikedVideo {
     pub video: Id,
-    pub position: LikePosition,
-}
-
-/// A like's place in the order of a user's likes: when it was made, then its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LikePosition {
-    pub liked_at: DateTime<Utc>,
-    pub like: Id,
+    pub position: Cursor,
 }
 
 /// What a like is for. Each like has exactly one target.

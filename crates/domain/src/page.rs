@@ -18,6 +18,15 @@ impl PageRequest {
     pub const MAX_DEPTH: u64 = 10_000;
 
     pub fn parse(page: Option<&str>, limit: Option<&str>) -> Result<Self, Vec<FieldError>> {
+        Self::parse_or(page, limit, Self::DEFAULT_LIMIT)
+    }
+
+    /// As `parse`, with `default_limit` when `limit` is absent.
+    pub fn parse_or(
+        page: Option<&str>,
+        limit: Option<&str>,
+        default_limit: u32,
+    ) -> Result<Self, Vec<FieldError>> {
         let number = |raw: Option<&str>, field: &'static str, default: u32, max: u32| match raw {
             None => Ok(default),
             Some(raw) => match raw.trim().parse::<u32>() {
@@ -29,7 +38,7 @@ impl PageRequest {
             },
         };
         let page = number(page, "page", 1, Self::MAX_DEPTH as u32);
-        let limit = number(limit, "limit", Self::DEFAULT_LIMIT, Self::MAX_LIMIT);
+        let limit = number(limit, "limit", default_limit, Self::MAX_LIMIT);
         match (page, limit) {
             (Ok(page), Ok(limit)) if u64::from(page) * u64::from(limit) > Self::MAX_DEPTH => {
                 let deepest = Self::MAX_DEPTH / u64::from(limit);
@@ -58,6 +67,12 @@ impl PageRequest {
     pub fn skip(self) -> u64 {
         u64::from(self.page - 1) * u64::from(self.limit)
     }
+
+    /// The same limit on another page, when that page is within `MAX_DEPTH`.
+    pub fn at(self, page: u32) -> Option<Self> {
+        (page >= 1 && u64::from(page) * u64::from(self.limit) <= Self::MAX_DEPTH)
+            .then_some(PageRequest { page, ..self })
+    }
 }
 
 impl Default for PageRequest {
@@ -75,6 +90,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
     pub request: PageRequest,
+    /// Where the list goes on when this page was full (more may follow): the position of the
+    /// last item read, which may be one the service then left out (a hidden video, say).
+    pub next: Option<Cursor>,
 }
 
 impl<T> Page<T> {
@@ -87,6 +105,7 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
             request: self.request,
+            next: self.next,
         }
     }
 }
@@ -163,15 +182,18 @@ impl PageRequest {
         page: Option<&str>,
         limit: Option<&str>,
         cursor: Option<&str>,
+        default_limit: u32,
     ) -> Result<(Self, Option<Cursor>), Vec<FieldError>> {
         let Some(cursor) = cursor else {
-            return Self::parse(page, limit).map(|request| (request, None));
+            return Self::parse_or(page, limit, default_limit).map(|request| (request, None));
         };
         let mut errors = Vec::new();
         if page.is_some_and(|p| p.trim() != "1") {
             errors.push(FieldError::new("page", "cannot be given with a cursor"));
         }
-        let request = Self::parse(None, limit).map_err(|e| errors.extend(e)).ok();
+        let request = Self::parse_or(None, limit, default_limit)
+            .map_err(|e| errors.extend(e))
+            .ok();
         let cursor = Cursor::parse(cursor).map_err(|e| errors.push(e)).ok();
         match (request, cursor) {
             (Some(request), Some(cursor)) if errors.is_empty() => Ok((request, Some(cursor))),
@@ -239,15 +261,31 @@ mod tests {
             id,
         }
         .encode();
-        let (request, cursor) = PageRequest::parse_keyset(None, Some("5"), Some(&encoded)).unwrap();
+        let (request, cursor) =
+            PageRequest::parse_keyset(None, Some("5"), Some(&encoded), 10).unwrap();
         assert_eq!(
             (request.page(), request.limit(), cursor.is_some()),
             (1, 5, true)
         );
-        let errors = PageRequest::parse_keyset(Some("2"), None, Some(&encoded)).unwrap_err();
+        let errors = PageRequest::parse_keyset(Some("2"), None, Some(&encoded), 10).unwrap_err();
         assert_eq!(errors[0].field, "page");
-        let errors = PageRequest::parse_keyset(None, None, Some("zz")).unwrap_err();
+        let errors = PageRequest::parse_keyset(None, None, Some("zz"), 10).unwrap_err();
         assert_eq!(errors[0].field, "cursor");
+    }
+
+    #[test]
+    fn a_default_limit_of_the_lists_choosing_and_other_pages_within_the_depth() {
+        let request = PageRequest::parse_or(None, None, 100).unwrap();
+        assert_eq!((request.page(), request.limit()), (1, 100));
+        assert_eq!(
+            PageRequest::parse_or(None, Some("7"), 100).unwrap().limit(),
+            7
+        );
+        let (request, cursor) = PageRequest::parse_keyset(None, None, None, 100).unwrap();
+        assert_eq!((request.limit(), cursor), (100, None));
+        assert_eq!(request.at(100).map(PageRequest::page), Some(100));
+        assert_eq!(request.at(101), None, "past 10,000 items");
+        assert_eq!(request.at(0), None);
     }
 
     #[test]
@@ -256,6 +294,7 @@ mod tests {
             items: vec![],
             total,
             request: PageRequest::parse(Some("1"), Some("10")).unwrap(),
+            next: None,
         };
         assert_eq!(page(0).total_pages(), 1);
         assert_eq!(page(10).total_pages(), 1);

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::comment::{Comment, CommentContent};
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
-use crate::like::{LikePosition, LikeTarget, LikedVideo};
+use crate::like::{LikeTarget, LikedVideo};
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
     UploadedFile,
@@ -113,11 +113,20 @@ pub trait SubscriptionRepository: Send + Sync {
     async fn is_subscribed(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError>;
     /// The user's subscriber count and how many channels they follow, in one query.
     async fn counts(&self, user: Id) -> Result<SubscriptionCounts, RepoError>;
-    /// A page of the channel's subscribers, newest first.
-    async fn subscribers(&self, channel: Id, page: PageRequest) -> Result<Page<Id>, RepoError>;
-    /// A page of the channels the user follows, newest first.
-    async fn subscriptions(&self, subscriber: Id, page: PageRequest)
-        -> Result<Page<Id>, RepoError>;
+    /// A page of the channel's subscribers, newest first, from after `after` when given.
+    async fn subscribers(
+        &self,
+        channel: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Id>, RepoError>;
+    /// A page of the channels the user follows, newest first, from after `after` when given.
+    async fn subscriptions(
+        &self,
+        subscriber: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Id>, RepoError>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -161,7 +170,7 @@ pub trait LikeRepository: Send + Sync {
     async fn liked_videos(
         &self,
         user: Id,
-        after: Option<LikePosition>,
+        after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<LikedVideo>, RepoError>;
 }
@@ -207,8 +216,13 @@ pub trait PlaylistRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Playlist, RepoError>;
     async fn find_by_id(&self, id: Id) -> Result<Option<Playlist>, RepoError>;
-    /// A page of the user's playlists, newest first.
-    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Playlist>, RepoError>;
+    /// A page of the user's playlists, newest first, from after `after` when given.
+    async fn by_owner(
+        &self,
+        owner: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Playlist>, RepoError>;
     async fn update_details(
         &self,
         id: Id,
@@ -242,8 +256,13 @@ pub trait TweetRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Tweet, RepoError>;
     async fn find_by_id(&self, id: Id) -> Result<Option<Tweet>, RepoError>;
-    /// A page of the user's tweets, newest first.
-    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Tweet>, RepoError>;
+    /// A page of the user's tweets, newest first, from after `after` when given.
+    async fn by_owner(
+        &self,
+        owner: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Tweet>, RepoError>;
     async fn update_content(
         &self,
         id: Id,
@@ -267,8 +286,13 @@ pub trait WatchHistoryRepository: Send + Sync {
         at: DateTime<Utc>,
         window: Duration,
     ) -> Result<bool, RepoError>;
-    /// The user's videos, newest watch first.
-    async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError>;
+    /// A page of the user's videos, newest watch first, from after `after` when given.
+    async fn page(
+        &self,
+        user: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Id>, RepoError>;
     async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError>;
     async fn clear(&self, user: Id) -> Result<(), RepoError>;
     /// Every entry and view record of a deleted video.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::error::FieldError;
 use crate::id::Id;
 use crate::media::{StoredMedia, UploadedFile};
-use crate::page::{Cursor, SortValue};
+use crate::page::Cursor;
 use crate::text::bounded;
 
 /// Where a video is in its life: stored files arrive through a background job.
@@ -149,22 +149,6 @@ impl SearchText {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl VideoSort {
-    /// The cursor that continues a list sorted this way after `video`.
-    pub fn cursor_after(self, video: &Video) -> Cursor {
-        let after = match self {
-            VideoSort::CreatedAt => SortValue::Time(video.created_at),
-            VideoSort::Views => SortValue::Number(video.views as f64),
-            VideoSort::Duration => SortValue::Number(video.duration_seconds),
-            VideoSort::Title => SortValue::Text(video.title.as_str().to_owned()),
-        };
-        Cursor {
-            after,
-            id: video.id,
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use videotube_domain::page::{Cursor, Page};
@@ -229,19 +229,8 @@ pub struct Paginated<T> {
     has_next_page: bool,
     prev_page: Option<u64>,
     next_page: Option<u64>,
-    /// On lists that also page by keyset: where the next page starts (`?cursor=`), or null
-    /// after the last item. Absent on other lists.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<Option<String>>,
-}
-
-impl<T> Paginated<T> {
-    /// Adds `nextCursor`: the cursor after the last doc when the page is full (more may follow).
-    pub fn with_next_cursor(mut self, last: Option<Cursor>) -> Self {
-        let full = self.docs.len() as u64 == u64::from(self.limit);
-        self.next_cursor = Some(last.filter(|_| full).map(|c| c.encode()));
-        self
-    }
+    /// Where the next page starts (`?cursor=`) when this one was full, else null.
+    next_cursor: Option<String>,
 }
 
 /// The page with each item shown through `view`.
@@ -263,8 +252,74 @@ pub fn paginated<'a, T, U: Serialize>(
         has_next_page: current < total_pages,
         prev_page: (current > 1).then(|| current - 1),
         next_page: (current < total_pages).then(|| current + 1),
-        next_cursor: None,
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }
+}
+
+/// The list's length, on lists answered as plain arrays.
+pub const TOTAL_COUNT: &str = "x-total-count";
+
+/// A list whose `data` is a plain array of items, as the community's front ends read the routes
+/// the original left as TODO. The whole list's length goes in `X-Total-Count` and the way on
+/// in `Link` (RFC 8288, as GitHub's API does): `first`, `prev` and `last` by page number
+/// (`last` only while within the depth pages reach), `next` by cursor (from wherever the page
+/// was reached: stable when items are added, and as cheap at any depth).
+pub fn respond_list<'a, T, U: Serialize>(
+    req: &HttpRequest,
+    page: &'a Page<T>,
+    view: impl FnMut(&'a T) -> U,
+    message: &str,
+) -> HttpResponse {
+    let items: Vec<U> = page.items.iter().map(view).collect();
+    let mut response = respond(StatusCode::OK, items, message);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::HeaderName::from_static(TOTAL_COUNT),
+        header::HeaderValue::from(page.total),
+    );
+    if let Ok(link) = header::HeaderValue::from_str(&links(req, page)) {
+        headers.insert(header::LINK, link);
+    }
+    response
+}
+
+fn links<T>(req: &HttpRequest, page: &Page<T>) -> String {
+    let request = page.request;
+    // Absolute, like GitHub's; path-absolute (still valid) outside a request's scope.
+    let origin = crate::origin::current().unwrap_or_default();
+    type Pairs = Vec<(String, String)>;
+    let (paging, kept): (Pairs, Pairs) = serde_urlencoded::from_str::<Pairs>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|(name, _)| matches!(name.as_str(), "page" | "limit" | "cursor"));
+    let from_cursor = paging.iter().any(|(name, _)| name == "cursor");
+    let url = |paging: [(&str, String); 2]| {
+        let mut pairs: Vec<(&str, String)> =
+            kept.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        pairs.extend(paging);
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{origin}{}?{query}", req.path())
+    };
+    let limit = || ("limit", request.limit().to_string());
+    let numbered = |n: u32| url([("page", n.to_string()), limit()]);
+    let mut links = Vec::new();
+    if let Some(next) = &page.next {
+        links.push((url([("cursor", next.encode()), limit()]), "next"));
+    }
+    let current = request.page();
+    if current > 1 && !from_cursor {
+        links.push((numbered(current - 1), "prev"));
+    }
+    links.push((numbered(1), "first"));
+    let last = u32::try_from(page.total_pages()).unwrap_or(u32::MAX);
+    if request.at(last).is_some() {
+        links.push((numbered(last), "last"));
+    }
+    links
+        .iter()
+        .map(|(url, rel)| format!("<{url}>; rel=\"{rel}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The payload of answers that have nothing more to say than their message.

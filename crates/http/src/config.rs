@@ -34,6 +34,8 @@ pub struct ApplicationSettings {
     pub host: String,
     pub port: u16,
     pub public_url: String,
+    /// Peers (addresses or CIDRs) whose `Forwarded`/`X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<String>,
     pub cors_origins: Vec<String>,
     pub json_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
@@ -43,6 +45,22 @@ pub struct ApplicationSettings {
     pub body_min_bytes_per_second: u64,
     pub cookie_secure: bool,
     pub cookie_same_site: SameSitePolicy,
+}
+
+impl ApplicationSettings {
+    /// The trusted proxies as networks (an address is a network of one), or the entry that is
+    /// neither.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| entry.clone())
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -247,13 +265,22 @@ impl Settings {
         for (variable, key) in LEGACY_VARIABLES {
             builder = builder.set_override_option(*key, env.get(*variable).cloned())?;
         }
-        if let Some(origins) = env.get("CORS_ORIGIN") {
-            let list: Vec<String> = origins
-                .split(',')
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect();
-            builder = builder.set_override("application.cors_origins", list)?;
+        // Lists come comma-separated.
+        for (variable, key) in [
+            ("CORS_ORIGIN", "application.cors_origins"),
+            (
+                "APP_APPLICATION__TRUSTED_PROXIES",
+                "application.trusted_proxies",
+            ),
+        ] {
+            if let Some(value) = env.get(variable) {
+                let list: Vec<String> = value
+                    .split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                builder = builder.set_override(key, list)?;
+            }
         }
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.check(profile)?;
@@ -294,6 +321,12 @@ impl Settings {
             return Err(SettingsError::Refused {
                 variable: "APP_AUTH__BCRYPT_COST",
                 problem: "must be between 4 and 31".into(),
+            });
+        }
+        if let Err(bad) = self.application.trusted_proxy_nets() {
+            return Err(SettingsError::Refused {
+                variable: "APP_APPLICATION__TRUSTED_PROXIES",
+                problem: format!("has `{bad}`, which is neither an IP address nor a CIDR"),
             });
         }
         for origin in &self.application.cors_origins {

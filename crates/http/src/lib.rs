@@ -8,6 +8,7 @@ pub mod config;
 pub mod fields;
 pub mod middleware;
 pub mod openapi;
+pub mod origin;
 pub mod routes;
 pub mod slow_clients;
 pub mod startup;

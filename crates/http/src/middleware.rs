@@ -15,8 +15,24 @@ use futures_util::FutureExt;
 use tracing_actix_web::RequestId;
 
 use crate::api::{error_body, ApiError};
+use crate::origin::PublicOrigin;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Makes the request's public origin (`origin::PublicOrigin`) known to whatever builds the
+/// answer: media URLs and `Link` headers are made absolute against it.
+pub async fn with_origin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match req.app_data::<actix_web::web::Data<PublicOrigin>>() {
+        Some(origin) => {
+            let origin = origin.of(req.request());
+            crate::origin::scoped(origin, next.call(req)).await
+        }
+        None => next.call(req).await,
+    }
+}
 
 pub async fn finish_response(
     req: ServiceRequest,

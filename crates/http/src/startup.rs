@@ -26,10 +26,11 @@ use videotube_infra::throttle::{Allowance, KeyedThrottle};
 use videotube_infra::worker::{run_media_jobs, run_sweeps};
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
-use crate::api::{error_body, ApiError};
+use crate::api::{error_body, ApiError, TOTAL_COUNT};
 use crate::auth::CookiePolicy;
 use crate::config::{self, Settings};
-use crate::middleware::{finish_response, REQUEST_ID};
+use crate::middleware::{finish_response, with_origin, REQUEST_ID};
+use crate::origin::PublicOrigin;
 use crate::routes;
 use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
 use crate::upload::{FileRule, SPOOL_PREFIX};
@@ -117,6 +118,9 @@ pub enum BuildError {
     Server(#[source] std::io::Error),
 }
 
+/// Where the local store's files are served, and what its stored URLs start with.
+pub const MEDIA_PATH: &str = "/media";
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -134,15 +138,20 @@ impl Application {
         let listener =
             TcpListener::bind(&address).map_err(|source| BuildError::Bind { address, source })?;
         let port = listener.local_addr().map_err(BuildError::Server)?.port();
-        let public_url = if app.public_url.is_empty() {
+        let bound_at = {
             let host = match app.host.as_str() {
                 "0.0.0.0" | "::" | "[::]" => "localhost",
                 host => host,
             };
             format!("http://{host}:{port}")
-        } else {
-            app.public_url.trim_end_matches('/').to_owned()
         };
+        let trusted_proxies =
+            app.trusted_proxy_nets()
+                .map_err(|bad| config::SettingsError::Refused {
+                    variable: "APP_APPLICATION__TRUSTED_PROXIES",
+                    problem: format!("has `{bad}`, which is neither an IP address nor a CIDR"),
+                })?;
+        let origin = PublicOrigin::new(&app.public_url, trusted_proxies, bound_at.clone());
 
         let media = &settings.media;
         let jobs_dir = media.upload_tmp_dir.join("jobs");
@@ -170,10 +179,7 @@ impl Application {
                     (cloudinary.clone(), Some(cloudinary))
                 }
                 None => (
-                    Arc::new(LocalMediaStore::new(
-                        media.dir.clone(),
-                        &format!("{public_url}/media"),
-                    )),
+                    Arc::new(LocalMediaStore::new(media.dir.clone(), MEDIA_PATH)),
                     None,
                 ),
             };
@@ -238,11 +244,13 @@ impl Application {
         };
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(with_origin))
                 .wrap(actix_web::middleware::from_fn(guard_bodies))
                 .wrap(cors(&cors_origins))
                 .wrap(actix_web::middleware::from_fn(finish_response))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(web::Data::new(origin.clone()))
                 .app_data(body_policy)
                 .app_data(
                     web::JsonConfig::default()
@@ -257,7 +265,9 @@ impl Application {
                     .into()
                 }))
                 .service(web::scope("/api/v1").configure(routes::configure))
-                .service(web::resource("/media/{tail:.*}").get(routes::media::serve))
+                .service(
+                    web::resource(format!("{MEDIA_PATH}/{{tail:.*}}")).get(routes::media::serve),
+                )
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(app.shutdown_timeout_seconds)
@@ -267,7 +277,7 @@ impl Application {
         .listen(listener)
         .map_err(BuildError::Server)?
         .run();
-        tracing::info!(port, %public_url, "listening");
+        tracing::info!(port, public_url = %app.public_url, %bound_at, "listening");
         Ok(Self {
             port,
             server,
@@ -421,7 +431,11 @@ fn cors(origins: &[String]) -> Cors {
     let cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([REQUEST_ID])
+        .expose_headers([
+            REQUEST_ID,
+            header::HeaderName::from_static(TOTAL_COUNT),
+            header::LINK,
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         return cors.send_wildcard().allow_any_origin();

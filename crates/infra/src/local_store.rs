@@ -17,7 +17,8 @@ pub struct LocalMediaStore {
 }
 
 impl LocalMediaStore {
-    /// `public_base` is the URL the directory is served at, e.g. `http://localhost:8000/media`.
+    /// `public_base` is where the directory is served: the server passes the path `/media`, so
+    /// stored URLs do not name a host (answers make them absolute for whoever asks).
     pub fn new(root: PathBuf, public_base: &str) -> Self {
         Self {
             root,

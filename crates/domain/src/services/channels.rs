@@ -4,7 +4,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::error::Error;
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{SubscriptionCounts, SubscriptionRepository, UserRepository};
 use crate::user::{User, UserSummary};
 use crate::values::{LoginId, Username};
@@ -84,8 +84,9 @@ impl ChannelService {
         &self,
         channel: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<UserSummary>, Error> {
-        let ids = self.subscriptions.subscribers(channel, page).await?;
+        let ids = self.subscriptions.subscribers(channel, page, after).await?;
         self.summaries(ids).await
     }
 
@@ -93,8 +94,12 @@ impl ChannelService {
         &self,
         subscriber: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<UserSummary>, Error> {
-        let ids = self.subscriptions.subscriptions(subscriber, page).await?;
+        let ids = self
+            .subscriptions
+            .subscriptions(subscriber, page, after)
+            .await?;
         self.summaries(ids).await
     }
 
@@ -111,6 +116,7 @@ impl ChannelService {
             items: ids.items.iter().filter_map(|id| found.remove(id)).collect(),
             total: ids.total,
             request: ids.request,
+            next: ids.next,
         })
     }
 }

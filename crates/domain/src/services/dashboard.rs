@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::like::LikeTarget;
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{LikeRepository, SubscriptionRepository, VideoRepository};
 use crate::video::{Video, VideoSearch, VideoSort};
 use crate::Id;
@@ -53,14 +53,19 @@ impl DashboardService {
     }
 
     /// The owner's videos in every state, newest first, each with its like count.
-    pub async fn videos(&self, owner: Id, page: PageRequest) -> Result<Page<(Video, u64)>, Error> {
+    pub async fn videos(
+        &self,
+        owner: Id,
+        page: PageRequest,
+        after: Option<Cursor>,
+    ) -> Result<Page<(Video, u64)>, Error> {
         let search = VideoSearch {
             text: None,
             sort: VideoSort::CreatedAt,
             descending: true,
             owner: Some(owner),
             viewer: owner,
-            after: None,
+            after,
         };
         let found = self.videos.search(&search, page).await?;
         let targets: Vec<LikeTarget> = found

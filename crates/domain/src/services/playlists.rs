@@ -6,7 +6,7 @@ use chrono::Utc;
 use super::{visible_in_order, visible_video, VideoWithOwner};
 use crate::error::Error;
 use crate::media::StoredMedia;
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use crate::ports::{PlaylistRepository, UserRepository, VideoRepository};
 use crate::Id;
@@ -83,8 +83,9 @@ impl PlaylistService {
         viewer: Id,
         user: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<PlaylistSummary>, Error> {
-        let found = self.playlists.by_owner(user, page).await?;
+        let found = self.playlists.by_owner(user, page, after).await?;
         let ids: Vec<Id> = found.items.iter().map(|p| p.id).collect();
         let entries = if ids.is_empty() {
             HashMap::new()

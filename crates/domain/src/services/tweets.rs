@@ -5,7 +5,7 @@ use chrono::Utc;
 use super::{toggle_like, LikeStates};
 use crate::error::Error;
 use crate::like::LikeTarget;
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{LikeRepository, TweetRepository, UserRepository};
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::UserSummary;
@@ -50,8 +50,9 @@ impl TweetService {
         viewer: Id,
         user: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<TweetView>, Error> {
-        let found = self.tweets.by_owner(user, page).await?;
+        let found = self.tweets.by_owner(user, page, after).await?;
         let targets: Vec<LikeTarget> = found
             .items
             .iter()

@@ -6,11 +6,11 @@ use chrono::Utc;
 
 use super::{discard, toggle_like, visible_in_order, visible_video, with_owners};
 use crate::error::{Error, FieldError};
-use crate::like::LikeTarget;
+use crate::like::{LikeTarget, LikedVideo};
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant, UploadedFile,
 };
-use crate::page::{Page, PageRequest};
+use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{
     CommentRepository, DirectUploads, LikeRepository, MediaJobRepository, MediaStore,
     PlaylistRepository, UserRepository, VideoRepository, WatchHistoryRepository,
@@ -238,6 +238,7 @@ impl VideoService {
             items,
             total: found.total,
             request: found.request,
+            next: found.next,
         })
     }
 
@@ -258,38 +259,63 @@ impl VideoService {
         Ok(VideoWithOwner { video, owner })
     }
 
-    /// The viewer's history, newest first, without videos that are gone or hidden since.
-    pub async fn history(&self, user: Id, page: PageRequest) -> Result<Vec<VideoWithOwner>, Error> {
-        let ids = self.history.page(user, page).await?;
-        visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids).await
+    /// The viewer's history, newest first, without videos that are gone or hidden since (the
+    /// total counts every entry).
+    pub async fn history(
+        &self,
+        user: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<VideoWithOwner>, Error> {
+        let ids = self.history.page(user, page, after).await?;
+        let items =
+            visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids.items).await?;
+        Ok(Page {
+            items,
+            total: ids.total,
+            request: ids.request,
+            next: ids.next,
+        })
     }
 
     /// The videos the user likes, most recently liked first, without those that are gone or
     /// hidden since. Likes are read in batches, each batch's videos checked at once, until the
     /// page is full: at most as many likes as the page's depth allows (see `PageRequest`). The
     /// total is exact when that walk reached the last like; otherwise it is the count of likes
-    /// walked less the hidden ones among them, plus the likes left (an upper bound).
-    pub async fn liked(&self, user: Id, page: PageRequest) -> Result<Page<VideoWithOwner>, Error> {
+    /// walked less the hidden ones among them, plus the likes left (an upper bound). From a
+    /// cursor the walk starts there, and the total is the count of every like (an upper bound).
+    pub async fn liked(
+        &self,
+        user: Id,
+        page: PageRequest,
+        from: Option<&Cursor>,
+    ) -> Result<Page<VideoWithOwner>, Error> {
         let wanted = usize::try_from(page.skip() + u64::from(page.limit())).unwrap_or(usize::MAX);
-        let (mut shown, mut walked, mut after) = (Vec::new(), 0u64, None);
+        let (mut shown, mut walked, mut after) = (Vec::new(), 0u64, from.cloned());
         let reached_the_end = loop {
-            let batch = self.likes.liked_videos(user, after, LIKED_BATCH).await?;
+            let batch = self
+                .likes
+                .liked_videos(user, after.as_ref(), LIKED_BATCH)
+                .await?;
             walked += batch.len() as u64;
             let Some(last) = batch.last() else {
                 break true;
             };
-            after = Some(last.position);
+            after = Some(last.position.clone());
+            let last_batch = batch.len() < LIKED_BATCH as usize;
             let ids: Vec<Id> = batch.iter().map(|l| l.video).collect();
             let visible = self.videos.visible_among(user, &ids).await?;
-            shown.extend(ids.into_iter().filter(|id| visible.contains(id)));
-            if batch.len() < LIKED_BATCH as usize {
+            shown.extend(batch.into_iter().filter(|l| visible.contains(&l.video)));
+            if last_batch {
                 break true;
             }
             if shown.len() >= wanted {
                 break false;
             }
         };
-        let total = if reached_the_end {
+        let total = if from.is_some() {
+            self.likes.count_liked_videos(user).await?
+        } else if reached_the_end {
             shown.len() as u64
         } else {
             let left = self
@@ -299,16 +325,21 @@ impl VideoService {
                 .saturating_sub(walked);
             shown.len() as u64 + left
         };
-        let on_page: Vec<Id> = shown
+        let on_page: Vec<LikedVideo> = shown
             .into_iter()
             .skip(usize::try_from(page.skip()).unwrap_or(usize::MAX))
             .take(page.limit() as usize)
             .collect();
+        let next = on_page
+            .last()
+            .filter(|_| on_page.len() == page.limit() as usize)
+            .map(|l| l.position.clone());
+        let ids: Vec<Id> = on_page.iter().map(|l| l.video).collect();
         Ok(Page {
-            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &on_page)
-                .await?,
+            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids).await?,
             total,
             request: page,
+            next,
         })
     }
 

@@ -103,10 +103,9 @@ async fn list(
         .comments
         .list(caller.user_id, video, page, after.as_ref())
         .await?;
-    let last = found.items.last().map(|c| c.comment.cursor());
     Ok(respond(
         StatusCode::OK,
-        paginated(&found, list_item).with_next_cursor(last),
+        paginated(&found, list_item),
         "Comments fetched successfully",
     ))
 }

@@ -1,15 +1,15 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
+use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::VideoView;
 use crate::routes::Endpoint;
-use crate::routes::{page_request, PageQuery};
+use crate::routes::{list_request, CursorQuery, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -58,25 +58,28 @@ pub struct DashboardVideo<'a> {
     likes_count: u64,
 }
 
-/// The caller's videos in every state, newest first, with like counts; paginated.
+/// The caller's videos in every state, newest first, with like counts: a plain array, paged by
+/// `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/dashboard/videos",
-    params(PageQuery),
-    responses((status = 200, description = "The caller's videos in every state, newest first, with like counts", body = Envelope<Paginated<DashboardVideo>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "The caller's videos in every state, newest first, with like counts", body = Envelope<Vec<DashboardVideo>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn videos(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(&query)?;
-    let found = state.dashboard.videos(caller.user_id, page).await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&found, |(video, likes)| DashboardVideo {
+    let (page, after) = list_request(&query)?;
+    let found = state.dashboard.videos(caller.user_id, page, after).await?;
+    Ok(respond_list(
+        &req,
+        &found,
+        |(video, likes)| DashboardVideo {
             video: VideoView::from(video),
             likes_count: *likes,
-        }),
+        },
         "Channel videos fetched successfully",
     ))
 }

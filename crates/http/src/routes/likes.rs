@@ -1,15 +1,15 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
+use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, PageQuery};
+use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -51,25 +51,28 @@ async fn toggle_comment_like(
     Ok(toggled_response(toggled, "Comment"))
 }
 
-/// The caller's liked videos, most recently liked first, paginated; videos deleted or hidden
-/// since are left out.
+/// The caller's liked videos, most recently liked first: a plain array, paged by
+/// `page`/`limit` or `cursor`; videos deleted or hidden since are left out.
 #[utoipa::path(
     get, path = "/api/v1/likes/videos",
-    params(PageQuery),
-    responses((status = 200, description = "Most recently liked first, each with its owner", body = Envelope<Paginated<VideoView>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "Most recently liked first, each with its owner", body = Envelope<Vec<VideoView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn liked_videos(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
+    let (page, after) = list_request(&query)?;
     let found = state
         .videos
-        .liked(caller.user_id, page_request(&query)?)
+        .liked(caller.user_id, page, after.as_ref())
         .await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&found, video_with_owner),
+    Ok(respond_list(
+        &req,
+        &found,
+        video_with_owner,
         "Liked videos fetched successfully",
     ))
 }

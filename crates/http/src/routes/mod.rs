@@ -81,37 +81,76 @@ pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     ]
 }
 
-/// `page` and `limit` of a paginated list (documentation of what `page_request` reads).
+/// `page` and `limit` of a `{docs, totalDocs, ...}` page (documentation of what
+/// `keyset_request` reads).
 #[allow(dead_code)]
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// From 1; a page past the end is empty; `page` × `limit` at most 10,000.
-    #[param(minimum = 1, maximum = 10000)]
+    #[param(minimum = 1, maximum = 10000, default = 1)]
     page: Option<u32>,
     /// 1 to 100.
-    #[param(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100, default = 10)]
     limit: Option<u32>,
 }
 
-/// `cursor` of a list that also pages by keyset (documentation of what `keyset_request` reads).
+/// `cursor` of a list that also pages by keyset (documentation of what `keyset_request` and
+/// `list_request` read).
 #[allow(dead_code)]
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CursorQuery {
-    /// The `nextCursor` of the previous page: the list goes on from there, however deep (then
-    /// `page` is 1 or absent).
+    /// Where the previous page said the list goes on (`nextCursor`, or the `next` link): the
+    /// list goes on from there, however deep (then `page` is 1 or absent).
     #[param(pattern = "^([0-9a-f]{2})+$")]
     cursor: Option<String>,
 }
 
-/// `page`, `limit` and `cursor` (see `PageRequest::parse_keyset`).
+/// `page` and `limit` of a list answered as a plain array (documentation of what
+/// `list_request` reads).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// From 1; a page past the end is empty; `page` × `limit` at most 10,000.
+    #[param(minimum = 1, maximum = 10000, default = 1)]
+    page: Option<u32>,
+    /// 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 100)]
+    limit: Option<u32>,
+}
+
+/// How many items a plain-array list answers when `limit` is absent: enough that a client
+/// unaware of paging (the community's front ends) shows a full screen.
+pub const LIST_DEFAULT_LIMIT: u32 = 100;
+
+/// `page`, `limit` and `cursor` of a `{docs, ...}` page (see `PageRequest::parse_keyset`).
 pub fn keyset_request(
     query: &HashMap<String, String>,
 ) -> Result<(PageRequest, Option<Cursor>), ApiError> {
+    parse_keyset(query, PageRequest::DEFAULT_LIMIT)
+}
+
+/// `page`, `limit` and `cursor` of a plain-array list: the same, 100 items by default.
+pub fn list_request(
+    query: &HashMap<String, String>,
+) -> Result<(PageRequest, Option<Cursor>), ApiError> {
+    parse_keyset(query, LIST_DEFAULT_LIMIT)
+}
+
+fn parse_keyset(
+    query: &HashMap<String, String>,
+    default_limit: u32,
+) -> Result<(PageRequest, Option<Cursor>), ApiError> {
     let param = |name: &str| query.get(name).map(String::as_str);
-    PageRequest::parse_keyset(param("page"), param("limit"), param("cursor"))
-        .map_err(ApiError::bad_request)
+    PageRequest::parse_keyset(
+        param("page"),
+        param("limit"),
+        param("cursor"),
+        default_limit,
+    )
+    .map_err(ApiError::bad_request)
 }
 
 /// One `web::resource` per path, so a known path with the wrong method answers 405, not 404.
@@ -153,10 +192,4 @@ pub fn parse_ids<const N: usize>(raw: [(&str, &'static str); N]) -> Result<[Id; 
     } else {
         Err(ApiError::bad_request(errors))
     }
-}
-
-/// `page` and `limit` from a query string (defaults 1 and 10; 400 naming the parameter otherwise).
-pub fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
-    PageRequest::parse(param("page"), param("limit")).map_err(ApiError::bad_request)
 }

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
@@ -9,12 +9,12 @@ use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription,
 use videotube_domain::services::{PlaylistSummary, PlaylistWithVideos};
 use videotube_domain::FieldError;
 
-use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
+use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, parse_ids, PageQuery};
+use crate::routes::{list_request, parse_id, parse_ids, CursorQuery, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -81,6 +81,7 @@ pub struct PlaylistListItem<'a> {
     #[serde(flatten)]
     playlist: PlaylistBody<'a>,
     total_videos: u64,
+    #[serde(serialize_with = "crate::origin::media_url")]
     thumbnail: &'a str,
 }
 
@@ -159,26 +160,29 @@ async fn get(
     ))
 }
 
-/// A user's playlists, newest first, paginated.
+/// A user's playlists, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/playlist/user/{userId}",
-    params(PageQuery),
-    responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Paginated<PlaylistListItem>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Vec<PlaylistListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn by_user(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let user = parse_id(&path, "userId")?;
+    let (page, after) = list_request(&query)?;
     let found = state
         .playlists
-        .by_user(caller.user_id, user, page_request(&query)?)
+        .by_user(caller.user_id, user, page, after.as_ref())
         .await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&found, PlaylistListItem::from),
+    Ok(respond_list(
+        &req,
+        &found,
+        PlaylistListItem::from,
         "Playlists fetched successfully",
     ))
 }

@@ -1,15 +1,15 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{paginated, respond, ApiError, Envelope, Paginated};
+use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::OwnerView;
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, PageQuery};
+use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
 use crate::startup::AppState;
 
 /// The original registered these two GET handlers the wrong way round; here `/c/:channelId`
@@ -26,6 +26,9 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionToggled {
     is_subscribed: bool,
+    /// The same as `isSubscribed`, under the name the community's complete implementations
+    /// (and the front ends written for them) use.
+    subscribed: bool,
 }
 
 #[utoipa::path(
@@ -49,53 +52,62 @@ async fn toggle(
     };
     Ok(respond(
         StatusCode::OK,
-        SubscriptionToggled { is_subscribed },
+        SubscriptionToggled {
+            is_subscribed,
+            subscribed: is_subscribed,
+        },
         message,
     ))
 }
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/c/{channelId}",
-    params(PageQuery),
-    responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Paginated<OwnerView>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn subscribers(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let channel = parse_id(&path, "channelId")?;
-    let page = state
+    let (page, after) = list_request(&query)?;
+    let found = state
         .channels
-        .subscribers(channel, page_request(&query)?)
+        .subscribers(channel, page, after.as_ref())
         .await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&page, OwnerView::from),
+    Ok(respond_list(
+        &req,
+        &found,
+        OwnerView::from,
         "Subscribers fetched successfully",
     ))
 }
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/u/{subscriberId}",
-    params(PageQuery),
-    responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Paginated<OwnerView>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn subscribed_to(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let subscriber = parse_id(&path, "subscriberId")?;
-    let page = state
+    let (page, after) = list_request(&query)?;
+    let found = state
         .channels
-        .subscriptions(subscriber, page_request(&query)?)
+        .subscriptions(subscriber, page, after.as_ref())
         .await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&page, OwnerView::from),
+    Ok(respond_list(
+        &req,
+        &found,
+        OwnerView::from,
         "Subscribed channels fetched successfully",
     ))
 }

@@ -1,19 +1,19 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
 use videotube_domain::services::TweetView;
 use videotube_domain::tweet::{Tweet, TweetContent};
 
-use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
+use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
 use crate::routes::videos::OwnerView;
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, PageQuery};
+use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -91,26 +91,29 @@ async fn create(
     ))
 }
 
-/// The user's tweets, newest first, paginated.
+/// The user's tweets, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/tweets/user/{userId}",
-    params(PageQuery),
-    responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Paginated<TweetListItem>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Vec<TweetListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn by_user(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let user = parse_id(&path, "userId")?;
+    let (page, after) = list_request(&query)?;
     let found = state
         .tweets
-        .by_user(caller.user_id, user, page_request(&query)?)
+        .by_user(caller.user_id, user, page, after.as_ref())
         .await?;
-    Ok(respond(
-        StatusCode::OK,
-        paginated(&found, list_item),
+    Ok(respond_list(
+        &req,
+        &found,
+        list_item,
         "Tweets fetched successfully",
     ))
 }

@@ -13,12 +13,12 @@ use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
 use videotube_domain::FieldError;
 
-use crate::api::{respond, ApiError, Empty, Envelope, ErrorEnvelope};
+use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::fields::Fields;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{page_request, parse_id, PageQuery};
+use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
 use crate::startup::AppState;
 use crate::upload;
 
@@ -49,8 +49,10 @@ pub struct UserView<'a> {
     username: &'a str,
     email: &'a str,
     full_name: &'a str,
+    #[serde(serialize_with = "crate::origin::media_url")]
     avatar: &'a str,
     /// "" when there is none, as the original stored it.
+    #[serde(serialize_with = "crate::origin::media_url")]
     cover_image: &'a str,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -81,8 +83,10 @@ pub struct ChannelView<'a> {
     id: String,
     full_name: &'a str,
     username: &'a str,
+    #[serde(serialize_with = "crate::origin::media_url")]
     avatar: &'a str,
     /// "" when there is none.
+    #[serde(serialize_with = "crate::origin::media_url")]
     cover_image: &'a str,
     email: &'a str,
     subscribers_count: u64,
@@ -455,23 +459,27 @@ async fn replace_image(
 }
 
 /// The caller's watch history, newest first. `data` is a plain array of videos, as the original
-/// returned it; `page` and `limit` page through it.
+/// returned it; `page`/`limit` or `cursor` page through it.
 #[utoipa::path(
     get, path = "/api/v1/users/history",
-    params(PageQuery),
-    responses((status = 200, description = "Newest first; videos hidden or deleted since are left out", body = Envelope<Vec<VideoView>>)),
+    params(ListQuery, CursorQuery),
+    responses((status = 200, description = "Newest first; videos hidden or deleted since are left out (the total counts them)", body = Envelope<Vec<VideoView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn history(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(&query)?;
-    let videos = state.videos.history(caller.user_id, page).await?;
-    let views: Vec<_> = videos.iter().map(video_with_owner).collect();
-    Ok(respond(
-        StatusCode::OK,
-        views,
+    let (page, after) = list_request(&query)?;
+    let found = state
+        .videos
+        .history(caller.user_id, page, after.as_ref())
+        .await?;
+    Ok(respond_list(
+        &req,
+        &found,
+        video_with_owner,
         "Watch history fetched successfully",
     ))
 }

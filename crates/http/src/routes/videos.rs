@@ -42,6 +42,7 @@ pub struct OwnerView<'a> {
     id: String,
     full_name: &'a str,
     username: &'a str,
+    #[serde(serialize_with = "crate::origin::media_url")]
     avatar: &'a str,
 }
 
@@ -79,7 +80,9 @@ pub fn video_with_owner(item: &VideoWithOwner) -> VideoView<'_> {
 pub struct VideoView<'a> {
     #[serde(rename = "_id")]
     id: String,
+    #[serde(serialize_with = "crate::origin::media_url")]
     video_file: &'a str,
+    #[serde(serialize_with = "crate::origin::media_url")]
     thumbnail: &'a str,
     title: &'a str,
     description: &'a str,
@@ -382,9 +385,14 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let param = |name: &str| query.get(name).map(String::as_str);
     let mut errors = Vec::new();
-    let page = PageRequest::parse_keyset(param("page"), param("limit"), param("cursor"))
-        .map_err(|e| errors.extend(e))
-        .ok();
+    let page = PageRequest::parse_keyset(
+        param("page"),
+        param("limit"),
+        param("cursor"),
+        PageRequest::DEFAULT_LIMIT,
+    )
+    .map_err(|e| errors.extend(e))
+    .ok();
     let sort = VideoSort::parse(param("sortBy").unwrap_or("createdAt"))
         .map_err(|e| errors.push(e))
         .ok();
@@ -420,10 +428,9 @@ async fn list(
         after,
     };
     let found = state.videos.list(&search, page).await?;
-    let last = found.items.last().map(|v| sort.cursor_after(&v.video));
     Ok(respond(
         StatusCode::OK,
-        paginated(&found, video_with_owner).with_next_cursor(last),
+        paginated(&found, video_with_owner),
         "Videos fetched successfully",
     ))
 }

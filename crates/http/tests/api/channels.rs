@@ -1,9 +1,9 @@
 //! Channels and subscriptions.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
+use crate::helpers::{body_of, error_fields, listed, spawn_app, Login, TestApp};
 
 async fn toggle(app: &TestApp, who: &Login, channel: &str) -> reqwest::Response {
     app.client
@@ -27,10 +27,8 @@ async fn profile(app: &TestApp, viewer: &Login, username: &str) -> Value {
         .clone()
 }
 
-fn usernames(page: &Value) -> Vec<String> {
-    page["docs"]
-        .as_array()
-        .unwrap()
+fn usernames(items: &[Value]) -> Vec<String> {
+    items
         .iter()
         .map(|u| u["username"].as_str().unwrap().to_owned())
         .collect()
@@ -45,7 +43,11 @@ async fn subscribing_toggles_and_the_channel_counts_follow() {
 
     let res = toggle(&app, &ann, &id_of(&bob)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(body_of(res).await["data"]["isSubscribed"], true);
+    assert_eq!(
+        body_of(res).await["data"],
+        json!({ "isSubscribed": true, "subscribed": true }),
+        "both names the community's front ends read"
+    );
     toggle(&app, &cat, &id_of(&bob)).await;
     toggle(&app, &bob, &id_of(&ann)).await;
 
@@ -84,20 +86,20 @@ async fn original_defect_subscription_lists_are_not_swapped() {
     toggle(&app, &first, &id_of(&star)).await;
     toggle(&app, &second, &id_of(&star)).await;
 
-    let subscribers = body_of(
+    let subscribers = listed(
         app.get_authed(&format!("/subscriptions/c/{}", id_of(&star)), &first.access)
             .await,
     )
     .await;
     assert_eq!(
-        usernames(&subscribers["data"]),
+        usernames(&subscribers.items),
         ["second", "first"],
-        "the channel's subscribers, newest first"
+        "the channel's subscribers, newest first, as a plain array"
     );
-    assert_eq!(subscribers["data"]["totalDocs"], 2);
-    assert_eq!(subscribers["data"]["docs"][0]["fullName"], "second Tester");
+    assert_eq!(subscribers.total, 2);
+    assert_eq!(subscribers.items[0]["fullName"], "second Tester");
 
-    let followed = body_of(
+    let followed = listed(
         app.get_authed(
             &format!("/subscriptions/u/{}", id_of(&first)),
             &first.access,
@@ -106,20 +108,35 @@ async fn original_defect_subscription_lists_are_not_swapped() {
     )
     .await;
     assert_eq!(
-        usernames(&followed["data"]),
+        usernames(&followed.items),
         ["star"],
         "the channels the user follows"
     );
 
-    let paged = app
-        .get_authed(
+    let paged = listed(
+        app.get_authed(
             &format!("/subscriptions/c/{}?limit=1&page=2", id_of(&star)),
             &first.access,
         )
-        .await;
-    let paged = body_of(paged).await;
-    assert_eq!(usernames(&paged["data"]), ["first"]);
-    assert_eq!(paged["data"]["totalPages"], 2);
+        .await,
+    )
+    .await;
+    assert_eq!(usernames(&paged.items), ["first"]);
+    assert_eq!(paged.total, 2);
+    assert!(paged.links["prev"].ends_with("?page=1&limit=1"));
+    assert!(paged.links["last"].ends_with("?page=2&limit=1"));
+    // A full page goes on by cursor: past the last subscriber, nothing.
+    let after_last = listed(
+        app.client
+            .get(&paged.links["next"])
+            .bearer_auth(&first.access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(after_last.items.is_empty());
+    assert_eq!(after_last.total, 2);
 }
 
 #[tokio::test]

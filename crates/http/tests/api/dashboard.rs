@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
+use crate::helpers::{body_of, error_fields, listed, spawn_app, Login, TestApp};
 use crate::videos::ready_video;
 
 async fn post(app: &TestApp, login: &Login, path: &str) -> reqwest::Response {
@@ -22,9 +22,10 @@ async fn a_new_channel_has_zeros_not_an_error() {
         stats(&app, &newcomer).await,
         json!({ "totalVideos": 0, "totalViews": 0, "totalSubscribers": 0, "totalLikes": 0 })
     );
-    let videos = body_of(app.get_authed("/dashboard/videos", &newcomer.access).await).await;
-    assert_eq!(videos["data"]["docs"], json!([]));
-    assert_eq!(videos["data"]["totalDocs"], 0);
+    let videos = listed(app.get_authed("/dashboard/videos", &newcomer.access).await).await;
+    assert!(videos.items.is_empty());
+    assert_eq!(videos.total, 0);
+    assert!(!videos.links.contains_key("next"));
 }
 
 #[tokio::test]
@@ -113,11 +114,10 @@ async fn the_dashboard_adds_up_the_channel() {
         stats(&app, &creator).await,
         json!({ "totalVideos": 2, "totalViews": 3, "totalSubscribers": 1, "totalLikes": 1 })
     );
-    let videos =
-        body_of(app.get_authed("/dashboard/videos", &creator.access).await).await["data"].clone();
-    let rows: Vec<(Value, Value, Value)> = videos["docs"]
-        .as_array()
-        .unwrap()
+    let videos = listed(app.get_authed("/dashboard/videos", &creator.access).await).await;
+    assert_eq!(videos.total, 2);
+    let rows: Vec<(Value, Value, Value)> = videos
+        .items
         .iter()
         .map(|v| {
             (

@@ -338,6 +338,46 @@ fn files_in(dir: &Path) -> Vec<String> {
 }
 
 /// The response's JSON body, checked for the envelope's shape and for anything secret.
+/// A list answered as a plain array: its items, `X-Total-Count`, and the `Link` header's
+/// targets by relation.
+#[derive(Debug)]
+pub struct Listed {
+    pub items: Vec<Value>,
+    pub total: u64,
+    pub links: HashMap<String, String>,
+}
+
+pub async fn listed(res: Response) -> Listed {
+    assert_eq!(res.status(), StatusCode::OK);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let total = header("x-total-count").parse().unwrap();
+    let links = header("link")
+        .split(", ")
+        .map(|link| {
+            let (target, rel) = link.split_once("; rel=").unwrap();
+            let target = target.trim_start_matches('<').trim_end_matches('>');
+            (rel.trim_matches('"').to_owned(), target.to_owned())
+        })
+        .collect();
+    let body = body_of(res).await;
+    let items = body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("data is not an array: {body}"))
+        .clone();
+    Listed {
+        items,
+        total,
+        links,
+    }
+}
+
 pub async fn body_of(res: Response) -> Value {
     let status = res.status();
     assert!(

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, TestApp};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -43,9 +43,7 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
-#[tokio::test]
-async fn the_spec_describes_exactly_the_routes_the_router_serves() {
-    let app = spawn_app().await;
+async fn served_spec(app: &TestApp) -> Value {
     let res = app
         .client
         .get(app.url("/openapi.json"))
@@ -53,7 +51,13 @@ async fn the_spec_describes_exactly_the_routes_the_router_serves() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let spec: Value = res.json().await.unwrap();
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_spec_describes_exactly_the_routes_the_router_serves() {
+    let app = spawn_app().await;
+    let spec = served_spec(&app).await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
 
     let (documented, routed) = (documented(&spec), routed());
@@ -120,4 +124,40 @@ async fn operations_the_spec_says_need_a_token_refuse_requests_without_one() {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
     }
     assert!(secured > 30, "{secured} secured operations");
+}
+
+/// The `data` schema of an operation's 200 answer, through the envelope's `$ref`.
+fn data_schema<'a>(spec: &'a Value, path: &str) -> &'a Value {
+    let envelope = &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    let name = envelope.as_str().unwrap().rsplit('/').next().unwrap();
+    &spec["components"]["schemas"][name]["properties"]["data"]
+}
+
+#[tokio::test]
+async fn lists_are_described_as_arrays_with_paging_headers_or_as_pages() {
+    let spec = served_spec(&spawn_app().await).await;
+    for path in [
+        "/api/v1/tweets/user/{userId}",
+        "/api/v1/playlist/user/{userId}",
+        "/api/v1/likes/videos",
+        "/api/v1/dashboard/videos",
+        "/api/v1/subscriptions/c/{channelId}",
+        "/api/v1/subscriptions/u/{subscriberId}",
+        "/api/v1/users/history",
+    ] {
+        assert_eq!(data_schema(&spec, path)["type"], "array", "{path}");
+        let headers = &spec["paths"][path]["get"]["responses"]["200"]["headers"];
+        for header in ["X-Total-Count", "Link"] {
+            assert!(headers.get(header).is_some(), "{path} {header}");
+        }
+        let params = spec["paths"][path]["get"]["parameters"].to_string();
+        assert!(params.contains("\"cursor\""), "{path}");
+    }
+    for path in ["/api/v1/videos", "/api/v1/comments/{videoId}"] {
+        let properties = &data_schema(&spec, path)["properties"];
+        for field in ["docs", "totalDocs", "nextCursor"] {
+            assert!(properties.get(field).is_some(), "{path} {field}");
+        }
+    }
 }

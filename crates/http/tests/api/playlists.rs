@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use videotube_infra::mongo::bson::{doc, oid::ObjectId, DateTime, Document};
 
-use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
+use crate::helpers::{body_of, error_fields, listed, spawn_app, Login, TestApp};
 use crate::videos::ready_video;
 
 const ABSENT: &str = "0123456789abcdef01234567";
@@ -197,11 +197,11 @@ async fn a_users_playlists_show_counts_and_the_first_visible_thumbnail() {
         let path = path.clone();
         let access = login.access.clone();
         let app = &app;
-        async move { body_of(app.get_authed(&path, &access).await).await["data"].clone() }
+        async move { listed(app.get_authed(&path, &access).await).await }
     };
     let seen = list(&viewer).await;
-    assert_eq!(seen["totalDocs"], 2);
-    let docs = seen["docs"].as_array().unwrap();
+    assert_eq!(seen.total, 2);
+    let docs = &seen.items;
     assert_eq!(id_of(&docs[0]), full, "newest first");
     assert_eq!(docs[0]["totalVideos"], 1, "the hidden video is not counted");
     let thumbnail_of = |video: &str| {
@@ -223,10 +223,10 @@ async fn a_users_playlists_show_counts_and_the_first_visible_thumbnail() {
 
     let own = list(&curator).await;
     assert_eq!(
-        own["docs"][0]["totalVideos"], 2,
+        own.items[0]["totalVideos"], 2,
         "owners see their hidden videos"
     );
-    assert_eq!(own["docs"][0]["thumbnail"], thumbnail_of(&hidden).await);
+    assert_eq!(own.items[0]["thumbnail"], thumbnail_of(&hidden).await);
     let fetched = body_of(
         app.get_authed(&format!("/playlist/{full}"), &viewer.access)
             .await,
@@ -234,22 +234,18 @@ async fn a_users_playlists_show_counts_and_the_first_visible_thumbnail() {
     .await;
     assert_eq!(video_ids(&fetched["data"]), [shown.as_str()]);
 
-    let paged = body_of(
+    let paged = listed(
         app.get_authed(&format!("{path}?limit=1&page=2"), &viewer.access)
             .await,
     )
     .await;
-    assert_eq!(id_of(&paged["data"]["docs"][0]), empty);
+    assert_eq!(id_of(&paged.items[0]), empty);
     let res = app.get_authed("/playlist/user/nope", &viewer.access).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = app
         .get_authed(&format!("/playlist/user/{ABSENT}"), &viewer.access)
         .await;
-    assert_eq!(
-        body_of(res).await["data"]["totalDocs"],
-        0,
-        "a user without playlists"
-    );
+    assert_eq!(listed(res).await.total, 0, "a user without playlists");
 }
 
 #[tokio::test]
@@ -428,17 +424,17 @@ async fn liked_videos_come_newest_first_without_hidden_or_deleted_ones() {
         let app = &app;
         let access = fan.access.clone();
         async move {
-            let res = app
-                .get_authed(&format!("/likes/videos{query}"), &access)
-                .await;
-            assert_eq!(res.status(), StatusCode::OK);
-            body_of(res).await["data"].clone()
+            listed(
+                app.get_authed(&format!("/likes/videos{query}"), &access)
+                    .await,
+            )
+            .await
         }
     };
     let page = liked("").await;
-    assert_eq!(page["totalDocs"], 4);
-    assert_eq!(page["docs"][0]["_id"], videos[3].as_str());
-    assert_eq!(page["docs"][0]["owner"]["username"], "creator_lv");
+    assert_eq!(page.total, 4);
+    assert_eq!(page.items[0]["_id"], videos[3].as_str());
+    assert_eq!(page.items[0]["owner"]["username"], "creator_lv");
 
     app.send(
         Method::PATCH,
@@ -455,16 +451,43 @@ async fn liked_videos_come_newest_first_without_hidden_or_deleted_ones() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = liked("?limit=1&page=2").await;
-    assert_eq!(page["totalDocs"], 2, "{page}");
-    assert_eq!(page["totalPages"], 2);
-    assert_eq!(page["docs"].as_array().unwrap().len(), 1);
-    assert_eq!(page["docs"][0]["_id"], videos[0].as_str());
+    assert_eq!(page.total, 2, "{page:?}");
+    assert!(page.links["last"].ends_with("page=2&limit=1"), "{page:?}");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0]["_id"], videos[0].as_str());
+    // By cursor: from the newest like on, past the hidden and the deleted video.
+    let first = liked("?limit=1").await;
+    assert_eq!(first.items[0]["_id"], videos[3].as_str());
+    let follow = |url: String| {
+        let app = &app;
+        let access = fan.access.clone();
+        async move {
+            listed(
+                app.client
+                    .get(url)
+                    .bearer_auth(access)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let second = follow(first.links["next"].clone()).await;
+    assert_eq!(second.items.len(), 1, "{second:?}");
+    assert_eq!(second.items[0]["_id"], videos[0].as_str());
+    assert!(
+        !second.links.contains_key("prev"),
+        "no page number behind a cursor"
+    );
+    let end = follow(second.links["next"].clone()).await;
+    assert!(end.items.is_empty() && !end.links.contains_key("next"));
 
     let res = app.get_authed("/likes/videos?limit=0", &fan.access).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body_of(res).await), ["limit"]);
-    let none = body_of(app.get_authed("/likes/videos", &creator.access).await).await;
-    assert_eq!(none["data"]["docs"], json!([]));
+    let none = listed(app.get_authed("/likes/videos", &creator.access).await).await;
+    assert!(none.items.is_empty());
 }
 
 #[tokio::test]

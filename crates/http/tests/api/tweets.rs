@@ -1,9 +1,9 @@
 //! Tweets and tweet likes.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{body_of, error_fields, spawn_app, Login, TestApp};
+use crate::helpers::{body_of, error_fields, listed, spawn_app, Listed, Login, TestApp};
 
 async fn tweet(app: &TestApp, login: &Login, content: &str) -> String {
     let res = app
@@ -16,9 +16,9 @@ async fn tweet(app: &TestApp, login: &Login, content: &str) -> String {
         .to_owned()
 }
 
-async fn list(app: &TestApp, viewer: &Login, of: &Login, query: &str) -> Value {
+async fn list(app: &TestApp, viewer: &Login, of: &Login, query: &str) -> Listed {
     let path = format!("/tweets/user/{}{query}", of.user["_id"].as_str().unwrap());
-    body_of(app.get_authed(&path, &viewer.access).await).await["data"].clone()
+    listed(app.get_authed(&path, &viewer.access).await).await
 }
 
 #[tokio::test]
@@ -42,8 +42,8 @@ async fn tweets_are_listed_newest_first_with_likes() {
     );
 
     let page = list(&app, &reader, &author, "").await;
-    let docs = page["docs"].as_array().unwrap();
-    assert_eq!(page["totalDocs"], 2);
+    let docs = &page.items;
+    assert_eq!(page.total, 2);
     assert_eq!(docs[0]["content"], "second thought");
     assert_eq!(docs[1]["content"], "first thought");
     assert_eq!(
@@ -56,8 +56,8 @@ async fn tweets_are_listed_newest_first_with_likes() {
     );
     assert_eq!(docs[0]["ownerDetails"]["username"], "author");
     let mine = list(&app, &author, &author, "?limit=1&page=2").await;
-    assert_eq!(mine["docs"][0]["isLiked"], false);
-    assert_eq!(mine["hasPrevPage"], true);
+    assert_eq!(mine.items[0]["isLiked"], false);
+    assert!(mine.links["prev"].ends_with("?page=1&limit=1"));
 }
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn only_the_owner_changes_a_tweet_and_bad_input_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(list(&app, &author, &author, "").await["totalDocs"], 0);
+    assert_eq!(list(&app, &author, &author, "").await.total, 0);
     let res = app
         .client
         .delete(app.url(&path))

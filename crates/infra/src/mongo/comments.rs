@@ -12,7 +12,10 @@ use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::CommentRepository;
 use videotube_domain::{Id, RepoError};
 
-use super::{after_cursor, find_ids, id, oid, page_of, to_bson_time, Store, Within, COMMENTS};
+use super::{
+    find_ids, from_cursor, id, newest_first, oid, page_of, time_cursor, to_bson_time, Store,
+    Within, COMMENTS,
+};
 
 /// The original's schema: `content`, `video`, `owner`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,17 +95,15 @@ impl CommentRepository for MongoCommentRepository {
         after: Option<&Cursor>,
     ) -> Result<Page<Comment>, RepoError> {
         let filter = doc! { "video": oid(video) };
-        let mut page_filter = filter.clone();
-        if let Some(cursor) = after {
-            page_filter.insert("$and", vec![after_cursor("createdAt", true, cursor)]);
-        }
+        let from = from_cursor(&filter, "createdAt", "_id", after);
         page_of(
             self.limit,
             &self.comments,
             filter,
-            page_filter,
-            doc! { "createdAt": -1, "_id": -1 },
+            from,
+            newest_first(),
             page,
+            |c: &CommentDoc| time_cursor(c.created_at, c.id),
         )
         .await
     }

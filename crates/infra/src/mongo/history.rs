@@ -6,12 +6,13 @@ use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::page::PageRequest;
+use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::WatchHistoryRepository;
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    find_all, id, insert_unique, oid, to_bson_time, Store, Within, VIEW_CLAIMS, WATCH_HISTORY,
+    from_cursor, id, insert_unique, oid, page_of, time_cursor, to_bson_time, Store, Within,
+    VIEW_CLAIMS, WATCH_HISTORY,
 };
 
 /// One entry per (user, video), unique; `watchedAt` is the latest watch.
@@ -112,17 +113,25 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         Ok(counted)
     }
 
-    async fn page(&self, user: Id, page: PageRequest) -> Result<Vec<Id>, RepoError> {
-        let entries: Vec<HistoryDoc> = find_all(
-            self.history
-                .find(doc! { "user": oid(user) })
-                .sort(doc! { "watchedAt": -1, "video": -1 })
-                .skip(page.skip())
-                .limit(i64::from(page.limit())),
+    async fn page(
+        &self,
+        user: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Id>, RepoError> {
+        let filter = doc! { "user": oid(user) };
+        let from = from_cursor(&filter, "watchedAt", "video", after);
+        let entries: Page<HistoryDoc> = page_of(
             self.limit,
+            &self.history,
+            filter,
+            from,
+            doc! { "watchedAt": -1, "video": -1 },
+            page,
+            |e: &HistoryDoc| time_cursor(e.watched_at, e.video),
         )
         .await?;
-        Ok(entries.into_iter().map(|e| id(e.video)).collect())
+        Ok(entries.map(|e| id(e.video)))
     }
 
     async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError> {

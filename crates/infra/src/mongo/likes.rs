@@ -8,12 +8,14 @@ use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::like::{LikePosition, LikeTarget, LikedVideo};
+use videotube_domain::like::{LikeTarget, LikedVideo};
+use videotube_domain::page::Cursor;
 use videotube_domain::ports::LikeRepository;
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    find_all, group_number, groups, id, insert_unique, oid, to_bson_time, Store, Within, LIKES,
+    find_all, from_cursor, group_number, groups, id, insert_unique, newest_first, oid, time_cursor,
+    to_bson_time, Store, Within, LIKES,
 };
 
 /// The original's schema (`likedBy` and one of `video`, `comment`, `tweet`), plus `target`,
@@ -186,25 +188,20 @@ impl LikeRepository for MongoLikeRepository {
     async fn liked_videos(
         &self,
         user: Id,
-        after: Option<LikePosition>,
+        after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<LikedVideo>, RepoError> {
-        let mut filter = doc! { "likedBy": oid(user), "video": { "$exists": true } };
-        if let Some(after) = after {
-            let at = to_bson_time(after.liked_at);
-            filter.insert(
-                "$or",
-                vec![
-                    doc! { "createdAt": { "$lt": at } },
-                    doc! { "createdAt": at, "_id": { "$lt": oid(after.like) } },
-                ],
-            );
-        }
+        let filter = from_cursor(
+            &doc! { "likedBy": oid(user), "video": { "$exists": true } },
+            "createdAt",
+            "_id",
+            after,
+        );
         let liked: Vec<Document> = find_all(
             self.likes
                 .clone_with_type::<Document>()
                 .find(filter)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
+                .sort(newest_first())
                 .projection(doc! { "video": 1, "createdAt": 1 })
                 .limit(i64::from(limit)),
             self.limit,
@@ -215,10 +212,10 @@ impl LikeRepository for MongoLikeRepository {
             .filter_map(|l| {
                 Some(LikedVideo {
                     video: id(l.get_object_id("video").ok()?),
-                    position: LikePosition {
-                        liked_at: l.get_datetime("createdAt").ok()?.to_chrono(),
-                        like: id(l.get_object_id("_id").ok()?),
-                    },
+                    position: time_cursor(
+                        *l.get_datetime("createdAt").ok()?,
+                        l.get_object_id("_id").ok()?,
+                    ),
                 })
             })
             .collect())

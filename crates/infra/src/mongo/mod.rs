@@ -199,7 +199,8 @@ where
 
 /// One page of a list: the documents matching `from` (the list's filter, narrowed to after a
 /// cursor when there is one) in `sort` order, skipping the pages before, and how many match
-/// `filter` (the whole list). Two queries at once.
+/// `filter` (the whole list). Two queries at once. `position` gives a document's cursor: a full
+/// page goes on after its last document.
 pub(crate) async fn page_of<T, U: From<T>>(
     limit: Duration,
     collection: &mongodb::Collection<T>,
@@ -207,6 +208,7 @@ pub(crate) async fn page_of<T, U: From<T>>(
     from: Document,
     sort: Document,
     page: PageRequest,
+    position: impl Fn(&T) -> Cursor,
 ) -> Result<Page<U>, RepoError>
 where
     T: serde::de::DeserializeOwned + Unpin + Send + Sync,
@@ -224,11 +226,44 @@ where
         .max_time(limit)
         .within(limit);
     let (found, total) = tokio::try_join!(find, count)?;
+    let next = found
+        .last()
+        .filter(|_| found.len() == page.limit() as usize)
+        .map(position);
     Ok(Page {
         items: found.into_iter().map(U::from).collect(),
         total,
         request: page,
+        next,
     })
+}
+
+/// A list sorted newest first (`createdAt`, then `_id`), the order of most lists.
+pub(crate) fn newest_first() -> Document {
+    doc! { "createdAt": -1, "_id": -1 }
+}
+
+/// `filter`, narrowed to the items after `after` in a list sorted by `field` then `tie`, both
+/// descending.
+pub(crate) fn from_cursor(
+    filter: &Document,
+    field: &str,
+    tie: &str,
+    after: Option<&Cursor>,
+) -> Document {
+    let mut from = filter.clone();
+    if let Some(cursor) = after {
+        from.insert("$and", vec![after_cursor(field, tie, true, cursor)]);
+    }
+    from
+}
+
+/// The cursor after a document of a list sorted by time.
+pub(crate) fn time_cursor(at: bson::DateTime, id: ObjectId) -> Cursor {
+    Cursor {
+        after: SortValue::Time(at.to_chrono()),
+        id: self::id(id),
+    }
 }
 
 /// The ids of the documents matching `filter` (`most` of them at the most), reading nothing else.
@@ -253,10 +288,10 @@ pub(crate) async fn find_ids<T: Send + Sync>(
         .collect())
 }
 
-/// The items after `cursor` in a list sorted by `field` then `_id`, both ascending or both
-/// descending: a later value, or the same value and a later id. Each branch of the `$or` is
-/// served by the list's (…, field, _id) index, from where the cursor points.
-pub(crate) fn after_cursor(field: &str, descending: bool, cursor: &Cursor) -> Document {
+/// The items after `cursor` in a list sorted by `field` then `tie` (an id), both ascending or
+/// both descending: a later value, or the same value and a later id. Each branch of the `$or` is
+/// served by the list's (…, field, tie) index, from where the cursor points.
+pub(crate) fn after_cursor(field: &str, tie: &str, descending: bool, cursor: &Cursor) -> Document {
     let beyond = if descending { "$lt" } else { "$gt" };
     let value = match &cursor.after {
         SortValue::Time(at) => bson::Bson::DateTime(to_bson_time(*at)),
@@ -265,8 +300,28 @@ pub(crate) fn after_cursor(field: &str, descending: bool, cursor: &Cursor) -> Do
     };
     doc! { "$or": [
         { field: { beyond: value.clone() } },
-        { field: value, "_id": { beyond: oid(cursor.id) } },
+        { field: value, tie: { beyond: oid(cursor.id) } },
     ] }
+}
+
+/// A stored media URL as the domain keeps it. The local store stores paths
+/// (`/media/<folder>/<file>`), made absolute per request; earlier versions stored
+/// `http://<host>/media/<folder>/<file>`, built from the address they ran at, which are read as
+/// the path so that a server moved to another host or port still serves them. Other absolute
+/// URLs (Cloudinary's) are kept.
+pub(crate) fn media_path(url: String) -> String {
+    let local = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(_, path)| path.strip_prefix("media/"))
+        // The local store's names are `<folder>/<file>`; Cloudinary's paths are longer.
+        .filter(|name| {
+            let parts: Vec<&str> = name.split('/').collect();
+            parts.len() == 2 && parts.iter().all(|p| !p.is_empty()) && !name.contains(['?', '#'])
+        })
+        .map(|name| format!("/media/{name}"));
+    local.unwrap_or(url)
 }
 
 pub(crate) fn oid(id: Id) -> ObjectId {
@@ -361,6 +416,41 @@ fn violated_index(message: &str) -> Option<&str> {
     }
     let (_, rest) = message.split_once("UNIQUE constraint failed: index '")?;
     rest.split_once('\'').map(|(name, _)| name)
+}
+
+#[cfg(test)]
+mod media_path_tests {
+    use super::media_path;
+
+    #[test]
+    fn local_urls_of_any_host_become_paths_and_others_stay() {
+        for (stored, read) in [
+            (
+                "http://127.0.0.1:8021/media/avatars/a1.png",
+                "/media/avatars/a1.png",
+            ),
+            (
+                "https://tube.example/media/videos/a1.mp4",
+                "/media/videos/a1.mp4",
+            ),
+            ("/media/avatars/a1.png", "/media/avatars/a1.png"),
+            (
+                "https://res.cloudinary.com/demo/image/upload/v1/media/a1.png",
+                "https://res.cloudinary.com/demo/image/upload/v1/media/a1.png",
+            ),
+            (
+                "https://res.cloudinary.com/media/image/upload/v1/a1.png",
+                "https://res.cloudinary.com/media/image/upload/v1/a1.png",
+            ),
+            (
+                "https://tube.example/prefix/media/avatars/a1.png",
+                "https://tube.example/prefix/media/avatars/a1.png",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(media_path(stored.to_owned()), read, "{stored}");
+        }
+    }
 }
 
 #[cfg(test)]

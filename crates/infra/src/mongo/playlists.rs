@@ -9,14 +9,14 @@ use chrono::{DateTime, Utc};
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::ports::PlaylistRepository;
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    find_all, id, insert_unique, oid, page_of, to_bson_time, Store, Within, PLAYLISTS,
-    PLAYLIST_VIDEOS,
+    find_all, from_cursor, id, insert_unique, newest_first, oid, page_of, time_cursor,
+    to_bson_time, Store, Within, PLAYLISTS, PLAYLIST_VIDEOS,
 };
 
 /// The original's fields (`name`, `description`, `owner`, timestamps) without its `videos`
@@ -106,15 +106,22 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(found.map(Playlist::from))
     }
 
-    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Playlist>, RepoError> {
+    async fn by_owner(
+        &self,
+        owner: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Playlist>, RepoError> {
         let filter = doc! { "owner": oid(owner) };
+        let from = from_cursor(&filter, "createdAt", "_id", after);
         page_of(
             self.limit,
             &self.playlists,
-            filter.clone(),
             filter,
-            doc! { "createdAt": -1, "_id": -1 },
+            from,
+            newest_first(),
             page,
+            |p: &PlaylistDoc| time_cursor(p.created_at, p.id),
         )
         .await
     }

@@ -6,13 +6,13 @@ use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::{SubscriptionCounts, SubscriptionRepository};
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    group_number, groups, id, insert_unique, oid, page_of, to_bson_time, Store, Within,
-    SUBSCRIPTIONS,
+    from_cursor, group_number, groups, id, insert_unique, newest_first, oid, page_of, time_cursor,
+    to_bson_time, Store, Within, SUBSCRIPTIONS,
 };
 
 /// The original's schema: `subscriber` follows `channel` (both user ids).
@@ -46,14 +46,17 @@ impl MongoSubscriptionRepository {
         filter: Document,
         pick: fn(SubscriptionDoc) -> ObjectId,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<Id>, RepoError> {
+        let from = from_cursor(&filter, "createdAt", "_id", after);
         let found: Page<SubscriptionDoc> = page_of(
             self.limit,
             &self.subscriptions,
-            filter.clone(),
             filter,
-            doc! { "createdAt": -1, "_id": -1 },
+            from,
+            newest_first(),
             page,
+            |s: &SubscriptionDoc| time_cursor(s.created_at, s.id),
         )
         .await?;
         Ok(found.map(|s| id(pick(s))))
@@ -120,17 +123,33 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         Ok(counts)
     }
 
-    async fn subscribers(&self, channel: Id, page: PageRequest) -> Result<Page<Id>, RepoError> {
-        self.page(doc! { "channel": oid(channel) }, |s| s.subscriber, page)
-            .await
+    async fn subscribers(
+        &self,
+        channel: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Id>, RepoError> {
+        self.page(
+            doc! { "channel": oid(channel) },
+            |s| s.subscriber,
+            page,
+            after,
+        )
+        .await
     }
 
     async fn subscriptions(
         &self,
         subscriber: Id,
         page: PageRequest,
+        after: Option<&Cursor>,
     ) -> Result<Page<Id>, RepoError> {
-        self.page(doc! { "subscriber": oid(subscriber) }, |s| s.channel, page)
-            .await
+        self.page(
+            doc! { "subscriber": oid(subscriber) },
+            |s| s.channel,
+            page,
+            after,
+        )
+        .await
     }
 }

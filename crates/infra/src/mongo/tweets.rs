@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::{Cursor, Page, PageRequest};
 use videotube_domain::ports::TweetRepository;
 use videotube_domain::tweet::{Tweet, TweetContent};
 use videotube_domain::{Id, RepoError};
 
-use super::{id, oid, page_of, to_bson_time, Store, Within, TWEETS};
+use super::{
+    from_cursor, id, newest_first, oid, page_of, time_cursor, to_bson_time, Store, Within, TWEETS,
+};
 
 /// The original's schema: `owner`, `content`, timestamps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,15 +83,22 @@ impl TweetRepository for MongoTweetRepository {
         Ok(found.map(Tweet::from))
     }
 
-    async fn by_owner(&self, owner: Id, page: PageRequest) -> Result<Page<Tweet>, RepoError> {
+    async fn by_owner(
+        &self,
+        owner: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<Tweet>, RepoError> {
         let filter: Document = doc! { "owner": oid(owner) };
+        let from = from_cursor(&filter, "createdAt", "_id", after);
         page_of(
             self.limit,
             &self.tweets,
-            filter.clone(),
             filter,
-            doc! { "createdAt": -1, "_id": -1 },
+            from,
+            newest_first(),
             page,
+            |t: &TweetDoc| time_cursor(t.created_at, t.id),
         )
         .await
     }

@@ -13,7 +13,7 @@ use videotube_domain::user::{AccountChanges, NewUser, User, UserSummary};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::{Id, RepoError};
 
-use super::{find_all, id, oid, to_bson_time, Store, Within, USERS};
+use super::{find_all, id, media_path, oid, to_bson_time, Store, Within, USERS};
 
 /// A user as stored. Field names follow the original backend's schema (`fullName`, `avatar` as a
 /// URL, `password` as the bcrypt hash), so its data carries over; the asset ids sit beside the URLs.
@@ -44,7 +44,7 @@ impl From<UserDoc> for User {
             .cover_image
             .filter(|url| !url.is_empty())
             .map(|url| StoredMedia {
-                url,
+                url: media_path(url),
                 asset_id: doc.cover_image_asset_id.unwrap_or_default(),
             });
         User {
@@ -53,7 +53,7 @@ impl From<UserDoc> for User {
             email: Email::from_stored(doc.email),
             full_name: FullName::from_stored(doc.full_name),
             avatar: StoredMedia {
-                url: doc.avatar,
+                url: media_path(doc.avatar),
                 asset_id: doc.avatar_asset_id,
             },
             cover_image,
@@ -194,7 +194,7 @@ impl UserRepository for MongoUserRepository {
                     full_name: FullName::from_stored(
                         d.get_str("fullName").unwrap_or_default().to_owned(),
                     ),
-                    avatar_url: d.get_str("avatar").unwrap_or_default().to_owned(),
+                    avatar_url: media_path(d.get_str("avatar").unwrap_or_default().to_owned()),
                 })
             })
             .collect())

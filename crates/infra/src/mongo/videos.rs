@@ -10,7 +10,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::StoredMedia;
-use videotube_domain::page::{Page, PageRequest};
+use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
 use videotube_domain::ports::{ChannelTotals, VideoRepository};
 use videotube_domain::video::{
     Description, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
@@ -18,8 +18,8 @@ use videotube_domain::video::{
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    after_cursor, find_all, find_ids, group_number, groups, id, oid, page_of, to_bson_time, Store,
-    Within, VIDEOS,
+    after_cursor, find_all, find_ids, group_number, groups, id, media_path, oid, page_of,
+    to_bson_time, Store, Within, VIDEOS,
 };
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
@@ -68,7 +68,10 @@ fn ready_by_default() -> String {
 }
 
 fn media(url: String, asset_id: String) -> Option<StoredMedia> {
-    (!url.is_empty()).then_some(StoredMedia { url, asset_id })
+    (!url.is_empty()).then(|| StoredMedia {
+        url: media_path(url),
+        asset_id,
+    })
 }
 
 impl From<VideoDoc> for Video {
@@ -235,7 +238,25 @@ impl VideoRepository for MongoVideoRepository {
         let direction = if search.descending { -1 } else { 1 };
         // `_id` breaks ties, so pages never overlap or skip.
         let sort = doc! { sort_field(search.sort): direction, "_id": direction };
-        page_of(self.limit, &self.videos, filter, page_filter, sort, page).await
+        let position = |video: &VideoDoc| Cursor {
+            after: match search.sort {
+                VideoSort::CreatedAt => SortValue::Time(video.created_at.to_chrono()),
+                VideoSort::Views => SortValue::Number(video.views as f64),
+                VideoSort::Duration => SortValue::Number(video.duration),
+                VideoSort::Title => SortValue::Text(video.title.clone()),
+            },
+            id: id(video.id),
+        };
+        page_of(
+            self.limit,
+            &self.videos,
+            filter,
+            page_filter,
+            sort,
+            page,
+            position,
+        )
+        .await
     }
 
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError> {
@@ -378,7 +399,7 @@ fn page_filter(search: &VideoSearch) -> Document {
     let mut filter = search_filter(search);
     if let (Some(cursor), Ok(conditions)) = (&search.after, filter.get_array_mut("$and")) {
         let field = sort_field(search.sort);
-        conditions.push(after_cursor(field, search.descending, cursor).into());
+        conditions.push(after_cursor(field, "_id", search.descending, cursor).into());
     }
     filter
 }

@@ -1,0 +1,201 @@
+//! Where a client reaches this server: the origin that absolute URLs in answers (local media,
+//! `Link` headers) are built from, per request, so that a server reached as `localhost:8021`, or
+//! moved to another host or port, hands out URLs that work for whoever asked.
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+use serde::Serializer;
+
+/// `PUBLIC_URL` when set; else the request's own scheme and host. `Forwarded` and
+/// `X-Forwarded-Proto`/`-Host` are believed only from a peer in `trusted_proxies`: from anyone
+/// else they are a client's say-so.
+#[derive(Debug, Clone)]
+pub struct PublicOrigin {
+    configured: Option<String>,
+    trusted_proxies: Vec<IpNet>,
+    /// When a request names no host (HTTP/1.0): the address the server listens on.
+    fallback: String,
+}
+
+impl PublicOrigin {
+    pub fn new(public_url: &str, trusted_proxies: Vec<IpNet>, fallback: String) -> Self {
+        let configured = public_url.trim_end_matches('/');
+        PublicOrigin {
+            configured: (!configured.is_empty()).then(|| configured.to_owned()),
+            trusted_proxies,
+            fallback,
+        }
+    }
+
+    pub fn is_trusted(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(&ip)))
+    }
+
+    pub fn of(&self, req: &HttpRequest) -> String {
+        if let Some(configured) = &self.configured {
+            return configured.clone();
+        }
+        let headers = req.headers();
+        let forwarded = if self.is_trusted(req.peer_addr().map(|a| a.ip())) {
+            Forwarded::read(headers)
+        } else {
+            Forwarded::default()
+        };
+        // This server speaks plain HTTP; TLS ends at a proxy, which says so.
+        let scheme = forwarded
+            .proto
+            .filter(|p| matches!(p.as_str(), "http" | "https"))
+            .unwrap_or_else(|| "http".to_owned());
+        let host = forwarded
+            .host
+            .or_else(|| header_value(headers, header::HOST.as_str()))
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
+            .filter(|h| is_authority(h));
+        match host {
+            Some(host) => format!("{scheme}://{host}"),
+            None => self.fallback.clone(),
+        }
+    }
+}
+
+/// What the nearest proxy said about the client's request: the last element of `Forwarded`,
+/// else the last values of `X-Forwarded-Proto` and `X-Forwarded-Host`.
+#[derive(Default)]
+struct Forwarded {
+    proto: Option<String>,
+    host: Option<String>,
+}
+
+impl Forwarded {
+    fn read(headers: &HeaderMap) -> Self {
+        if let Some(last) =
+            header_value(headers, "forwarded").and_then(|v| v.rsplit(',').next().map(str::to_owned))
+        {
+            let mut found = Forwarded::default();
+            for pair in last.split(';') {
+                if let Some((name, value)) = pair.trim().split_once('=') {
+                    let value = value.trim_matches('"').to_owned();
+                    match name.to_ascii_lowercase().as_str() {
+                        "proto" => found.proto = Some(value.to_ascii_lowercase()),
+                        "host" => found.host = Some(value),
+                        _ => {}
+                    }
+                }
+            }
+            return found;
+        }
+        let last = |name| {
+            header_value(headers, name).and_then(|v| v.rsplit(',').next().map(|s| s.trim().into()))
+        };
+        Forwarded {
+            proto: last("x-forwarded-proto").map(|p: String| p.to_ascii_lowercase()),
+            host: last("x-forwarded-host"),
+        }
+    }
+}
+
+fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A host with an optional port, and nothing that could end or escape a URL's authority.
+fn is_authority(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+}
+
+tokio::task_local! {
+    /// The origin of the request being answered (set around each handler by `scoped`).
+    static REQUEST_ORIGIN: String;
+}
+
+/// Runs `handler` with `origin` as the origin media URLs are made absolute against.
+pub fn scoped<F: Future>(origin: String, handler: F) -> impl Future<Output = F::Output> {
+    REQUEST_ORIGIN.scope(origin, handler)
+}
+
+/// The origin of the request being answered, inside `scoped`.
+pub fn current() -> Option<String> {
+    REQUEST_ORIGIN.try_with(Clone::clone).ok()
+}
+
+/// Serializes a stored media URL for the client: the local store stores paths
+/// (`/media/<name>`), made absolute here against the request's origin; absolute URLs
+/// (Cloudinary's) are shown as stored. Views mark their media fields with it, so no handler
+/// has to remember to.
+pub fn media_url<S: Serializer>(url: &&str, serializer: S) -> Result<S::Ok, S::Error> {
+    match url.strip_prefix('/') {
+        Some(path) => match REQUEST_ORIGIN.try_with(|origin| format!("{origin}/{path}")) {
+            Ok(absolute) => serializer.serialize_str(&absolute),
+            Err(_) => serializer.serialize_str(url),
+        },
+        None => serializer.serialize_str(url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn origin(trusted: &[&str]) -> PublicOrigin {
+        let nets = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        PublicOrigin::new("", nets, "http://localhost:8000".into())
+    }
+
+    #[test]
+    fn the_host_the_client_asked_for() {
+        let req = TestRequest::default()
+            .insert_header(("host", "localhost:8021"))
+            .peer_addr("10.0.0.9:5000".parse().unwrap())
+            .to_http_request();
+        assert_eq!(origin(&[]).of(&req), "http://localhost:8021");
+    }
+
+    #[test]
+    fn forwarded_headers_only_from_trusted_proxies() {
+        let request = |peer: &str| {
+            TestRequest::default()
+                .insert_header(("host", "10.0.0.2:8000"))
+                .insert_header(("x-forwarded-proto", "https"))
+                .insert_header(("x-forwarded-host", "evil.example, tube.example"))
+                .peer_addr(peer.parse().unwrap())
+                .to_http_request()
+        };
+        let origin = origin(&["10.0.0.0/24"]);
+        assert_eq!(origin.of(&request("10.0.0.1:1")), "https://tube.example");
+        assert_eq!(origin.of(&request("192.0.2.7:1")), "http://10.0.0.2:8000");
+        let forwarded = TestRequest::default()
+            .insert_header((
+                "forwarded",
+                "host=evil.example;proto=http, proto=https;host=\"tube.example:8443\"",
+            ))
+            .peer_addr("10.0.0.1:1".parse().unwrap())
+            .to_http_request();
+        assert_eq!(origin.of(&forwarded), "https://tube.example:8443");
+    }
+
+    #[test]
+    fn the_configured_url_wins_and_bad_hosts_fall_back() {
+        let configured = PublicOrigin::new("https://tube.example/", vec![], String::new());
+        assert_eq!(
+            configured.of(&TestRequest::default().to_http_request()),
+            "https://tube.example"
+        );
+        let req = TestRequest::default()
+            .insert_header(("host", "a b/c"))
+            .to_http_request();
+        assert_eq!(origin(&[]).of(&req), "http://localhost:8000");
+    }
+}
