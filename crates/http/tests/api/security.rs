@@ -7,9 +7,10 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::multipart::Form;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 use crate::helpers::{
-    body_of, image_form, spawn_app, spawn_app_with, RegisterForm, ACCESS_SECRET, PNG,
+    body_of, image_form, spawn_app, spawn_app_with, RegisterForm, TestApp, ACCESS_SECRET, PNG,
 };
 
 fn assert_security_headers(res: &reqwest::Response, what: &str) {
@@ -232,4 +233,98 @@ async fn multipart_forms_are_bounded_in_parts_and_field_size() {
         StatusCode::UNAUTHORIZED,
         "the app still answers"
     );
+}
+
+/// Sends `body` whole (its length declared) to `path` as multipart with boundary `XyZ`, and
+/// reads the answer's status line, waiting at most `patience`.
+async fn raw_multipart(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    access: Option<&str>,
+    body: &[u8],
+    patience: Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let auth = access
+        .map(|a| format!("Authorization: Bearer {a}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} /api/v1{path} HTTP/1.1\r\nHost: {address}\r\n{auth}\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(patience, stream.read(&mut answer)).await;
+    let n = read.ok()?.ok()?;
+    Some(
+        String::from_utf8_lossy(&answer[..n])
+            .lines()
+            .next()?
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_multipart_body_without_its_closing_delimiter_is_a_400_and_leaves_no_file() {
+    let app = spawn_app().await;
+    let login = app.signed_up("truncator").await;
+    let unclosed_file = |field: &str, name: &str, bytes: &[u8]| {
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nCut\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+        body
+    };
+    let mp4 = crate::samples::mp4(1_000);
+    let access = Some(login.access.as_str());
+    let cases: [(&str, &str, Option<&str>, Vec<u8>); 5] = [
+        (
+            "POST",
+            "/videos",
+            access,
+            unclosed_file("videoFile", "v.mp4", &mp4),
+        ),
+        (
+            "POST",
+            "/users/register",
+            None,
+            unclosed_file("avatar", "a.png", PNG),
+        ),
+        (
+            "PATCH",
+            "/users/avatar",
+            access,
+            unclosed_file("avatar", "a.png", PNG),
+        ),
+        // Cut inside a part's headers, and a body that is a lone delimiter.
+        (
+            "POST",
+            "/videos",
+            access,
+            b"--XyZ\r\nContent-Disposition: form-da".to_vec(),
+        ),
+        ("POST", "/videos", access, b"--XyZ\r\n".to_vec()),
+    ];
+    for (method, path, access, body) in cases {
+        let started = std::time::Instant::now();
+        let patience = Duration::from_secs(10);
+        let status = raw_multipart(&app, method, path, access, &body, patience).await;
+        let status = status.unwrap_or_else(|| panic!("{path}: no answer within 10 s"));
+        assert!(status.contains(" 400 "), "{path}: {status}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{path}: {took:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+    let media = app.media_files();
+    assert!(!media.iter().any(|f| f.contains("video")), "{media:?}");
 }
