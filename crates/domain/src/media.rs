@@ -99,6 +99,16 @@ pub struct StoredMedia {
     pub asset_id: String,
 }
 
+/// The longest a video may be believed to last. A store reads the length from the file, which
+/// can claim anything (1.8e16 s has been seen); a length over this, or not positive and finite,
+/// counts as unknown.
+pub const MAX_VIDEO_SECONDS: f64 = 24.0 * 3600.0;
+
+/// `seconds` when it is a length a video can have (see `MAX_VIDEO_SECONDS`).
+pub fn plausible_duration(seconds: Option<f64>) -> Option<f64> {
+    seconds.filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_VIDEO_SECONDS)
+}
+
 /// What storing a file gave: where it is, and for a video its length when the store could tell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
@@ -161,6 +171,28 @@ impl MediaFolder {
             MediaFolder::CoverImages => "covers",
             MediaFolder::Videos => "videos",
             MediaFolder::Thumbnails => "thumbnails",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lengths_a_video_can_have_are_believed() {
+        for claimed in [Some(5.0), Some(MAX_VIDEO_SECONDS)] {
+            assert_eq!(plausible_duration(claimed), claimed);
+        }
+        for claimed in [
+            None,
+            Some(0.0),
+            Some(-1.0),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(1.8e16),
+        ] {
+            assert_eq!(plausible_duration(claimed), None, "{claimed:?}");
         }
     }
 }

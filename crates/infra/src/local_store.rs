@@ -3,7 +3,7 @@ use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 use videotube_domain::media::{
-    MediaCategory, MediaFolder, MediaType, Stored, StoredMedia, UploadedFile,
+    plausible_duration, MediaCategory, MediaFolder, MediaType, Stored, StoredMedia, UploadedFile,
 };
 use videotube_domain::ports::{MediaStore, MediaStoreError};
 use videotube_domain::BoxError;
@@ -39,28 +39,33 @@ impl LocalMediaStore {
 /// A video's length read from its container (MP4/QuickTime, WebM/Matroska), off the async
 /// workers; `None`, with a warning, when the container does not say.
 async fn probe_duration(path: PathBuf, media_type: MediaType) -> Option<f64> {
-    let probe = tokio::task::spawn_blocking(move || -> Result<Option<f64>, BoxError> {
-        let file = std::fs::File::open(&path)?;
-        match media_type {
-            MediaType::Mp4 | MediaType::QuickTime => {
-                let size = file.metadata()?.len();
-                let reader = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size)?;
-                Ok(Some(reader.duration().as_secs_f64()))
-            }
-            MediaType::Webm | MediaType::Matroska => Ok(matroska::Matroska::open(file)?
-                .info
-                .duration
-                .map(|d| d.as_secs_f64())),
-            _ => Ok(None),
-        }
-    })
-    .await;
+    let probe = tokio::task::spawn_blocking(move || read_duration(&path, media_type)).await;
     match probe {
-        Ok(Ok(Some(seconds))) if seconds.is_finite() && seconds > 0.0 => Some(seconds),
+        Ok(Ok(Some(seconds))) if plausible_duration(Some(seconds)).is_some() => Some(seconds),
         other => {
             tracing::warn!(?media_type, outcome = ?other.map(|r| r.map_err(|e| e.to_string())), "video duration unknown; recording 0");
             None
         }
+    }
+}
+
+/// The length the container states, as it states it (checked by the caller).
+fn read_duration(path: &Path, media_type: MediaType) -> Result<Option<f64>, BoxError> {
+    let file = std::fs::File::open(path)?;
+    match media_type {
+        MediaType::Mp4 | MediaType::QuickTime => {
+            let size = file.metadata()?.len();
+            let reader = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size)?;
+            // Not `reader.duration()`: it divides by the file's timescale, which a hostile
+            // file sets to 0 (a panic), and multiplies its duration, which can overflow.
+            let mvhd = &reader.moov.mvhd;
+            Ok((mvhd.timescale > 0).then(|| mvhd.duration as f64 / f64::from(mvhd.timescale)))
+        }
+        MediaType::Webm | MediaType::Matroska => Ok(matroska::Matroska::open(file)?
+            .info
+            .duration
+            .map(|d| d.as_secs_f64())),
+        _ => Ok(None),
     }
 }
 
@@ -208,6 +213,21 @@ mod tests {
     #[allow(dead_code)]
     mod samples {
         include!("../tests/support/media_samples.rs");
+    }
+
+    #[test]
+    fn hostile_lengths_neither_panic_nor_pass() {
+        let spool = tempfile::tempdir().unwrap();
+        let path = spool.path().join("v.mp4");
+        std::fs::write(&path, samples::mp4_timed(0, 1_000)).unwrap();
+        assert_eq!(
+            read_duration(&path, MediaType::Mp4).unwrap(),
+            None,
+            "timescale 0"
+        );
+        std::fs::write(&path, samples::mp4_timed(1, u32::MAX)).unwrap();
+        let claimed = read_duration(&path, MediaType::Mp4).unwrap();
+        assert_eq!(plausible_duration(claimed), None, "{claimed:?}");
     }
 
     #[tokio::test]

@@ -8,7 +8,8 @@ use super::{discard, toggle_like, visible_in_order, visible_video, with_owners};
 use crate::error::{Error, FieldError};
 use crate::like::{LikeTarget, LikedVideo};
 use crate::media::{
-    DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant, UploadedFile,
+    plausible_duration, DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant,
+    UploadedFile,
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{
@@ -162,7 +163,7 @@ impl VideoService {
             owner,
             title,
             description,
-            duration_seconds: video.duration_seconds.unwrap_or(0.0),
+            duration_seconds: known_duration(video.duration_seconds, "direct upload"),
             video_file: Some(video.media),
             thumbnail: Some(thumbnail.media),
             views: 0,
@@ -562,10 +563,20 @@ impl VideoService {
             .media
             .store(&job.thumbnail, MediaFolder::Thumbnails, Some(&name))
             .await?;
-        let duration = video.duration_seconds.unwrap_or_else(|| {
-            tracing::warn!(video = %job.video_id, "the video's duration is unknown; recording 0");
-            0.0
-        });
+        let duration = known_duration(video.duration_seconds, "media job");
         Ok((video.media, thumbnail.media, duration))
     }
+}
+
+/// The stored length of a video: what the store read when it is plausible, else 0 (and a
+/// warning naming what was read).
+fn known_duration(read: Option<f64>, source: &str) -> f64 {
+    plausible_duration(read).unwrap_or_else(|| {
+        tracing::warn!(
+            ?read,
+            source,
+            "the video's duration is unknown or implausible; recording 0"
+        );
+        0.0
+    })
 }

@@ -10,6 +10,15 @@ fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 
 /// `ftyp` + `moov`/`mvhd` with the given brand and a duration in milliseconds.
 fn iso_media(brand: &[u8; 4], duration_ms: u32) -> Vec<u8> {
+    iso_media_timed(brand, 1000, duration_ms)
+}
+
+/// An MP4 whose `mvhd` says `duration` units of `1/timescale` s, whatever those are.
+pub fn mp4_timed(timescale: u32, duration: u32) -> Vec<u8> {
+    iso_media_timed(b"isom", timescale, duration)
+}
+
+fn iso_media_timed(brand: &[u8; 4], timescale: u32, duration: u32) -> Vec<u8> {
     let mut ftyp = brand.to_vec();
     ftyp.extend_from_slice(&0x200u32.to_be_bytes());
     ftyp.extend_from_slice(brand);
@@ -17,8 +26,8 @@ fn iso_media(brand: &[u8; 4], duration_ms: u32) -> Vec<u8> {
     let mut mvhd = vec![0u8; 4]; // version 0, flags
     mvhd.extend_from_slice(&0u32.to_be_bytes()); // creation time
     mvhd.extend_from_slice(&0u32.to_be_bytes()); // modification time
-    mvhd.extend_from_slice(&1000u32.to_be_bytes()); // timescale: milliseconds
-    mvhd.extend_from_slice(&duration_ms.to_be_bytes());
+    mvhd.extend_from_slice(&timescale.to_be_bytes());
+    mvhd.extend_from_slice(&duration.to_be_bytes());
     mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
     mvhd.extend_from_slice(&0x0100u16.to_be_bytes()); // volume 1.0
     mvhd.extend_from_slice(&[0u8; 10]); // reserved
