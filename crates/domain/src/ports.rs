@@ -442,8 +442,11 @@ pub trait DirectUploads: Send + Sync {
 }
 
 /// Brute-force protection for login: answers how long to wait when an attempt is over budget.
+/// Each attempt spends from its client's budget before anything is looked up, then from its
+/// account's (see `UserService::login` for the key).
 pub trait LoginThrottle: Send + Sync {
-    fn check(&self, client: Option<IpAddr>, account: &str) -> Result<(), Duration>;
+    fn check_client(&self, client: IpAddr) -> Result<(), Duration>;
+    fn check_account(&self, account: &str) -> Result<(), Duration>;
 }
 
 impl From<MediaStoreError> for crate::error::Error {

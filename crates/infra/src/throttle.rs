@@ -69,10 +69,11 @@ impl GovernorLoginThrottle {
 }
 
 impl LoginThrottle for GovernorLoginThrottle {
-    fn check(&self, client: Option<IpAddr>, account: &str) -> Result<(), Duration> {
-        if let Some(ip) = client {
-            self.per_ip.check(&ip)?;
-        }
+    fn check_client(&self, client: IpAddr) -> Result<(), Duration> {
+        self.per_ip.check(&client)
+    }
+
+    fn check_account(&self, account: &str) -> Result<(), Duration> {
         self.per_account.check(&account.to_owned())
     }
 }
@@ -90,18 +91,17 @@ mod tests {
 
     #[test]
     fn limits_each_account_and_each_address_separately() {
-        let throttle = GovernorLoginThrottle::new(allowance(5), allowance(2));
+        let throttle = GovernorLoginThrottle::new(allowance(3), allowance(2));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(throttle.check(Some(ip), "alice").is_ok());
-        assert!(throttle.check(Some(ip), "alice").is_ok());
-        let wait = throttle.check(Some(ip), "alice").unwrap_err();
+        assert!(throttle.check_account("alice").is_ok());
+        assert!(throttle.check_account("alice").is_ok());
+        let wait = throttle.check_account("alice").unwrap_err();
         assert!(wait > Duration::from_secs(30) && wait <= Duration::from_secs(60));
-        assert!(throttle.check(Some(ip), "bob").is_ok());
-        assert!(throttle.check(Some(ip), "carol").is_ok());
-        // The address has spent its five attempts, whatever the account.
-        assert!(throttle.check(Some(ip), "dave").is_err());
-        assert!(throttle
-            .check(Some("10.0.0.2".parse().unwrap()), "erin")
-            .is_ok());
+        assert!(throttle.check_account("bob").is_ok());
+        for _ in 0..3 {
+            assert!(throttle.check_client(ip).is_ok());
+        }
+        assert!(throttle.check_client(ip).is_err());
+        assert!(throttle.check_client("10.0.0.2".parse().unwrap()).is_ok());
     }
 }

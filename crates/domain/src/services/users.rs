@@ -141,11 +141,19 @@ impl UserService {
         password: Password,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair), Error> {
-        self.throttle
-            .check(client, login.as_str())
-            .map_err(|retry_after| Error::TooManyRequests { retry_after })?;
-
+        let too_many = |retry_after| Error::TooManyRequests { retry_after };
+        if let Some(client) = client {
+            self.throttle.check_client(client).map_err(too_many)?;
+        }
         let user = self.users.find_by_login(&login).await?;
+        // One budget per account, whichever name (username or email) an attempt uses; names of no
+        // account get one each, as normalised, so they lock out exactly as an account would
+        // (telling the two apart would tell which accounts exist).
+        let budget = match &user {
+            Some(user) => format!("account:{}", user.id),
+            None => format!("unknown:{}", login.as_str()),
+        };
+        self.throttle.check_account(&budget).map_err(too_many)?;
         let matches = self
             .hasher
             .verify(&password, user.as_ref().map(|u| &u.password_hash))

@@ -161,6 +161,42 @@ async fn thirty_rapid_bad_logins_are_throttled_with_retry_after() {
 }
 
 #[tokio::test]
+async fn an_account_has_one_login_budget_whether_named_by_username_or_email() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__BURST", "4"),
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__REFILL_SECONDS", "3600"),
+    ])
+    .await;
+    // Signing up logs in once: one attempt of four.
+    app.signed_up("hedy").await;
+    for _ in 0..3 {
+        let res = app
+            .login_raw(json!({ "username": "hedy", "password": "guess-guess" }))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    for by in [
+        json!({ "email": "hedy@example.com", "password": "guess-guess" }),
+        json!({ "email": "HEDY@example.com", "password": PASSWORD }),
+        json!({ "username": "HEDY", "password": PASSWORD }),
+    ] {
+        let res = app.login_raw(by.clone()).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{by}");
+    }
+    // Unknown names have budgets of their own, by their normalised form.
+    for _ in 0..4 {
+        let res = app
+            .login_raw(json!({ "username": "Nobody", "password": "guess-guess" }))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app
+        .login_raw(json!({ "username": "nobody", "password": "guess-guess" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn the_access_token_works_as_cookie_and_as_bearer() {
     let app = spawn_app().await;
     let login = app.signed_up("grace").await;
