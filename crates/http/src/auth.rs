@@ -26,11 +26,19 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token =
-            bearer_token(req).or_else(|| req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned()));
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = match bearer_token(req) {
+            Some(token) => Ok(Some(token)),
+            None => match (req.cookie(ACCESS_COOKIE), &state) {
+                (Some(cookie), Some(state)) => state
+                    .cookies
+                    .refuse_cross_site(req)
+                    .map(|()| Some(cookie.value().to_owned())),
+                (cookie, _) => Ok(cookie.map(|c| c.value().to_owned())),
+            },
+        };
         Box::pin(async move {
-            let token = token.ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
+            let token = token?.ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
             let state = state.expect("AppState is registered by Application::build");
             Ok(AuthUser(state.users.authenticate(&token).await?))
         })
@@ -45,14 +53,48 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
 }
 
 /// How token cookies are set: HttpOnly always, `Path=/`, `Max-Age` equal to the token's
-/// lifetime, SameSite as configured, and Secure when configured or when SameSite=None demands it.
-#[derive(Debug, Clone, Copy)]
+/// lifetime, SameSite as configured, and Secure when configured or when SameSite=None demands it;
+/// and from where they are believed on writes.
+#[derive(Debug, Clone)]
 pub struct CookiePolicy {
     pub secure: bool,
     pub same_site: SameSitePolicy,
+    /// The CORS origins allowed with credentials: the sites whose pages may write with cookies.
+    pub trusted_origins: Vec<String>,
 }
 
 impl CookiePolicy {
+    /// Cross-site request forgery: a browser attaches cookies to requests any site makes (with
+    /// `SameSite=None`, the setting for a front end on another site, to every such request). A
+    /// cookie-authenticated request that may change something (not GET, HEAD or OPTIONS) is
+    /// refused (403) when its `Origin` is neither this server's nor a trusted one, or, without
+    /// an `Origin`, when the browser says `Sec-Fetch-Site: cross-site`. Clients that send
+    /// neither header (not browsers) and Bearer tokens (which no other site can attach) pass.
+    pub fn refuse_cross_site(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+            return Ok(());
+        }
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let allowed = match header("origin") {
+            Some(origin) => {
+                let origin = origin.trim_end_matches('/');
+                self.trusted_origins
+                    .iter()
+                    .any(|o| o.trim_end_matches('/') == origin)
+                    || crate::origin::current().is_some_and(|own| own == origin)
+            }
+            None => header("sec-fetch-site") != Some("cross-site"),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "Cross-site request refused: send the access token as a Bearer header, or call from an allowed origin",
+            ))
+        }
+    }
+
     fn build<'a>(&self, name: &'a str, value: String, max_age: time::Duration) -> Cookie<'a> {
         let same_site = match self.same_site {
             SameSitePolicy::Lax => SameSite::Lax,

@@ -226,6 +226,12 @@ impl Application {
             cookies: CookiePolicy {
                 secure: app.cookie_secure,
                 same_site: app.cookie_same_site,
+                trusted_origins: app
+                    .cors_origins
+                    .iter()
+                    .filter(|o| *o != "*")
+                    .cloned()
+                    .collect(),
             },
             spool_dir: media.upload_tmp_dir.clone(),
             media_root: std::fs::canonicalize(&media.dir)

@@ -323,10 +323,14 @@ async fn refresh_token(
         fields.finish()?;
         token
     };
-    let token = req
+    let from_cookie = req
         .cookie(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty());
+    if from_cookie.is_some() {
+        state.cookies.refuse_cross_site(&req)?;
+    }
+    let token = from_cookie
         .or(from_body)
         .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
     let tokens = state.users.refresh(&token).await?;

@@ -328,3 +328,85 @@ async fn a_multipart_body_without_its_closing_delimiter_is_a_400_and_leaves_no_f
     let media = app.media_files();
     assert!(!media.iter().any(|f| f.contains("video")), "{media:?}");
 }
+
+#[tokio::test]
+async fn cookie_writes_from_other_sites_are_refused_once_cookies_go_cross_site() {
+    let app = spawn_app_with(&[
+        ("COOKIE_SAME_SITE", "none"),
+        ("CORS_ORIGIN", "https://app.example"),
+    ])
+    .await;
+    let login = app.signed_up("forgery_target").await;
+    let cookie = format!("accessToken={}", login.access);
+    let tweet = |headers: Vec<(&'static str, String)>| {
+        let mut request = app
+            .client
+            .post(app.url("/tweets"))
+            .json(&json!({ "content": "written by whom?" }));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let with_cookie = |extra: &[(&'static str, &str)]| {
+        let mut headers = vec![("cookie", cookie.clone())];
+        headers.extend(extra.iter().map(|(n, v)| (*n, (*v).to_owned())));
+        headers
+    };
+
+    for refused in [
+        with_cookie(&[("origin", "https://evil.example")]),
+        with_cookie(&[("origin", "null")]),
+        with_cookie(&[("sec-fetch-site", "cross-site")]),
+    ] {
+        let res = tweet(refused.clone()).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{refused:?}");
+        body_of(res).await;
+    }
+    for allowed in [
+        with_cookie(&[("origin", "https://app.example")]),
+        with_cookie(&[("origin", app.address.as_str())]),
+        with_cookie(&[("sec-fetch-site", "same-origin")]),
+        // Not a browser: no Origin, no Sec-Fetch-Site.
+        with_cookie(&[]),
+        // A Bearer token is never attached by another site.
+        vec![
+            ("authorization", format!("Bearer {}", login.access)),
+            ("origin", "https://evil.example".to_owned()),
+        ],
+    ] {
+        let res = tweet(allowed.clone()).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{allowed:?}");
+    }
+    // Reading is not a write.
+    let res = app
+        .client
+        .get(app.url("/users/current-user"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Nor may another site rotate the refresh token the cookie holds.
+    let res = app
+        .client
+        .post(app.url("/users/refresh-token"))
+        .header("cookie", format!("refreshToken={}", login.refresh))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let tweets = app
+        .get_authed(
+            &format!("/tweets/user/{}", login.user["_id"].as_str().unwrap()),
+            &login.access,
+        )
+        .await;
+    assert_eq!(
+        tweets.headers()["x-total-count"],
+        "5",
+        "only the allowed writes landed"
+    );
+}
