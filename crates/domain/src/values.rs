@@ -74,22 +74,42 @@ string_value!(Email);
 impl Email {
     pub const FIELD: &'static str = "email";
 
+    /// A strict syntax, so that no two addresses look alike: an ASCII local part (a dot-atom, as
+    /// RFC 5322 has it) and an ASCII domain; an internationalised domain in its ASCII form
+    /// (`xn--...`). Letters from other scripts, fullwidth forms and invisible characters, which
+    /// make lookalikes of existing addresses, are refused.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim().to_lowercase();
-        let invalid = || FieldError::new(Self::FIELD, "must be a valid email address");
-        if value.is_empty() || value.len() > 254 {
+        let invalid = || {
+            FieldError::new(
+                Self::FIELD,
+                "must be a valid email address, in ASCII (an internationalised domain in its xn-- form)",
+            )
+        };
+        if value.is_empty() || value.len() > 254 || !value.is_ascii() {
             return Err(invalid());
         }
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
-        let well_formed = !local.is_empty()
-            && local.len() <= 64
-            && !domain.contains('@')
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
-        if well_formed {
+        let atom = |part: &str, allowed: &dyn Fn(char) -> bool| {
+            !part.is_empty()
+                && part
+                    .split('.')
+                    .all(|a| !a.is_empty() && a.chars().all(allowed))
+        };
+        let local_ok = local.len() <= 64
+            && atom(local, &|c| {
+                c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)
+            });
+        let label_ok = |label: &str| {
+            label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let domain_ok = domain.contains('.')
+            && atom(domain, &|c| c.is_ascii_alphanumeric() || c == '-')
+            && domain.split('.').all(label_ok);
+        if local_ok && domain_ok {
             Ok(Email(value))
         } else {
             Err(invalid())
@@ -118,6 +138,12 @@ impl FullName {
             return Err(FieldError::new(
                 Self::FIELD,
                 "must not contain control characters",
+            ));
+        }
+        if crate::text::is_blank(value) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must contain visible characters, not only spaces or invisible ones",
             ));
         }
         Ok(FullName(value.to_owned()))
@@ -247,8 +273,26 @@ mod tests {
             "a@b@c.io",
             "bob@x..io",
             "bob@.x.io",
+            // Lookalikes: Cyrillic letters, a zero-width joiner, fullwidth forms, an IDN in
+            // Unicode form.
+            "b\u{043E}b@example.com",
+            "bob@ex\u{0430}mple.com",
+            "bo\u{200D}b@example.com",
+            "\u{FF42}ob@example.com",
+            "bob@b\u{00FC}cher.de",
+            ".bob@x.io",
+            "bob.@x.io",
+            "bob@-x.io",
+            "bob@x_y.io",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "o'neil+tag@example.com",
+            "bob@xn--bcher-kva.de",
+            "a.b@sub.x-y.io",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good}");
         }
     }
 
@@ -256,6 +300,7 @@ mod tests {
     fn full_name_is_trimmed_and_limited() {
         assert_eq!(FullName::parse("  Ada L. ").unwrap().as_str(), "Ada L.");
         assert!(FullName::parse("   ").is_err());
+        assert!(FullName::parse("\u{200B}\u{200B}\u{200B}").is_err());
         assert!(FullName::parse(&"x".repeat(101)).is_err());
         assert!(FullName::parse("é".repeat(100).as_str()).is_ok());
         assert!(FullName::parse("a\u{0}b").is_err());

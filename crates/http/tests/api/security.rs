@@ -410,3 +410,55 @@ async fn cookie_writes_from_other_sites_are_refused_once_cookies_go_cross_site()
         "only the allowed writes landed"
     );
 }
+
+#[tokio::test]
+async fn lookalike_emails_and_invisible_text_are_refused() {
+    let app = spawn_app().await;
+    let login = app.signed_up("original").await;
+    for (email, what) in [
+        ("origin\u{0430}l@example.com", "a Cyrillic letter"),
+        ("orig\u{200D}inal@example.com", "a zero-width joiner"),
+        ("\u{FF4F}riginal@example.com", "a fullwidth letter"),
+    ] {
+        let mut form = RegisterForm::new("lookalike");
+        form.email = email.to_owned();
+        let res = app.register(form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(
+            crate::helpers::error_fields(&body_of(res).await),
+            ["email"],
+            "{what}"
+        );
+    }
+    let mut form = RegisterForm::new("invisible");
+    form.full_name = "\u{200B}\u{200B}\u{2060}".to_owned();
+    let res = app.register(form).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        crate::helpers::error_fields(&body_of(res).await),
+        ["fullName"]
+    );
+    assert!(app.spool_files().is_empty());
+
+    let res = app
+        .post_json_authed(
+            "/tweets",
+            &login.access,
+            json!({ "content": "\u{200B}\u{200B}" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        crate::helpers::error_fields(&body_of(res).await),
+        ["content"]
+    );
+    let res = app
+        .send_json(
+            reqwest::Method::PATCH,
+            "/users/update-account",
+            &login.access,
+            json!({ "fullName": "\u{202E}\u{FEFF}" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
