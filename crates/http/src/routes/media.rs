@@ -1,10 +1,12 @@
-//! Files of the local media store, at `/media/...`: range requests (206, so players can seek),
+//! Files of the local media store, at `/media/...`: range requests (206, so players can seek; one
+//! range at a time, `If-Range` honoured, else the whole file),
 //! the content type by extension, long-lived caching (every stored name is unique and never
 //! reused), and nothing outside the media directory, whatever the path says.
 
 use std::path::{Component, Path};
 
 use actix_files::NamedFile;
+use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -42,6 +44,17 @@ pub async fn serve(
         .use_etag(true)
         .use_last_modified(true)
         .into_response(&req);
+    if response.status() == StatusCode::PARTIAL_CONTENT && !honours_range(&req, &response) {
+        response = whole_file(&resolved, &response)
+            .await
+            .map_err(|_| not_found())?;
+    } else if response.status() == StatusCode::OK
+        && response.headers().contains_key(header::CONTENT_RANGE)
+    {
+        // A range that covers the whole file (`bytes=0-` past its end, clamped) is still a
+        // range: 206, as its Content-Range says.
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
     if response.status().is_success() {
         let headers = response.headers_mut();
         headers.insert(
@@ -54,4 +67,43 @@ pub async fn serve(
         );
     }
     Ok(response)
+}
+
+/// Whether the range actix-files served is what was asked: one range (it answers only the first
+/// of several, where the whole file is the right answer), and, under `If-Range`, only while the
+/// file is the one the client names (a strong ETag, or exactly its Last-Modified date).
+fn honours_range(req: &HttpRequest, served: &HttpResponse) -> bool {
+    let asked = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if asked(header::RANGE.as_str()).is_some_and(|r| r.contains(',')) {
+        return false;
+    }
+    let Some(validator) = asked(header::IF_RANGE.as_str()).map(str::trim) else {
+        return true;
+    };
+    let has = |name| served.headers().get(name).and_then(|v| v.to_str().ok());
+    if validator.starts_with('"') {
+        has(header::ETAG.as_str()).is_some_and(|etag| etag == validator)
+    } else {
+        has(header::LAST_MODIFIED.as_str()).is_some_and(|modified| modified == validator)
+    }
+}
+
+/// The whole file, with the representation headers actix-files chose for `ranged`.
+async fn whole_file(path: &Path, ranged: &HttpResponse) -> std::io::Result<HttpResponse> {
+    let file = tokio::fs::File::open(path).await?;
+    let size = file.metadata().await?.len();
+    let mut response = HttpResponse::Ok();
+    for name in [
+        header::CONTENT_TYPE,
+        header::CONTENT_DISPOSITION,
+        header::ETAG,
+        header::LAST_MODIFIED,
+        header::ACCEPT_RANGES,
+    ] {
+        if let Some(value) = ranged.headers().get(&name) {
+            response.insert_header((name, value.clone()));
+        }
+    }
+    let body = tokio_util::io::ReaderStream::new(file);
+    Ok(response.body(SizedStream::new(size, body)))
 }

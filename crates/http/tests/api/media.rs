@@ -79,6 +79,58 @@ async fn media_support_range_requests_and_long_caching() {
 }
 
 #[tokio::test]
+async fn ranges_answer_what_was_asked_or_the_whole_file() {
+    let app = spawn_app().await;
+    let login = app.signed_up("seeker").await;
+    let avatar = login.user["avatar"].as_str().unwrap();
+    let get = |headers: &[(&'static str, String)]| {
+        let mut request = app.client.get(avatar);
+        for (name, value) in headers {
+            request = request.header(*name, value.clone());
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let full = get(&[]).await;
+    let (etag, modified) = (
+        full.headers()["etag"].to_str().unwrap().to_owned(),
+        full.headers()["last-modified"].to_str().unwrap().to_owned(),
+    );
+    let range = ("range", "bytes=0-9".to_owned());
+
+    // A range past the end is clamped, and still a range.
+    let res = get(&[("range", "bytes=0-99999999".to_owned())]).await;
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    let whole = format!("bytes 0-{}/{}", PNG.len() - 1, PNG.len());
+    assert_eq!(res.headers()["content-range"], whole.as_str());
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+
+    // Several ranges: the whole file, not the first range alone.
+    let res = get(&[("range", "bytes=0-1,4-5".to_owned())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("content-range").is_none());
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+
+    // If-Range: the range while the file is the one named, else the whole file.
+    for (validator, ranged) in [
+        (etag.clone(), true),
+        (modified, true),
+        ("\"someone-elses\"".to_owned(), false),
+        (format!("W/{etag}"), false),
+        ("Thu, 01 Jan 1970 00:00:00 GMT".to_owned(), false),
+    ] {
+        let res = get(&[range.clone(), ("if-range", validator.clone())]).await;
+        let (status, body) = if ranged {
+            (StatusCode::PARTIAL_CONTENT, &PNG[..10])
+        } else {
+            (StatusCode::OK, PNG)
+        };
+        assert_eq!(res.status(), status, "{validator}");
+        assert_eq!(res.headers()["etag"], etag.as_str(), "{validator}");
+        assert_eq!(res.bytes().await.unwrap().as_ref(), body, "{validator}");
+    }
+}
+
+#[tokio::test]
 async fn nothing_outside_the_media_directory_is_served() {
     let app = spawn_app().await;
     app.signed_up("guarded").await;
