@@ -212,6 +212,32 @@ pub enum SettingsError {
     },
 }
 
+/// An obviously weak secret: a short pattern repeated (`aaaa…`, `abcabc…`), or, by the frequency
+/// of its characters, under 96 bits of entropy (32 random hex digits have about 115; 32 × `a`
+/// has none). Not a strength meter: it catches what no generator would produce.
+fn is_guessable(secret: &str) -> bool {
+    let bytes = secret.as_bytes();
+    let repeats = (1..=bytes.len() / 2).any(|period| {
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == bytes[i % period])
+    });
+    let mut counts = std::collections::HashMap::new();
+    for b in bytes {
+        *counts.entry(b).or_insert(0usize) += 1;
+    }
+    let n = bytes.len() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    repeats || bits < 96.0
+}
+
 /// The original backend's variable names, and where each lands.
 const LEGACY_VARIABLES: &[(&str, &str)] = &[
     ("PORT", "application.port"),
@@ -300,6 +326,8 @@ impl Settings {
                 "is still the development default"
             } else if profile == Profile::Production && secret.len() < 32 {
                 "must be at least 32 characters long"
+            } else if profile == Profile::Production && is_guessable(secret) {
+                "is too easy to guess (a repetition, or too few different characters): use a random one, e.g. `openssl rand -base64 48`"
             } else {
                 continue;
             };
@@ -458,12 +486,28 @@ mod tests {
 
     #[test]
     fn production_refuses_missing_or_default_secrets() {
-        let strong_a = "a".repeat(40);
-        let strong_b = "b".repeat(40);
+        let strong_a = "0dW8cJ3r+Qh1vKp5ZxT9mYb2LsNa7GfE4uRjIoPq";
+        let strong_b = "c5f1e09a7b3d24e86f0a9c1b7d3e5f2a4c6b8d0e";
+        for weak in [
+            "a".repeat(32),
+            "abc".repeat(12),
+            "password".repeat(5),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab".to_owned(),
+        ] {
+            assert_eq!(
+                refused_variable(&[
+                    ("APP_ENVIRONMENT", "production"),
+                    ("ACCESS_TOKEN_SECRET", &weak),
+                    ("REFRESH_TOKEN_SECRET", strong_b)
+                ]),
+                "ACCESS_TOKEN_SECRET",
+                "{weak}"
+            );
+        }
         let prod = ("APP_ENVIRONMENT", "production");
         assert_eq!(refused_variable(&[prod]), "ACCESS_TOKEN_SECRET");
         assert_eq!(
-            refused_variable(&[prod, ("ACCESS_TOKEN_SECRET", &strong_a)]),
+            refused_variable(&[prod, ("ACCESS_TOKEN_SECRET", strong_a)]),
             "REFRESH_TOKEN_SECRET"
         );
         assert_eq!(
@@ -473,7 +517,7 @@ mod tests {
                     "ACCESS_TOKEN_SECRET",
                     "local-development-access-secret-not-for-production"
                 ),
-                ("REFRESH_TOKEN_SECRET", &strong_b),
+                ("REFRESH_TOKEN_SECRET", strong_b),
             ]),
             "ACCESS_TOKEN_SECRET"
         );
@@ -481,14 +525,14 @@ mod tests {
             refused_variable(&[
                 prod,
                 ("ACCESS_TOKEN_SECRET", "short"),
-                ("REFRESH_TOKEN_SECRET", &strong_b)
+                ("REFRESH_TOKEN_SECRET", strong_b)
             ]),
             "ACCESS_TOKEN_SECRET"
         );
         let (profile, settings) = Settings::load(&env(&[
             prod,
-            ("ACCESS_TOKEN_SECRET", &strong_a),
-            ("REFRESH_TOKEN_SECRET", &strong_b),
+            ("ACCESS_TOKEN_SECRET", strong_a),
+            ("REFRESH_TOKEN_SECRET", strong_b),
         ]))
         .unwrap();
         assert_eq!(profile, Profile::Production);
