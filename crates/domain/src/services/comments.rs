@@ -100,7 +100,12 @@ impl CommentService {
         id: Id,
         content: CommentContent,
     ) -> Result<Comment, Error> {
-        self.owned(caller, id).await?;
+        let comment = self.owned(caller, id).await?;
+        // A comment is edited where it can be read: not on a video hidden since (unpublished,
+        // or no longer ready). Its author may still delete it.
+        if !self.can_see(caller, comment.video).await? {
+            return Err(Error::NotFound("Comment not found"));
+        }
         self.comments
             .update_content(id, &content)
             .await?

@@ -142,6 +142,45 @@ async fn only_the_owner_edits_or_deletes_a_comment_and_deleting_removes_its_like
 }
 
 #[tokio::test]
+async fn a_comment_on_a_video_hidden_since_cannot_be_edited_but_can_be_deleted() {
+    let app = spawn_app().await;
+    let creator = app.signed_up("creator_h").await;
+    let author = app.signed_up("author_h").await;
+    let video = ready_video(&app, &creator, "Soon hidden").await;
+    let id = comment(&app, &author, &video, "said in public").await;
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/videos/toggle/publish/{video}"),
+            &creator.access,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let path = format!("/comments/c/{id}");
+    let res = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &author.access,
+            json!({ "content": "edited in the dark" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    body_of(res).await;
+    let stored = app
+        .db
+        .collection::<Document>("comments")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_str("content").unwrap(), "said in public");
+    let res = app.send(Method::DELETE, &path, &author.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn bad_input_and_unknown_or_hidden_videos_are_refused() {
     let app = spawn_app().await;
     let creator = app.signed_up("creator_b").await;
