@@ -413,6 +413,9 @@ pub trait MediaStore: Send + Sync {
     ) -> Result<Stored, MediaStoreError>;
     /// Deleting something already gone is a success.
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError>;
+    /// A name for `store` that no one can guess (128 random bits): a stored file is reachable at
+    /// its URL, so its name must not follow from anything a client sees (an id, a time).
+    fn fresh_name(&self) -> String;
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

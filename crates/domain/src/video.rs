@@ -180,6 +180,9 @@ pub struct VideoChanges {
 pub struct MediaJob {
     pub id: Id,
     pub video_id: Id,
+    /// The name its files are stored under (see `MediaStore::fresh_name`): drawn when the job is
+    /// queued, so that every attempt stores under the same name.
+    pub name: String,
     pub video: UploadedFile,
     pub thumbnail: UploadedFile,
     /// Failed attempts so far.

@@ -245,7 +245,7 @@ impl MediaStore for CloudinaryStore {
         let url = self.endpoint(resource_type, "upload");
         let name = match name {
             Some(name) => name.to_owned(),
-            None => uuid::Uuid::new_v4().simple().to_string(),
+            None => crate::unguessable_name(),
         };
         let public_id = format!("{}/{}/{name}", self.config.root_folder, folder.as_str());
         let params = self.signed(BTreeMap::from([
@@ -272,6 +272,10 @@ impl MediaStore for CloudinaryStore {
             },
             duration_seconds: result.duration,
         })
+    }
+
+    fn fresh_name(&self) -> String {
+        crate::unguessable_name()
     }
 
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError> {

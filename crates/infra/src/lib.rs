@@ -13,3 +13,8 @@ pub use jwt::JwtCodec;
 pub use local_store::LocalMediaStore;
 pub use password::BcryptHasher;
 pub use throttle::GovernorLoginThrottle;
+
+/// 128 random bits in hex: a stored file's name, which nothing a client sees can lead to.
+pub(crate) fn unguessable_name() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}

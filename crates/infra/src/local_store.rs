@@ -83,7 +83,7 @@ impl MediaStore for LocalMediaStore {
     ) -> Result<Stored, MediaStoreError> {
         let stem = match name {
             Some(name) => name.to_owned(),
-            None => uuid::Uuid::new_v4().simple().to_string(),
+            None => crate::unguessable_name(),
         };
         let asset_id = format!("{}/{stem}.{}", folder.as_str(), file.media_type.extension());
         let dest = self.path_of(&asset_id).ok_or_else(|| {
@@ -117,6 +117,10 @@ impl MediaStore for LocalMediaStore {
             },
             duration_seconds,
         })
+    }
+
+    fn fresh_name(&self) -> String {
+        crate::unguessable_name()
     }
 
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError> {

@@ -520,6 +520,7 @@ fn job(jobs: &MongoMediaJobRepository, spool: &std::path::Path) -> MediaJob {
     MediaJob {
         id: jobs.next_id(),
         video_id: "0123456789abcdef01234567".parse().unwrap(),
+        name: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".to_owned(),
         video: file("v.mp4", MediaType::Mp4),
         thumbnail: file("t.png", MediaType::Png),
         attempts: 0,

@@ -192,6 +192,7 @@ impl VideoService {
         let job = MediaJob {
             id: self.jobs.next_id(),
             video_id: self.videos.next_id(),
+            name: self.media.fresh_name(),
             video,
             thumbnail,
             attempts: 0,
@@ -554,14 +555,14 @@ impl VideoService {
     /// Stores both files under the job's id, so a retried or taken-over job replaces what an
     /// earlier attempt stored instead of adding a second copy.
     async fn store_files(&self, job: &MediaJob) -> Result<(StoredMedia, StoredMedia, f64), Error> {
-        let name = job.id.to_string();
+        let name = &job.name;
         let video = self
             .media
-            .store(&job.video, MediaFolder::Videos, Some(&name))
+            .store(&job.video, MediaFolder::Videos, Some(name))
             .await?;
         let thumbnail = self
             .media
-            .store(&job.thumbnail, MediaFolder::Thumbnails, Some(&name))
+            .store(&job.thumbnail, MediaFolder::Thumbnails, Some(name))
             .await?;
         let duration = known_duration(video.duration_seconds, "media job");
         Ok((video.media, thumbnail.media, duration))

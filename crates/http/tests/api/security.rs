@@ -462,3 +462,30 @@ async fn lookalike_emails_and_invisible_text_are_refused() {
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn stored_file_names_are_128_random_bits_not_ids() {
+    let app = spawn_app().await;
+    let login = app.signed_up("namer").await;
+    let id = crate::videos::ready_video(&app, &login, "Named").await;
+    let video = body_of(
+        app.get_authed(&format!("/videos/{id}"), &login.access)
+            .await,
+    )
+    .await;
+    let name_of = |url: &str| {
+        let file = url.rsplit('/').next().unwrap();
+        file.split('.').next().unwrap().to_owned()
+    };
+    for url in [
+        video["data"]["videoFile"].as_str().unwrap(),
+        video["data"]["thumbnail"].as_str().unwrap(),
+        login.user["avatar"].as_str().unwrap(),
+    ] {
+        let name = name_of(url);
+        assert_eq!(name.len(), 32, "{url}");
+        assert!(name.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
+        // Not the ObjectId of anything (24 hex digits) a client could bracket by time.
+        assert!(!url.contains(&id), "{url}");
+    }
+}

@@ -31,6 +31,9 @@ struct JobDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     video_id: ObjectId,
+    /// Absent on jobs queued by versions that named files after the job id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     video: SpooledDoc,
     thumbnail: SpooledDoc,
     attempts: i32,
@@ -159,6 +162,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
         let doc = JobDoc {
             id: oid(job.id),
             video_id: oid(job.video_id),
+            name: Some(job.name.clone()),
             video: spooled_doc(&job.video),
             thumbnail: spooled_doc(&job.thumbnail),
             attempts: job.attempts as i32,
@@ -212,6 +216,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
                 job: MediaJob {
                     id: id(job.id),
                     video_id: id(job.video_id),
+                    name: job.name.unwrap_or_else(|| job.id.to_hex()),
                     video: uploaded_file(job.video)?,
                     thumbnail: uploaded_file(job.thumbnail)?,
                     attempts: job.attempts.max(0) as u32,
