@@ -173,6 +173,17 @@ impl MediaFolder {
             MediaFolder::Thumbnails => "thumbnails",
         }
     }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            MediaFolder::Avatars,
+            MediaFolder::CoverImages,
+            MediaFolder::Videos,
+            MediaFolder::Thumbnails,
+        ]
+        .into_iter()
+        .find(|folder| folder.as_str() == name)
+    }
 }
 
 #[cfg(test)]

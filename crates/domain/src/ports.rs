@@ -73,6 +73,13 @@ pub trait VideoRepository: Send + Sync {
         search: &VideoSearch,
         page: PageRequest,
     ) -> Result<Page<Video>, RepoError>;
+    /// The video whose file (its video file in `Videos`, its thumbnail in `Thumbnails`) is
+    /// stored as `asset_id`.
+    async fn holding_file(
+        &self,
+        folder: MediaFolder,
+        asset_id: &str,
+    ) -> Result<Option<Video>, RepoError>;
     /// These videos, in one query (missing ones are left out, order not kept).
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError>;
     /// Which of these videos the viewer may see (published and ready, or their own), in one

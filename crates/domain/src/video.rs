@@ -102,9 +102,14 @@ pub struct Video {
 }
 
 impl Video {
-    /// Owners see their videos in every state; everyone else only published, ready ones.
+    /// Published and ready: everyone may see it.
+    pub fn is_public(&self) -> bool {
+        self.is_published && self.status == VideoStatus::Ready
+    }
+
+    /// Owners see their videos in every state; everyone else only public ones.
     pub fn visible_to(&self, viewer: Id) -> bool {
-        self.owner == viewer || (self.is_published && self.status == VideoStatus::Ready)
+        self.owner == viewer || self.is_public()
     }
 }
 

@@ -117,6 +117,8 @@ pub struct MediaSettings {
     pub job_max_attempts: u32,
     pub job_backoff_seconds: u64,
     pub job_poll_seconds: u64,
+    /// How long a signed link to a file of a video that is not public works.
+    pub private_link_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,6 +4,7 @@
 //! and the security headers.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,22 +16,28 @@ use futures_util::FutureExt;
 use tracing_actix_web::RequestId;
 
 use crate::api::{error_body, ApiError};
-use crate::origin::PublicOrigin;
+use crate::origin::{Answering, PublicOrigin};
+use crate::startup::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Makes the request's public origin (`origin::PublicOrigin`) known to whatever builds the
-/// answer: media URLs and `Link` headers are made absolute against it.
+/// Makes the request's public origin (`origin::PublicOrigin`) and the media link signer known
+/// to whatever builds the answer: media URLs and `Link` headers are made absolute against it.
 pub async fn with_origin(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    match req.app_data::<actix_web::web::Data<PublicOrigin>>() {
-        Some(origin) => {
-            let origin = origin.of(req.request());
-            crate::origin::scoped(origin, next.call(req)).await
+    let origin = req.app_data::<actix_web::web::Data<PublicOrigin>>();
+    let state = req.app_data::<actix_web::web::Data<AppState>>();
+    match (origin, state) {
+        (Some(origin), Some(state)) => {
+            let answering = Answering {
+                origin: origin.of(req.request()),
+                links: Arc::clone(&state.media_links),
+            };
+            crate::origin::scoped(answering, next.call(req)).await
         }
-        None => next.call(req).await,
+        _ => next.call(req).await,
     }
 }
 

@@ -4,11 +4,13 @@
 
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
-use serde::Serializer;
+use serde::{Serialize, Serializer};
+use videotube_infra::media_links::MediaLinks;
 
 /// `PUBLIC_URL` when set; else the request's own scheme and host. `Forwarded` and
 /// `X-Forwarded-Proto`/`-Host` are believed only from a peer in `trusted_proxies`: from anyone
@@ -114,19 +116,26 @@ fn is_authority(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
 }
 
-tokio::task_local! {
-    /// The origin of the request being answered (set around each handler by `scoped`).
-    static REQUEST_ORIGIN: String;
+/// What answers are built against, for the request being answered.
+#[derive(Clone)]
+pub struct Answering {
+    pub origin: String,
+    /// Signs links to files only their owner may fetch (see `MediaUrl`).
+    pub links: Arc<MediaLinks>,
 }
 
-/// Runs `handler` with `origin` as the origin media URLs are made absolute against.
-pub fn scoped<F: Future>(origin: String, handler: F) -> impl Future<Output = F::Output> {
-    REQUEST_ORIGIN.scope(origin, handler)
+tokio::task_local! {
+    static ANSWERING: Answering;
+}
+
+/// Runs `handler` answering as `answering` says (set around each handler by a middleware).
+pub fn scoped<F: Future>(answering: Answering, handler: F) -> impl Future<Output = F::Output> {
+    ANSWERING.scope(answering, handler)
 }
 
 /// The origin of the request being answered, inside `scoped`.
 pub fn current() -> Option<String> {
-    REQUEST_ORIGIN.try_with(Clone::clone).ok()
+    ANSWERING.try_with(|a| a.origin.clone()).ok()
 }
 
 /// Serializes a stored media URL for the client: the local store stores paths
@@ -134,12 +143,45 @@ pub fn current() -> Option<String> {
 /// (Cloudinary's) are shown as stored. Views mark their media fields with it, so no handler
 /// has to remember to.
 pub fn media_url<S: Serializer>(url: &&str, serializer: S) -> Result<S::Ok, S::Error> {
-    match url.strip_prefix('/') {
-        Some(path) => match REQUEST_ORIGIN.try_with(|origin| format!("{origin}/{path}")) {
-            Ok(absolute) => serializer.serialize_str(&absolute),
-            Err(_) => serializer.serialize_str(url),
-        },
-        None => serializer.serialize_str(url),
+    MediaUrl::public(url).serialize(serializer)
+}
+
+/// A stored media URL as answered (see `media_url`); a private one (a file of a video that is not
+/// public, which only its owner is shown) also carries a signed, expiring query that `/media`
+/// asks for before serving it.
+pub struct MediaUrl<'a> {
+    url: &'a str,
+    private: bool,
+}
+
+impl<'a> MediaUrl<'a> {
+    pub fn public(url: &'a str) -> Self {
+        Self::new(url, true)
+    }
+
+    /// A file of a video: signed unless the video is `public`.
+    pub fn new(url: &'a str, public: bool) -> Self {
+        MediaUrl {
+            url,
+            private: !public,
+        }
+    }
+}
+
+impl Serialize for MediaUrl<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(path) = self.url.strip_prefix('/') else {
+            return serializer.serialize_str(self.url);
+        };
+        let absolute = ANSWERING.try_with(|answering| {
+            let mut url = format!("{}/{path}", answering.origin);
+            if self.private {
+                url.push('?');
+                url.push_str(&answering.links.sign(self.url, chrono::Utc::now()));
+            }
+            url
+        });
+        serializer.serialize_str(absolute.as_deref().unwrap_or(self.url))
     }
 }
 

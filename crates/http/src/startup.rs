@@ -20,6 +20,7 @@ use videotube_domain::services::{
 };
 use videotube_domain::Error;
 use videotube_infra::cloudinary::CloudinaryStore;
+use videotube_infra::media_links::MediaLinks;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::HasherError;
 use videotube_infra::throttle::{Allowance, KeyedThrottle};
@@ -59,6 +60,8 @@ pub struct AppState {
     pub image_max_bytes: u64,
     pub register_throttle: KeyedThrottle<IpAddr>,
     pub refresh_throttle: KeyedThrottle<IpAddr>,
+    /// Signs and checks links to files only their owner may fetch.
+    pub media_links: Arc<MediaLinks>,
 }
 
 impl AppState {
@@ -239,6 +242,10 @@ impl Application {
             image_max_bytes: media.image_max_bytes,
             register_throttle: KeyedThrottle::new(allowance(settings.auth.register_per_ip)),
             refresh_throttle: KeyedThrottle::new(allowance(settings.auth.refresh_per_ip)),
+            media_links: Arc::new(MediaLinks::new(
+                &settings.auth.access_token_secret,
+                Duration::from_secs(media.private_link_seconds.max(1)),
+            )),
         });
 
         let cors_origins = app.cors_origins.clone();

@@ -4,6 +4,7 @@
 pub mod cloudinary;
 pub mod jwt;
 pub mod local_store;
+pub mod media_links;
 pub mod mongo;
 pub mod password;
 pub mod throttle;

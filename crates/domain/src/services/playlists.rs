@@ -26,6 +26,9 @@ pub struct PlaylistSummary {
     pub total_videos: u64,
     /// The thumbnail of the first of those.
     pub thumbnail: Option<StoredMedia>,
+    /// Whether that video is public; if not, the viewer is its owner, and its files are theirs
+    /// alone.
+    pub thumbnail_public: bool,
 }
 
 /// The most videos one playlist holds. Parallel adds may each pass the check at the limit, so
@@ -111,23 +114,25 @@ impl PlaylistService {
             .values()
             .filter_map(|videos| videos.first().copied())
             .collect();
-        let thumbnails: HashMap<Id, StoredMedia> = if firsts.is_empty() {
+        let thumbnails: HashMap<Id, (StoredMedia, bool)> = if firsts.is_empty() {
             HashMap::new()
         } else {
             self.videos
                 .find_many(&firsts)
                 .await?
                 .into_iter()
-                .filter_map(|v| Some((v.id, v.thumbnail?)))
+                .filter_map(|v| Some((v.id, (v.thumbnail.clone()?, v.is_public()))))
                 .collect()
         };
         Ok(found.map(|playlist| {
             let videos = visible_entries.get(&playlist.id);
+            let first = videos
+                .and_then(|v| v.first())
+                .and_then(|first| thumbnails.get(first).cloned());
             PlaylistSummary {
                 total_videos: videos.map_or(0, |v| v.len() as u64),
-                thumbnail: videos
-                    .and_then(|v| v.first())
-                    .and_then(|first| thumbnails.get(first).cloned()),
+                thumbnail_public: first.as_ref().is_none_or(|(_, public)| *public),
+                thumbnail: first.map(|(thumbnail, _)| thumbnail),
                 playlist,
             }
         }))

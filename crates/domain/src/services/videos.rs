@@ -345,6 +345,20 @@ impl VideoService {
         })
     }
 
+    /// Whether anyone may fetch a stored file: avatars and covers, and the files of public
+    /// videos. Files of other videos (hidden, failed) and files no video holds yet (a job still
+    /// storing them) are for their owner only, who gets signed links to them.
+    pub async fn file_is_public(&self, folder: MediaFolder, asset_id: &str) -> Result<bool, Error> {
+        Ok(match folder {
+            MediaFolder::Avatars | MediaFolder::CoverImages => true,
+            MediaFolder::Videos | MediaFolder::Thumbnails => self
+                .videos
+                .holding_file(folder, asset_id)
+                .await?
+                .is_some_and(|video| video.is_public()),
+        })
+    }
+
     /// Deletes view records that can no longer keep a view from counting: run periodically.
     pub async fn sweep_view_records(&self) -> Result<(), Error> {
         Ok(self.history.sweep(Utc::now(), VIEW_WINDOW).await?)

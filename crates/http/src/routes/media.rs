@@ -11,6 +11,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use videotube_domain::media::MediaFolder;
+
 use crate::api::ApiError;
 use crate::startup::AppState;
 
@@ -32,6 +34,16 @@ pub async fn serve(
         .await
         .map_err(|_| not_found())?;
     if !resolved.starts_with(&state.media_root) {
+        return Err(not_found());
+    }
+    // Files of videos that are not public are served to whoever holds a link signed for them
+    // (their owner was given one); to anyone else they do not exist.
+    let folder = tail.split('/').next().and_then(MediaFolder::parse);
+    let public = match folder {
+        Some(folder) => state.videos.file_is_public(folder, tail.as_str()).await?,
+        None => false,
+    };
+    if !public && !signed(&req, &state) {
         return Err(not_found());
     }
     let file = NamedFile::open_async(&resolved)
@@ -56,17 +68,41 @@ pub async fn serve(
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     if response.status().is_success() {
+        let caching = match folder {
+            // Profile images are public for good, under names never reused.
+            Some(MediaFolder::Avatars | MediaFolder::CoverImages) => {
+                "public, max-age=31536000, immutable"
+            }
+            // A video's files are public only while it is: every use asks again (a 304 while
+            // nothing changed), so unpublishing takes effect at once.
+            _ if public => "public, no-cache",
+            _ => "private, no-store",
+        };
         let headers = response.headers_mut();
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
     }
     Ok(response)
+}
+
+/// Whether the request carries a link signature for its path that has not run out.
+fn signed(req: &HttpRequest, state: &AppState) -> bool {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string());
+    let Ok(query) = query else {
+        return false;
+    };
+    match (query.get("expires"), query.get("signature")) {
+        (Some(expires), Some(signature)) => {
+            state
+                .media_links
+                .verify(req.path(), expires, signature, chrono::Utc::now())
+        }
+        _ => false,
+    }
 }
 
 /// Whether the range actix-files served is what was asked: one range (it answers only the first

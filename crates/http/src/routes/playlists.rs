@@ -12,6 +12,7 @@ use videotube_domain::FieldError;
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
+use crate::origin::MediaUrl;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
 use crate::routes::{list_request, parse_id, parse_ids, CursorQuery, ListQuery};
@@ -81,8 +82,8 @@ pub struct PlaylistListItem<'a> {
     #[serde(flatten)]
     playlist: PlaylistBody<'a>,
     total_videos: u64,
-    #[serde(serialize_with = "crate::origin::media_url")]
-    thumbnail: &'a str,
+    #[schema(value_type = String)]
+    thumbnail: MediaUrl<'a>,
 }
 
 impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
@@ -90,7 +91,10 @@ impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
         PlaylistListItem {
             playlist: PlaylistBody::from(&summary.playlist),
             total_videos: summary.total_videos,
-            thumbnail: summary.thumbnail.as_ref().map_or("", |t| t.url.as_str()),
+            thumbnail: MediaUrl::new(
+                summary.thumbnail.as_ref().map_or("", |t| t.url.as_str()),
+                summary.thumbnail_public,
+            ),
         }
     }
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use videotube_domain::media::DirectUploadReport;
+use videotube_domain::media::{DirectUploadReport, StoredMedia};
 use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
@@ -18,6 +18,7 @@ use videotube_domain::{FieldError, Id};
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::fields::Fields;
+use crate::origin::MediaUrl;
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, CursorQuery, PageQuery};
 use crate::startup::AppState;
@@ -80,10 +81,12 @@ pub fn video_with_owner(item: &VideoWithOwner) -> VideoView<'_> {
 pub struct VideoView<'a> {
     #[serde(rename = "_id")]
     id: String,
-    #[serde(serialize_with = "crate::origin::media_url")]
-    video_file: &'a str,
-    #[serde(serialize_with = "crate::origin::media_url")]
-    thumbnail: &'a str,
+    /// Of a video that is not public (only its owner sees it): a signed link that works for a
+    /// while (`APP_MEDIA__PRIVATE_LINK_SECONDS`).
+    #[schema(value_type = String)]
+    video_file: MediaUrl<'a>,
+    #[schema(value_type = String)]
+    thumbnail: MediaUrl<'a>,
     title: &'a str,
     description: &'a str,
     duration: f64,
@@ -214,12 +217,17 @@ pub struct VideoChangesForm {
     thumbnail: Option<Vec<u8>>,
 }
 
+/// One of the video's files as answered: signed while the video is not public.
+fn media_url<'a>(video: &Video, file: Option<&'a StoredMedia>) -> MediaUrl<'a> {
+    MediaUrl::new(file.map_or("", |m| m.url.as_str()), video.is_public())
+}
+
 impl<'a> From<&'a Video> for VideoView<'a> {
     fn from(video: &'a Video) -> Self {
         VideoView {
             id: video.id.to_string(),
-            video_file: video.video_file.as_ref().map_or("", |m| m.url.as_str()),
-            thumbnail: video.thumbnail.as_ref().map_or("", |m| m.url.as_str()),
+            video_file: media_url(video, video.video_file.as_ref()),
+            thumbnail: media_url(video, video.thumbnail.as_ref()),
             title: video.title.as_str(),
             description: video.description.as_str(),
             duration: video.duration_seconds,

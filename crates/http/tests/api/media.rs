@@ -179,3 +179,78 @@ async fn nothing_outside_the_media_directory_is_served() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     body_of(res).await;
 }
+
+#[tokio::test]
+async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
+    let app = crate::helpers::spawn_app_with(&[("APP_MEDIA__PRIVATE_LINK_SECONDS", "3")]).await;
+    let creator = app.signed_up("private_eye").await;
+    let video = crate::videos::ready_video(&app, &creator, "Soon private").await;
+    let files = || {
+        let app = &app;
+        let path = format!("/videos/{video}");
+        let access = creator.access.clone();
+        async move {
+            let body = body_of(app.get_authed(&path, &access).await).await;
+            let url = |field: &str| body["data"][field].as_str().unwrap().to_owned();
+            (url("videoFile"), url("thumbnail"))
+        }
+    };
+    let fetch = |url: String| {
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let (public_file, public_thumbnail) = files().await;
+    assert!(!public_file.contains('?'), "{public_file}");
+    let res = fetch(public_file.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "public, no-cache");
+
+    let res = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/videos/toggle/publish/{video}"),
+            &creator.access,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for url in [&public_file, &public_thumbnail] {
+        assert_eq!(
+            fetch(url.clone()).await.status(),
+            StatusCode::NOT_FOUND,
+            "{url}"
+        );
+    }
+    let (signed_file, signed_thumbnail) = files().await;
+    assert!(
+        signed_file.starts_with(&format!("{public_file}?expires=")),
+        "{signed_file}"
+    );
+    let res = fetch(signed_file.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    assert_eq!(
+        fetch(signed_thumbnail.clone()).await.status(),
+        StatusCode::OK
+    );
+    // A signature is for its own path, as given.
+    let (_, thumbnail_query) = signed_thumbnail.split_once('?').unwrap();
+    let borrowed = format!("{public_file}?{thumbnail_query}");
+    assert_eq!(fetch(borrowed).await.status(), StatusCode::NOT_FOUND);
+    let tampered = signed_file.replace("signature=", "signature=00");
+    assert_eq!(fetch(tampered).await.status(), StatusCode::NOT_FOUND);
+    // A file no video holds (a job still storing it) is nobody's to fetch.
+    std::fs::write(app.media_dir.path().join("videos/orphan.mp4"), b"data").unwrap();
+    let orphan = format!("{}/media/videos/orphan.mp4", app.address);
+    assert_eq!(fetch(orphan).await.status(), StatusCode::NOT_FOUND);
+    // And a link runs out.
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    assert_eq!(fetch(signed_file).await.status(), StatusCode::NOT_FOUND);
+    // Published again, the plain URL works again.
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/videos/toggle/publish/{video}"),
+        &creator.access,
+    )
+    .await;
+    assert_eq!(fetch(public_file).await.status(), StatusCode::OK);
+}

@@ -97,6 +97,9 @@ pub const INDEXES: &[IndexSpec] = &[
         "owner_listed_title",
         &[("owner", 1), ("listed", 1), ("title", 1), ("_id", 1)],
     ),
+    // Which video a local file belongs to, asked by `/media` before serving it.
+    index(VIDEOS, "video_file_asset", &[("videoFileAssetId", 1)]),
+    index(VIDEOS, "thumbnail_asset", &[("thumbnailAssetId", 1)]),
     index(
         MEDIA_JOBS,
         "due_order",

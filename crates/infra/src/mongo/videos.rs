@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
-use videotube_domain::media::StoredMedia;
+use videotube_domain::media::{MediaFolder, StoredMedia};
 use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
 use videotube_domain::ports::{ChannelTotals, VideoRepository};
 use videotube_domain::video::{
@@ -257,6 +257,24 @@ impl VideoRepository for MongoVideoRepository {
             position,
         )
         .await
+    }
+
+    async fn holding_file(
+        &self,
+        folder: MediaFolder,
+        asset_id: &str,
+    ) -> Result<Option<Video>, RepoError> {
+        let field = match folder {
+            MediaFolder::Thumbnails => "thumbnailAssetId",
+            _ => "videoFileAssetId",
+        };
+        let found = self
+            .videos
+            .find_one(doc! { field: asset_id })
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
+        Ok(found.map(Video::from))
     }
 
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError> {
