@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::FieldError;
 use crate::id::Id;
-use crate::media::{StoredMedia, UploadedFile};
+use crate::media::{MediaFolder, StoredMedia, UploadedFile};
 use crate::page::Cursor;
 use crate::text::bounded;
 
@@ -105,6 +105,16 @@ impl Video {
     /// Published and ready: everyone may see it.
     pub fn is_public(&self) -> bool {
         self.is_published && self.status == VideoStatus::Ready
+    }
+
+    /// Whether `asset_id` is this video's file in `folder` (its video file or its thumbnail).
+    pub fn holds(&self, folder: MediaFolder, asset_id: &str) -> bool {
+        let file = match folder {
+            MediaFolder::Videos => self.video_file.as_ref(),
+            MediaFolder::Thumbnails => self.thumbnail.as_ref(),
+            MediaFolder::Avatars | MediaFolder::CoverImages => None,
+        };
+        file.is_some_and(|f| f.asset_id == asset_id)
     }
 
     /// Owners see their videos in every state; everyone else only public ones.

@@ -10,7 +10,12 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
+use videotube_domain::video::Video;
+use videotube_domain::Id;
 use videotube_infra::media_links::MediaLinks;
+
+/// The query parameter of a video file's URL that names its video.
+pub const VIDEO_PARAMETER: &str = "video";
 
 /// `PUBLIC_URL` when set; else the request's own scheme and host. `Forwarded` and
 /// `X-Forwarded-Proto`/`-Host` are believed only from a peer in `trusted_proxies`: from anyone
@@ -146,24 +151,25 @@ pub fn media_url<S: Serializer>(url: &&str, serializer: S) -> Result<S::Ok, S::E
     MediaUrl::public(url).serialize(serializer)
 }
 
-/// A stored media URL as answered (see `media_url`); a private one (a file of a video that is not
-/// public, which only its owner is shown) also carries a signed, expiring query that `/media`
-/// asks for before serving it.
+/// A stored media URL as answered (see `media_url`). A video's file names its video
+/// (`?video=<id>`), which `/media` looks up by id to tell whether the file may be served; a file
+/// of a video that is not public (only its owner is shown one) also carries a signed, expiring
+/// query, without which `/media` does not serve it.
 pub struct MediaUrl<'a> {
     url: &'a str,
-    private: bool,
+    video: Option<(Id, bool)>,
 }
 
 impl<'a> MediaUrl<'a> {
     pub fn public(url: &'a str) -> Self {
-        Self::new(url, true)
+        MediaUrl { url, video: None }
     }
 
-    /// A file of a video: signed unless the video is `public`.
-    pub fn new(url: &'a str, public: bool) -> Self {
+    /// One of `video`'s files.
+    pub fn of_video(url: &'a str, video: &Video) -> Self {
         MediaUrl {
             url,
-            private: !public,
+            video: Some((video.id, video.is_public())),
         }
     }
 }
@@ -175,9 +181,12 @@ impl Serialize for MediaUrl<'_> {
         };
         let absolute = ANSWERING.try_with(|answering| {
             let mut url = format!("{}/{path}", answering.origin);
-            if self.private {
-                url.push('?');
-                url.push_str(&answering.links.sign(self.url, chrono::Utc::now()));
+            if let Some((video, public)) = self.video {
+                url.push_str(&format!("?{VIDEO_PARAMETER}={video}"));
+                if !public {
+                    url.push('&');
+                    url.push_str(&answering.links.sign(self.url, chrono::Utc::now()));
+                }
             }
             url
         });

@@ -5,10 +5,10 @@ use chrono::Utc;
 
 use super::{visible_in_order, visible_video, VideoWithOwner};
 use crate::error::Error;
-use crate::media::StoredMedia;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use crate::ports::{PlaylistRepository, UserRepository, VideoRepository};
+use crate::video::Video;
 use crate::Id;
 
 /// A playlist with the videos the viewer may see, in playlist order.
@@ -24,11 +24,8 @@ pub struct PlaylistSummary {
     pub playlist: Playlist,
     /// Videos in it the viewer may see.
     pub total_videos: u64,
-    /// The thumbnail of the first of those.
-    pub thumbnail: Option<StoredMedia>,
-    /// Whether that video is public; if not, the viewer is its owner, and its files are theirs
-    /// alone.
-    pub thumbnail_public: bool,
+    /// The first of those, whose thumbnail shows the playlist.
+    pub first_video: Option<Video>,
 }
 
 /// The most videos one playlist holds. Parallel adds may each pass the check at the limit, so
@@ -114,25 +111,23 @@ impl PlaylistService {
             .values()
             .filter_map(|videos| videos.first().copied())
             .collect();
-        let thumbnails: HashMap<Id, (StoredMedia, bool)> = if firsts.is_empty() {
+        let first_videos: HashMap<Id, Video> = if firsts.is_empty() {
             HashMap::new()
         } else {
             self.videos
                 .find_many(&firsts)
                 .await?
                 .into_iter()
-                .filter_map(|v| Some((v.id, (v.thumbnail.clone()?, v.is_public()))))
+                .map(|v| (v.id, v))
                 .collect()
         };
         Ok(found.map(|playlist| {
             let videos = visible_entries.get(&playlist.id);
-            let first = videos
-                .and_then(|v| v.first())
-                .and_then(|first| thumbnails.get(first).cloned());
             PlaylistSummary {
                 total_videos: videos.map_or(0, |v| v.len() as u64),
-                thumbnail_public: first.as_ref().is_none_or(|(_, public)| *public),
-                thumbnail: first.map(|(thumbnail, _)| thumbnail),
+                first_video: videos
+                    .and_then(|v| v.first())
+                    .and_then(|first| first_videos.get(first).cloned()),
                 playlist,
             }
         }))

@@ -347,16 +347,27 @@ impl VideoService {
 
     /// Whether anyone may fetch a stored file: avatars and covers, and the files of public
     /// videos. Files of other videos (hidden, failed) and files no video holds yet (a job still
-    /// storing them) are for their owner only, who gets signed links to them.
-    pub async fn file_is_public(&self, folder: MediaFolder, asset_id: &str) -> Result<bool, Error> {
-        Ok(match folder {
-            MediaFolder::Avatars | MediaFolder::CoverImages => true,
-            MediaFolder::Videos | MediaFolder::Thumbnails => self
+    /// storing them) are for their owner only, who gets signed links to them. `holder`, the video
+    /// the link names, is looked up by id (which every store serves from its primary index); a
+    /// link that names none is answered by looking the file up.
+    pub async fn file_is_public(
+        &self,
+        folder: MediaFolder,
+        asset_id: &str,
+        holder: Option<Id>,
+    ) -> Result<bool, Error> {
+        if matches!(folder, MediaFolder::Avatars | MediaFolder::CoverImages) {
+            return Ok(true);
+        }
+        let video = match holder {
+            Some(id) => self
                 .videos
-                .holding_file(folder, asset_id)
+                .find_by_id(id)
                 .await?
-                .is_some_and(|video| video.is_public()),
-        })
+                .filter(|video| video.holds(folder, asset_id)),
+            None => self.videos.holding_file(folder, asset_id).await?,
+        };
+        Ok(video.is_some_and(|video| video.is_public()))
     }
 
     /// Deletes view records that can no longer keep a view from counting: run periodically.

@@ -3,6 +3,7 @@
 //! the content type by extension, long-lived caching (every stored name is unique and never
 //! reused), and nothing outside the media directory, whatever the path says.
 
+use std::collections::HashMap;
 use std::path::{Component, Path};
 
 use actix_files::NamedFile;
@@ -10,10 +11,10 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-
 use videotube_domain::media::MediaFolder;
 
 use crate::api::ApiError;
+use crate::origin::VIDEO_PARAMETER;
 use crate::startup::AppState;
 
 pub async fn serve(
@@ -38,12 +39,21 @@ pub async fn serve(
     }
     // Files of videos that are not public are served to whoever holds a link signed for them
     // (their owner was given one); to anyone else they do not exist.
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
     let folder = tail.split('/').next().and_then(MediaFolder::parse);
+    let holder = query.get(VIDEO_PARAMETER).and_then(|id| id.parse().ok());
     let public = match folder {
-        Some(folder) => state.videos.file_is_public(folder, tail.as_str()).await?,
+        Some(folder) => {
+            state
+                .videos
+                .file_is_public(folder, tail.as_str(), holder)
+                .await?
+        }
         None => false,
     };
-    if !public && !signed(&req, &state) {
+    if !public && !signed(&req, &query, &state) {
         return Err(not_found());
     }
     let file = NamedFile::open_async(&resolved)
@@ -89,12 +99,7 @@ pub async fn serve(
 }
 
 /// Whether the request carries a link signature for its path that has not run out.
-fn signed(req: &HttpRequest, state: &AppState) -> bool {
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string());
-    let Ok(query) = query else {
-        return false;
-    };
+fn signed(req: &HttpRequest, query: &HashMap<String, String>, state: &AppState) -> bool {
     match (query.get("expires"), query.get("signature")) {
         (Some(expires), Some(signature)) => {
             state

@@ -91,10 +91,13 @@ impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
         PlaylistListItem {
             playlist: PlaylistBody::from(&summary.playlist),
             total_videos: summary.total_videos,
-            thumbnail: MediaUrl::new(
-                summary.thumbnail.as_ref().map_or("", |t| t.url.as_str()),
-                summary.thumbnail_public,
-            ),
+            thumbnail: summary
+                .first_video
+                .as_ref()
+                .and_then(|video| Some((video, video.thumbnail.as_ref()?)))
+                .map_or(MediaUrl::public(""), |(video, thumbnail)| {
+                    MediaUrl::of_video(&thumbnail.url, video)
+                }),
         }
     }
 }

@@ -217,9 +217,9 @@ pub struct VideoChangesForm {
     thumbnail: Option<Vec<u8>>,
 }
 
-/// One of the video's files as answered: signed while the video is not public.
+/// One of the video's files as answered (see `MediaUrl`).
 fn media_url<'a>(video: &Video, file: Option<&'a StoredMedia>) -> MediaUrl<'a> {
-    MediaUrl::new(file.map_or("", |m| m.url.as_str()), video.is_public())
+    MediaUrl::of_video(file.map_or("", |m| m.url.as_str()), video)
 }
 
 impl<'a> From<&'a Video> for VideoView<'a> {

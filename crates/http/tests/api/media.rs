@@ -200,10 +200,27 @@ async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
         async move { client.get(url).send().await.unwrap() }
     };
     let (public_file, public_thumbnail) = files().await;
-    assert!(!public_file.contains('?'), "{public_file}");
+    // The URL names its video, looked up by id before the file is served.
+    assert!(
+        public_file.ends_with(&format!("?video={video}")),
+        "{public_file}"
+    );
     let res = fetch(public_file.clone()).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "public, no-cache");
+    let path = public_file.split_once('?').unwrap().0.to_owned();
+    assert_eq!(
+        fetch(path.clone()).await.status(),
+        StatusCode::OK,
+        "without it too"
+    );
+    let other = crate::videos::ready_video(&app, &creator, "Another").await;
+    let misnamed = fetch(format!("{path}?video={other}")).await;
+    assert_eq!(
+        misnamed.status(),
+        StatusCode::NOT_FOUND,
+        "a video that does not hold it"
+    );
 
     let res = app
         .send(
@@ -213,7 +230,7 @@ async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    for url in [&public_file, &public_thumbnail] {
+    for url in [&public_file, &public_thumbnail, &path] {
         assert_eq!(
             fetch(url.clone()).await.status(),
             StatusCode::NOT_FOUND,
@@ -222,7 +239,7 @@ async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
     }
     let (signed_file, signed_thumbnail) = files().await;
     assert!(
-        signed_file.starts_with(&format!("{public_file}?expires=")),
+        signed_file.starts_with(&format!("{public_file}&expires=")),
         "{signed_file}"
     );
     let res = fetch(signed_file.clone()).await;
@@ -234,7 +251,7 @@ async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
     );
     // A signature is for its own path, as given.
     let (_, thumbnail_query) = signed_thumbnail.split_once('?').unwrap();
-    let borrowed = format!("{public_file}?{thumbnail_query}");
+    let borrowed = format!("{path}?{thumbnail_query}");
     assert_eq!(fetch(borrowed).await.status(), StatusCode::NOT_FOUND);
     let tampered = signed_file.replace("signature=", "signature=00");
     assert_eq!(fetch(tampered).await.status(), StatusCode::NOT_FOUND);

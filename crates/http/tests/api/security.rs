@@ -486,6 +486,7 @@ async fn stored_file_names_are_128_random_bits_not_ids() {
         assert_eq!(name.len(), 32, "{url}");
         assert!(name.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
         // Not the ObjectId of anything (24 hex digits) a client could bracket by time.
-        assert!(!url.contains(&id), "{url}");
+        let path = url.split('?').next().unwrap();
+        assert!(!path.contains(&id), "{url}");
     }
 }
