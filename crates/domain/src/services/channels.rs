@@ -36,6 +36,7 @@ impl ChannelService {
     }
 
     /// Three queries: the user, both counts in one aggregation, and the viewer's subscription.
+    #[tracing::instrument(name = "ChannelService::profile", skip_all)]
     pub async fn profile(&self, viewer: Id, username: Username) -> Result<ChannelProfile, Error> {
         let user = self
             .users
@@ -55,6 +56,7 @@ impl ChannelService {
     /// Subscribes or unsubscribes; answers whether the caller is subscribed afterwards. The
     /// unique (subscriber, channel) index keeps one subscription at most, however many toggles
     /// race.
+    #[tracing::instrument(name = "ChannelService::toggle_subscription", skip_all)]
     pub async fn toggle_subscription(&self, subscriber: Id, channel: Id) -> Result<bool, Error> {
         if subscriber == channel {
             return Err(Error::invalid(vec![crate::FieldError::new(
@@ -80,6 +82,7 @@ impl ChannelService {
         }
     }
 
+    #[tracing::instrument(name = "ChannelService::subscribers", skip_all)]
     pub async fn subscribers(
         &self,
         channel: Id,
@@ -90,6 +93,7 @@ impl ChannelService {
         self.summaries(ids).await
     }
 
+    #[tracing::instrument(name = "ChannelService::subscriptions", skip_all)]
     pub async fn subscriptions(
         &self,
         subscriber: Id,

@@ -46,6 +46,7 @@ impl CommentService {
 
     /// A video's comments, newest first, each with its owner, like count and whether the viewer
     /// likes it. A video the viewer cannot see has no visible comments: 404.
+    #[tracing::instrument(name = "CommentService::list", skip_all)]
     pub async fn list(
         &self,
         viewer: Id,
@@ -81,6 +82,7 @@ impl CommentService {
         }))
     }
 
+    #[tracing::instrument(name = "CommentService::add", skip_all)]
     pub async fn add(
         &self,
         caller: Id,
@@ -94,6 +96,7 @@ impl CommentService {
             .await?)
     }
 
+    #[tracing::instrument(name = "CommentService::update", skip_all)]
     pub async fn update(
         &self,
         caller: Id,
@@ -113,6 +116,7 @@ impl CommentService {
     }
 
     /// Deletes the comment, then its likes (invisible once the comment is gone).
+    #[tracing::instrument(name = "CommentService::delete", skip_all)]
     pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
         self.owned(caller, id).await?;
         if !self.comments.delete(id).await? {
@@ -125,6 +129,7 @@ impl CommentService {
     }
 
     /// Likes or unlikes a comment on a video the caller can see: `(isLiked, likesCount)`.
+    #[tracing::instrument(name = "CommentService::toggle_like", skip_all)]
     pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
         let comment = self
             .comments

@@ -40,6 +40,7 @@ impl DashboardService {
     }
 
     /// Counts and sums only, never loading the channel's documents; zeros for a new channel.
+    #[tracing::instrument(name = "DashboardService::stats", skip_all)]
     pub async fn stats(&self, owner: Id) -> Result<ChannelStats, Error> {
         let totals = self.videos.channel_totals(owner).await?;
         let subscribers = self.subscriptions.counts(owner).await?.subscribers;
@@ -53,6 +54,7 @@ impl DashboardService {
     }
 
     /// The owner's videos in every state, newest first, each with its like count.
+    #[tracing::instrument(name = "DashboardService::videos", skip_all)]
     pub async fn videos(
         &self,
         owner: Id,

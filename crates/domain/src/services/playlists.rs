@@ -51,6 +51,7 @@ impl PlaylistService {
         }
     }
 
+    #[tracing::instrument(name = "PlaylistService::create", skip_all)]
     pub async fn create(
         &self,
         owner: Id,
@@ -67,6 +68,7 @@ impl PlaylistService {
         })
     }
 
+    #[tracing::instrument(name = "PlaylistService::get", skip_all)]
     pub async fn get(&self, viewer: Id, id: Id) -> Result<PlaylistWithVideos, Error> {
         let playlist = self
             .playlists
@@ -78,6 +80,7 @@ impl PlaylistService {
 
     /// A user's playlists, newest first, each with how many of its videos the viewer may see and
     /// the first one's thumbnail: five queries whatever the page size.
+    #[tracing::instrument(name = "PlaylistService::by_user", skip_all)]
     pub async fn by_user(
         &self,
         viewer: Id,
@@ -133,6 +136,7 @@ impl PlaylistService {
         }))
     }
 
+    #[tracing::instrument(name = "PlaylistService::update", skip_all)]
     pub async fn update(
         &self,
         caller: Id,
@@ -148,6 +152,7 @@ impl PlaylistService {
         self.with_videos(caller, playlist).await
     }
 
+    #[tracing::instrument(name = "PlaylistService::delete", skip_all)]
     pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
         self.owned(caller, id).await?;
         if self.playlists.delete(id).await? {
@@ -160,6 +165,7 @@ impl PlaylistService {
     /// Adds a video the caller may see to the caller's playlist; adding it again changes
     /// nothing. What counts is who owns the playlist, not who owns the video. A playlist holds
     /// at most `MAX_PLAYLIST_VIDEOS` (409 beyond), which bounds what reading one costs.
+    #[tracing::instrument(name = "PlaylistService::add_video", skip_all)]
     pub async fn add_video(
         &self,
         caller: Id,
@@ -185,6 +191,7 @@ impl PlaylistService {
 
     /// Takes a video out of the caller's playlist; removing it again changes nothing. A video
     /// that is in the playlist may be removed even once it is hidden.
+    #[tracing::instrument(name = "PlaylistService::remove_video", skip_all)]
     pub async fn remove_video(
         &self,
         caller: Id,

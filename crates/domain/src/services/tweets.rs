@@ -39,12 +39,14 @@ impl TweetService {
         }
     }
 
+    #[tracing::instrument(name = "TweetService::create", skip_all)]
     pub async fn create(&self, owner: Id, content: TweetContent) -> Result<Tweet, Error> {
         Ok(self.tweets.insert(owner, &content, Utc::now()).await?)
     }
 
     /// A user's tweets, newest first, with their owner, like counts and whether the viewer likes
     /// each: five queries (page, count, owner, counts, the viewer's likes) whatever the page size.
+    #[tracing::instrument(name = "TweetService::by_user", skip_all)]
     pub async fn by_user(
         &self,
         viewer: Id,
@@ -75,6 +77,7 @@ impl TweetService {
         }))
     }
 
+    #[tracing::instrument(name = "TweetService::update", skip_all)]
     pub async fn update(&self, caller: Id, id: Id, content: TweetContent) -> Result<Tweet, Error> {
         self.owned(caller, id).await?;
         self.tweets
@@ -84,6 +87,7 @@ impl TweetService {
     }
 
     /// Deletes the tweet, then its likes (invisible once the tweet is gone).
+    #[tracing::instrument(name = "TweetService::delete", skip_all)]
     pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
         self.owned(caller, id).await?;
         if !self.tweets.delete(id).await? {
@@ -92,6 +96,7 @@ impl TweetService {
         Ok(self.likes.remove_targets(&[LikeTarget::Tweet(id)]).await?)
     }
 
+    #[tracing::instrument(name = "TweetService::toggle_like", skip_all)]
     pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
         let tweet = self
             .tweets

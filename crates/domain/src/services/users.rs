@@ -76,6 +76,7 @@ impl UserService {
         }
     }
 
+    #[tracing::instrument(name = "UserService::register", skip_all)]
     pub async fn register(&self, reg: Registration<'_>) -> Result<User, Error> {
         let (username_taken, email_taken) = self.users.taken(&reg.username, &reg.email).await?;
         if username_taken || email_taken {
@@ -135,6 +136,7 @@ impl UserService {
         }
     }
 
+    #[tracing::instrument(name = "UserService::login", skip_all)]
     pub async fn login(
         &self,
         login: LoginId,
@@ -184,12 +186,14 @@ impl UserService {
 
     /// Deletes sessions that can no longer be used and expired token records, for every user:
     /// run periodically, not on the login path.
+    #[tracing::instrument(name = "UserService::sweep_sessions", skip_all)]
     pub async fn sweep_sessions(&self) -> Result<(), Error> {
         Ok(self.sessions.sweep(Utc::now()).await?)
     }
 
     /// Establishes the caller from an access token: valid signature, not expired, and its session
     /// still live, so logout and password changes take effect at once.
+    #[tracing::instrument(name = "UserService::authenticate", skip_all)]
     pub async fn authenticate(&self, access_token: &str) -> Result<Caller, Error> {
         let claims = self
             .tokens
@@ -218,6 +222,7 @@ impl UserService {
     /// Trades a refresh token for a new pair, rotating the session's token. Presenting a token the
     /// session no longer holds means it was copied: the whole session is revoked, except for the
     /// token replaced within the grace period, which parallel requests of one client still carry.
+    #[tracing::instrument(name = "UserService::refresh", skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let claims = self
             .tokens
@@ -257,6 +262,7 @@ impl UserService {
         }
     }
 
+    #[tracing::instrument(name = "UserService::logout", skip_all)]
     pub async fn logout(&self, caller: Caller) -> Result<(), Error> {
         // The database first: a lookup racing with this must not re-confirm the session.
         self.sessions.revoke(caller.session_id).await?;
@@ -264,6 +270,7 @@ impl UserService {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserService::current_user", skip_all)]
     pub async fn current_user(&self, caller: Caller) -> Result<User, Error> {
         self.users
             .find_by_id(caller.user_id)
@@ -272,6 +279,7 @@ impl UserService {
     }
 
     /// Changes the password and signs out every other session of the user.
+    #[tracing::instrument(name = "UserService::change_password", skip_all)]
     pub async fn change_password(
         &self,
         caller: Caller,
@@ -302,6 +310,7 @@ impl UserService {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserService::update_account", skip_all)]
     pub async fn update_account(
         &self,
         caller: Caller,
@@ -314,6 +323,7 @@ impl UserService {
     }
 
     /// Stores a new avatar or cover image, records it, then deletes the one it replaces.
+    #[tracing::instrument(name = "UserService::replace_image", skip_all)]
     pub async fn replace_image(
         &self,
         caller: Caller,

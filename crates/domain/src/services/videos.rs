@@ -136,6 +136,7 @@ impl VideoService {
     /// Creates a video from files the client uploaded straight to the media store, after
     /// checking that the store really signed them and that they are the caller's. Nothing is
     /// left to process: the video is `ready` at once.
+    #[tracing::instrument(name = "VideoService::publish_uploaded", skip_all)]
     pub async fn publish_uploaded(
         &self,
         owner: Id,
@@ -180,6 +181,7 @@ impl VideoService {
     /// Creates the video in the `processing` state with a job to store its files. The job is
     /// written first: if the process dies in between, the worker finds a job without a video
     /// and drops it, whereas a video without a job would stay `processing` for ever.
+    #[tracing::instrument(name = "VideoService::publish", skip_all)]
     pub async fn publish(
         &self,
         owner: Id,
@@ -222,6 +224,7 @@ impl VideoService {
         Ok(video)
     }
 
+    #[tracing::instrument(name = "VideoService::get", skip_all)]
     pub async fn get(&self, viewer: Id, id: Id) -> Result<Video, Error> {
         visible_video(self.videos.as_ref(), viewer, id)
             .await?
@@ -229,6 +232,7 @@ impl VideoService {
     }
 
     /// A page of the catalogue, each video with its owner (three queries: page, count, owners).
+    #[tracing::instrument(name = "VideoService::list", skip_all)]
     pub async fn list(
         &self,
         search: &VideoSearch,
@@ -246,6 +250,7 @@ impl VideoService {
 
     /// The watch page: the video with its owner. A ready video counts a view (once per viewer
     /// within 30 minutes) and moves to the top of the viewer's history.
+    #[tracing::instrument(name = "VideoService::watch", skip_all)]
     pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
         let mut video = self.get(viewer, id).await?;
         if video.status == VideoStatus::Ready
@@ -263,6 +268,7 @@ impl VideoService {
 
     /// The viewer's history, newest first, without videos that are gone or hidden since (the
     /// total counts every entry).
+    #[tracing::instrument(name = "VideoService::history", skip_all)]
     pub async fn history(
         &self,
         user: Id,
@@ -286,6 +292,7 @@ impl VideoService {
     /// total is exact when that walk reached the last like; otherwise it is the count of likes
     /// walked less the hidden ones among them, plus the likes left (an upper bound). From a
     /// cursor the walk starts there, and the total is the count of every like (an upper bound).
+    #[tracing::instrument(name = "VideoService::liked", skip_all)]
     pub async fn liked(
         &self,
         user: Id,
@@ -350,6 +357,7 @@ impl VideoService {
     /// storing them) are for their owner only, who gets signed links to them. `holder`, the video
     /// the link names, is looked up by id (which every store serves from its primary index); a
     /// link that names none is answered by looking the file up.
+    #[tracing::instrument(name = "VideoService::file_is_public", skip_all)]
     pub async fn file_is_public(
         &self,
         folder: MediaFolder,
@@ -371,20 +379,24 @@ impl VideoService {
     }
 
     /// Deletes view records that can no longer keep a view from counting: run periodically.
+    #[tracing::instrument(name = "VideoService::sweep_view_records", skip_all)]
     pub async fn sweep_view_records(&self) -> Result<(), Error> {
         Ok(self.history.sweep(Utc::now(), VIEW_WINDOW).await?)
     }
 
+    #[tracing::instrument(name = "VideoService::forget_watch", skip_all)]
     pub async fn forget_watch(&self, user: Id, video: Id) -> Result<(), Error> {
         Ok(self.history.forget(user, video).await?)
     }
 
+    #[tracing::instrument(name = "VideoService::clear_history", skip_all)]
     pub async fn clear_history(&self, user: Id) -> Result<(), Error> {
         Ok(self.history.clear(user).await?)
     }
 
     /// Changes title or description and, given a new thumbnail, replaces the old one (whose
     /// file is then deleted).
+    #[tracing::instrument(name = "VideoService::update", skip_all)]
     pub async fn update(
         &self,
         caller: Id,
@@ -423,6 +435,7 @@ impl VideoService {
         Ok(updated)
     }
 
+    #[tracing::instrument(name = "VideoService::toggle_publish", skip_all)]
     pub async fn toggle_publish(&self, caller: Id, id: Id) -> Result<Video, Error> {
         let video = self.owned(caller, id).await?;
         self.videos
@@ -433,6 +446,7 @@ impl VideoService {
 
     /// Deletes the video, then what hangs off it, then its files: once the first step is done
     /// nothing shows the video, so a crash half way leaves only invisible leftovers.
+    #[tracing::instrument(name = "VideoService::delete", skip_all)]
     pub async fn delete(&self, caller: Id, id: Id) -> Result<(), Error> {
         let video = self.owned(caller, id).await?;
         if !self.videos.delete(id).await? {
@@ -459,6 +473,7 @@ impl VideoService {
     }
 
     /// Likes or unlikes a video the caller can see; answers `(isLiked, likesCount)`.
+    #[tracing::instrument(name = "VideoService::toggle_like", skip_all)]
     pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
         let video = self.get(user, id).await?;
         toggle_like(
@@ -482,12 +497,14 @@ impl VideoService {
     }
 
     /// Claims a due job for this worker, for the lease's length.
+    #[tracing::instrument(name = "VideoService::claim_job", skip_all)]
     pub async fn claim_job(&self) -> Result<Option<JobLease>, Error> {
         Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
     }
 
     /// Extends a running job's lease; `false` when another worker took the job over (the lease
     /// had run out), in which case this worker must stop working on it.
+    #[tracing::instrument(name = "VideoService::renew_job", skip_all)]
     pub async fn renew_job(&self, lease: &JobLease) -> Result<bool, Error> {
         Ok(self
             .jobs
@@ -498,6 +515,7 @@ impl VideoService {
     /// Gives a claimed job back at once, its attempt not counted (the worker is stopping), so
     /// that another worker, or this one after a restart, takes it up without waiting for the
     /// lease to run out. Files already stored are replaced by the next attempt.
+    #[tracing::instrument(name = "VideoService::release_job", skip_all)]
     pub async fn release_job(&self, lease: &JobLease) -> Result<(), Error> {
         let job = &lease.job;
         self.jobs
@@ -508,6 +526,7 @@ impl VideoService {
 
     /// Stores a claimed job's files and records the result. Every write is refused once another
     /// worker holds the job (`JobStep::LeaseLost`).
+    #[tracing::instrument(name = "VideoService::run_job", skip_all)]
     pub async fn run_job(&self, lease: &JobLease) -> Result<JobStep, Error> {
         let job = &lease.job;
         let now = Utc::now();

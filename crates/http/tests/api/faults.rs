@@ -214,6 +214,17 @@ async fn a_database_outage_under_writes_answers_503_and_loses_no_acknowledged_wr
     let (status, log) = server.terminate(Duration::from_secs(20));
     assert!(status.success(), "{log}");
     assert!(!log.contains("panicked"), "{log}");
+    // The log says which repository operation the outage broke: its line carries the span of
+    // the call (`<collection>.<method>`) inside the service's.
+    let located = log
+        .lines()
+        .filter(|line| line.contains("database unavailable"))
+        .any(|line| {
+            ["tweets.insert", "sessions.find"]
+                .iter()
+                .any(|op| line.contains(op))
+        });
+    assert!(located, "{log}");
 }
 
 #[tokio::test]

@@ -59,6 +59,7 @@ impl MongoCommentRepository {
 
 #[async_trait]
 impl CommentRepository for MongoCommentRepository {
+    #[tracing::instrument(name = "comments.insert", skip_all)]
     async fn insert(
         &self,
         video: Id,
@@ -78,6 +79,7 @@ impl CommentRepository for MongoCommentRepository {
         Ok(doc.into())
     }
 
+    #[tracing::instrument(name = "comments.find_by_id", skip_all)]
     async fn find_by_id(&self, comment_id: Id) -> Result<Option<Comment>, RepoError> {
         let found = self
             .comments
@@ -88,6 +90,7 @@ impl CommentRepository for MongoCommentRepository {
         Ok(found.map(Comment::from))
     }
 
+    #[tracing::instrument(name = "comments.by_video", skip_all)]
     async fn by_video(
         &self,
         video: Id,
@@ -108,6 +111,7 @@ impl CommentRepository for MongoCommentRepository {
         .await
     }
 
+    #[tracing::instrument(name = "comments.update_content", skip_all)]
     async fn update_content(
         &self,
         comment_id: Id,
@@ -123,6 +127,7 @@ impl CommentRepository for MongoCommentRepository {
             .map(|found| found.map(Comment::from))
     }
 
+    #[tracing::instrument(name = "comments.delete", skip_all)]
     async fn delete(&self, comment_id: Id) -> Result<bool, RepoError> {
         let result = self
             .comments
@@ -132,6 +137,7 @@ impl CommentRepository for MongoCommentRepository {
         Ok(result.deleted_count == 1)
     }
 
+    #[tracing::instrument(name = "comments.ids_of_video", skip_all)]
     async fn ids_of_video(&self, video: Id, limit: u32) -> Result<Vec<Id>, RepoError> {
         find_ids(
             self.limit,
@@ -142,6 +148,7 @@ impl CommentRepository for MongoCommentRepository {
         .await
     }
 
+    #[tracing::instrument(name = "comments.delete_many", skip_all)]
     async fn delete_many(&self, ids: &[Id]) -> Result<(), RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         self.comments

@@ -80,6 +80,7 @@ impl MongoWatchHistoryRepository {
 
 #[async_trait]
 impl WatchHistoryRepository for MongoWatchHistoryRepository {
+    #[tracing::instrument(name = "watch_history.record_watch", skip_all)]
     async fn record_watch(
         &self,
         user: Id,
@@ -113,6 +114,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         Ok(counted)
     }
 
+    #[tracing::instrument(name = "watch_history.page", skip_all)]
     async fn page(
         &self,
         user: Id,
@@ -134,6 +136,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
         Ok(entries.map(|e| id(e.video)))
     }
 
+    #[tracing::instrument(name = "watch_history.forget", skip_all)]
     async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError> {
         self.history
             .delete_one(doc! { "user": oid(user), "video": oid(video) })
@@ -142,6 +145,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "watch_history.clear", skip_all)]
     async fn clear(&self, user: Id) -> Result<(), RepoError> {
         self.history
             .delete_many(doc! { "user": oid(user) })
@@ -150,6 +154,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "watch_history.remove_video", skip_all)]
     async fn remove_video(&self, video: Id) -> Result<(), RepoError> {
         self.history
             .delete_many(doc! { "video": oid(video) })
@@ -162,6 +167,7 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "watch_history.sweep", skip_all)]
     async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError> {
         let cutoff = bson::DateTime::from_millis(now.timestamp_millis() - millis(window));
         // `$not $gte` also takes the records of earlier versions, which have no `at`.

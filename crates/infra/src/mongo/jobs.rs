@@ -157,6 +157,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
         id(ObjectId::new())
     }
 
+    #[tracing::instrument(name = "media_jobs.insert", skip_all)]
     async fn insert(&self, job: &MediaJob) -> Result<(), RepoError> {
         let created_at = to_bson_time(job.created_at);
         let doc = JobDoc {
@@ -179,6 +180,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
     /// writes, so two workers could both take it. Instead a claim is one insert of a document
     /// keyed by the job and the next fence: the unique `_id` lets exactly one worker win it, and
     /// there is no second write whose loss could leave the job unclaimable.
+    #[tracing::instrument(name = "media_jobs.claim_next", skip_all)]
     async fn claim_next(
         &self,
         now: DateTime<Utc>,
@@ -231,6 +233,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
     /// Extends the claim, then checks that no later claim exists. A renewal racing a takeover at
     /// the very moment the lease ran out can let both workers run until this one's next renewal;
     /// the fence on the video refuses the older worker's result meanwhile.
+    #[tracing::instrument(name = "media_jobs.renew", skip_all)]
     async fn renew(
         &self,
         lease: &JobLease,
@@ -253,6 +256,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
         Ok(true)
     }
 
+    #[tracing::instrument(name = "media_jobs.retry_later", skip_all)]
     async fn retry_later(
         &self,
         lease: &JobLease,
@@ -288,6 +292,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
             .map(|_| true)
     }
 
+    #[tracing::instrument(name = "media_jobs.finish", skip_all)]
     async fn finish(&self, lease: &JobLease) -> Result<bool, RepoError> {
         if self.taken_over(lease).await? {
             return Ok(false);
@@ -295,6 +300,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
         self.remove(lease.job.id).await.map(|()| true)
     }
 
+    #[tracing::instrument(name = "media_jobs.remove", skip_all)]
     async fn remove(&self, job_id: Id) -> Result<(), RepoError> {
         self.jobs
             .delete_one(doc! { "_id": oid(job_id) })

@@ -63,6 +63,7 @@ fn keys(targets: &[LikeTarget]) -> (Vec<String>, HashMap<String, LikeTarget>) {
 
 #[async_trait]
 impl LikeRepository for MongoLikeRepository {
+    #[tracing::instrument(name = "likes.like", skip_all)]
     async fn like(
         &self,
         user: Id,
@@ -91,6 +92,7 @@ impl LikeRepository for MongoLikeRepository {
         insert_unique(self.limit, &self.likes, like).await
     }
 
+    #[tracing::instrument(name = "likes.unlike", skip_all)]
     async fn unlike(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError> {
         let result = self
             .likes
@@ -100,6 +102,7 @@ impl LikeRepository for MongoLikeRepository {
         Ok(result.deleted_count == 1)
     }
 
+    #[tracing::instrument(name = "likes.is_liked", skip_all)]
     async fn is_liked(&self, user: Id, target: LikeTarget) -> Result<bool, RepoError> {
         let found = self
             .likes
@@ -110,6 +113,7 @@ impl LikeRepository for MongoLikeRepository {
         Ok(found.is_some())
     }
 
+    #[tracing::instrument(name = "likes.count_others", skip_all)]
     async fn count_others(&self, target: LikeTarget, user: Id) -> Result<u64, RepoError> {
         self.likes
             .count_documents(doc! { "target": target.to_string(), "likedBy": { "$ne": oid(user) } })
@@ -118,6 +122,7 @@ impl LikeRepository for MongoLikeRepository {
             .await
     }
 
+    #[tracing::instrument(name = "likes.counts", skip_all)]
     async fn counts(&self, targets: &[LikeTarget]) -> Result<HashMap<LikeTarget, u64>, RepoError> {
         if targets.is_empty() {
             return Ok(HashMap::new());
@@ -136,6 +141,7 @@ impl LikeRepository for MongoLikeRepository {
             .collect())
     }
 
+    #[tracing::instrument(name = "likes.liked_among", skip_all)]
     async fn liked_among(
         &self,
         user: Id,
@@ -157,6 +163,7 @@ impl LikeRepository for MongoLikeRepository {
             .collect())
     }
 
+    #[tracing::instrument(name = "likes.channel_total", skip_all)]
     async fn channel_total(&self, owner: Id) -> Result<u64, RepoError> {
         self.likes
             .count_documents(doc! { "videoOwner": oid(owner) })
@@ -165,6 +172,7 @@ impl LikeRepository for MongoLikeRepository {
             .await
     }
 
+    #[tracing::instrument(name = "likes.remove_targets", skip_all)]
     async fn remove_targets(&self, targets: &[LikeTarget]) -> Result<(), RepoError> {
         // Batches keep each command far below the 16 MB limit however many comments a video had.
         for batch in targets.chunks(1000) {
@@ -177,6 +185,7 @@ impl LikeRepository for MongoLikeRepository {
         Ok(())
     }
 
+    #[tracing::instrument(name = "likes.count_liked_videos", skip_all)]
     async fn count_liked_videos(&self, user: Id) -> Result<u64, RepoError> {
         self.likes
             .count_documents(doc! { "likedBy": oid(user), "video": { "$exists": true } })
@@ -185,6 +194,7 @@ impl LikeRepository for MongoLikeRepository {
             .await
     }
 
+    #[tracing::instrument(name = "likes.liked_videos", skip_all)]
     async fn liked_videos(
         &self,
         user: Id,

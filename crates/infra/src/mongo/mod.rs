@@ -99,14 +99,27 @@ impl std::ops::Deref for Store {
 pub(crate) trait Within<T>:
     IntoFuture<Output = Result<T, mongodb::error::Error>> + Sized
 {
-    /// The operation's result in the domain's terms; `Unavailable` past `limit`.
+    /// The operation's result in the domain's terms; `Unavailable` past `limit`. A failure
+    /// (not a duplicate key, which callers expect) is logged here, inside the repository call's
+    /// span (`<collection>.<method>`), so the log says which operation broke; the request's 5xx
+    /// line follows under the same request id.
     async fn within(self, limit: Duration) -> Result<T, RepoError> {
-        match tokio::time::timeout(limit, self.into_future()).await {
+        let result = match tokio::time::timeout(limit, self.into_future()).await {
             Ok(result) => result.map_err(repo_error),
             Err(_) => Err(RepoError::Unavailable(
                 format!("a database operation took over {limit:?}").into(),
             )),
+        };
+        match &result {
+            Err(RepoError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "database unavailable");
+            }
+            Err(RepoError::Other(cause)) => {
+                tracing::error!(error = %cause, "database operation failed");
+            }
+            _ => {}
         }
+        result
     }
 }
 

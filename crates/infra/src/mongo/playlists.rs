@@ -77,6 +77,7 @@ impl MongoPlaylistRepository {
 
 #[async_trait]
 impl PlaylistRepository for MongoPlaylistRepository {
+    #[tracing::instrument(name = "playlists.insert", skip_all)]
     async fn insert(
         &self,
         owner: Id,
@@ -96,6 +97,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(doc.into())
     }
 
+    #[tracing::instrument(name = "playlists.find_by_id", skip_all)]
     async fn find_by_id(&self, playlist_id: Id) -> Result<Option<Playlist>, RepoError> {
         let found = self
             .playlists
@@ -106,6 +108,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(found.map(Playlist::from))
     }
 
+    #[tracing::instrument(name = "playlists.by_owner", skip_all)]
     async fn by_owner(
         &self,
         owner: Id,
@@ -126,6 +129,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         .await
     }
 
+    #[tracing::instrument(name = "playlists.update_details", skip_all)]
     async fn update_details(
         &self,
         playlist_id: Id,
@@ -147,6 +151,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
             .map(|found| found.map(Playlist::from))
     }
 
+    #[tracing::instrument(name = "playlists.delete", skip_all)]
     async fn delete(&self, playlist_id: Id) -> Result<bool, RepoError> {
         let result = self
             .playlists
@@ -163,6 +168,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(true)
     }
 
+    #[tracing::instrument(name = "playlists.add_video", skip_all)]
     async fn add_video(
         &self,
         playlist: Id,
@@ -178,6 +184,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         insert_unique(self.limit, &self.entries, entry).await
     }
 
+    #[tracing::instrument(name = "playlists.remove_video", skip_all)]
     async fn remove_video(&self, playlist: Id, video: Id) -> Result<bool, RepoError> {
         let result = self
             .entries
@@ -187,6 +194,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(result.deleted_count == 1)
     }
 
+    #[tracing::instrument(name = "playlists.count_videos", skip_all)]
     async fn count_videos(&self, playlist: Id) -> Result<u64, RepoError> {
         self.entries
             .count_documents(doc! { "playlist": oid(playlist) })
@@ -195,6 +203,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
             .await
     }
 
+    #[tracing::instrument(name = "playlists.videos_of", skip_all)]
     async fn videos_of(&self, playlists: &[Id]) -> Result<HashMap<Id, Vec<Id>>, RepoError> {
         let ids: Vec<ObjectId> = playlists.iter().copied().map(oid).collect();
         let entries: Vec<Document> = find_all(
@@ -218,6 +227,7 @@ impl PlaylistRepository for MongoPlaylistRepository {
         Ok(videos)
     }
 
+    #[tracing::instrument(name = "playlists.remove_video_everywhere", skip_all)]
     async fn remove_video_everywhere(&self, video: Id) -> Result<(), RepoError> {
         self.entries
             .delete_many(doc! { "video": oid(video) })

@@ -172,6 +172,7 @@ impl SessionRepository for MongoSessionRepository {
         id(ObjectId::new())
     }
 
+    #[tracing::instrument(name = "sessions.insert", skip_all)]
     async fn insert(&self, session: &Session, token_hash: &str) -> Result<(), RepoError> {
         let doc = SessionDoc {
             id: oid(session.id),
@@ -190,6 +191,7 @@ impl SessionRepository for MongoSessionRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "sessions.find", skip_all)]
     async fn find(&self, session_id: Id) -> Result<Option<Session>, RepoError> {
         Ok(self
             .find_doc(oid(session_id))
@@ -198,6 +200,7 @@ impl SessionRepository for MongoSessionRepository {
             .map(Session::from))
     }
 
+    #[tracing::instrument(name = "sessions.rotate", skip_all)]
     async fn rotate(&self, rotation: RefreshRotation<'_>) -> Result<Rotation, RepoError> {
         let session_id = oid(rotation.session);
         let mut hint = None;
@@ -259,6 +262,7 @@ impl SessionRepository for MongoSessionRepository {
 
     /// Revoked sessions also expire at once, so that the sweep finds every dead session by
     /// `expiresAt` alone (one index).
+    #[tracing::instrument(name = "sessions.revoke", skip_all)]
     async fn revoke(&self, session_id: Id) -> Result<(), RepoError> {
         self.sessions
             .update_one(
@@ -270,6 +274,7 @@ impl SessionRepository for MongoSessionRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "sessions.revoke_others", skip_all)]
     async fn revoke_others(&self, user_id: Id, keep: Id) -> Result<(), RepoError> {
         self.sessions
             .update_many(
@@ -284,6 +289,7 @@ impl SessionRepository for MongoSessionRepository {
     /// Sessions first; then spent records older than `KEEP_SPENT`, in batches: those behind
     /// their session's hint (or of a session gone) are deleted; those a lost hint write left in
     /// the chain first move the hint past them.
+    #[tracing::instrument(name = "sessions.sweep", skip_all)]
     async fn sweep(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
         self.sessions
             .delete_many(doc! { "expiresAt": { "$lt": to_bson_time(now) } })

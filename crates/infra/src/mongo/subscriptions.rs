@@ -65,6 +65,7 @@ impl MongoSubscriptionRepository {
 
 #[async_trait]
 impl SubscriptionRepository for MongoSubscriptionRepository {
+    #[tracing::instrument(name = "subscriptions.subscribe", skip_all)]
     async fn subscribe(
         &self,
         subscriber: Id,
@@ -80,6 +81,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         insert_unique(self.limit, &self.subscriptions, doc).await
     }
 
+    #[tracing::instrument(name = "subscriptions.unsubscribe", skip_all)]
     async fn unsubscribe(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
         let result = self
             .subscriptions
@@ -89,6 +91,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         Ok(result.deleted_count == 1)
     }
 
+    #[tracing::instrument(name = "subscriptions.is_subscribed", skip_all)]
     async fn is_subscribed(&self, subscriber: Id, channel: Id) -> Result<bool, RepoError> {
         let found = self
             .subscriptions
@@ -102,6 +105,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
     /// One aggregation: the user's subscriptions on either side, grouped by channel. The group
     /// of the user's own channel counts their subscribers; every other group is a channel they
     /// follow (no one subscribes to themself).
+    #[tracing::instrument(name = "subscriptions.counts", skip_all)]
     async fn counts(&self, user: Id) -> Result<SubscriptionCounts, RepoError> {
         let user = oid(user);
         let pipeline = [
@@ -123,6 +127,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         Ok(counts)
     }
 
+    #[tracing::instrument(name = "subscriptions.subscribers", skip_all)]
     async fn subscribers(
         &self,
         channel: Id,
@@ -138,6 +143,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         .await
     }
 
+    #[tracing::instrument(name = "subscriptions.subscriptions", skip_all)]
     async fn subscriptions(
         &self,
         subscriber: Id,

@@ -56,6 +56,7 @@ impl MongoTweetRepository {
 
 #[async_trait]
 impl TweetRepository for MongoTweetRepository {
+    #[tracing::instrument(name = "tweets.insert", skip_all)]
     async fn insert(
         &self,
         owner: Id,
@@ -73,6 +74,7 @@ impl TweetRepository for MongoTweetRepository {
         Ok(doc.into())
     }
 
+    #[tracing::instrument(name = "tweets.find_by_id", skip_all)]
     async fn find_by_id(&self, tweet_id: Id) -> Result<Option<Tweet>, RepoError> {
         let found = self
             .tweets
@@ -83,6 +85,7 @@ impl TweetRepository for MongoTweetRepository {
         Ok(found.map(Tweet::from))
     }
 
+    #[tracing::instrument(name = "tweets.by_owner", skip_all)]
     async fn by_owner(
         &self,
         owner: Id,
@@ -103,6 +106,7 @@ impl TweetRepository for MongoTweetRepository {
         .await
     }
 
+    #[tracing::instrument(name = "tweets.update_content", skip_all)]
     async fn update_content(
         &self,
         tweet_id: Id,
@@ -118,6 +122,7 @@ impl TweetRepository for MongoTweetRepository {
             .map(|found| found.map(Tweet::from))
     }
 
+    #[tracing::instrument(name = "tweets.delete", skip_all)]
     async fn delete(&self, tweet_id: Id) -> Result<bool, RepoError> {
         let result = self
             .tweets

@@ -103,6 +103,7 @@ impl MongoUserRepository {
 
 #[async_trait]
 impl UserRepository for MongoUserRepository {
+    #[tracing::instrument(name = "users.insert", skip_all)]
     async fn insert(&self, user: NewUser) -> Result<User, RepoError> {
         let created_at = to_bson_time(user.created_at);
         let doc = UserDoc {
@@ -127,6 +128,7 @@ impl UserRepository for MongoUserRepository {
         }
     }
 
+    #[tracing::instrument(name = "users.find_by_id", skip_all)]
     async fn find_by_id(&self, id: Id) -> Result<Option<User>, RepoError> {
         let found = self
             .users
@@ -137,6 +139,7 @@ impl UserRepository for MongoUserRepository {
         Ok(found.map(User::from))
     }
 
+    #[tracing::instrument(name = "users.find_by_login", skip_all)]
     async fn find_by_login(&self, login: &LoginId) -> Result<Option<User>, RepoError> {
         let filter = match login {
             LoginId::Username(username) => doc! { "username": username.as_str() },
@@ -151,6 +154,7 @@ impl UserRepository for MongoUserRepository {
         Ok(found.map(User::from))
     }
 
+    #[tracing::instrument(name = "users.taken", skip_all)]
     async fn taken(&self, username: &Username, email: &Email) -> Result<(bool, bool), RepoError> {
         let projection = doc! { "username": 1, "email": 1 };
         let mut cursor = self
@@ -175,6 +179,7 @@ impl UserRepository for MongoUserRepository {
         Ok((username_taken, email_taken))
     }
 
+    #[tracing::instrument(name = "users.summaries", skip_all)]
     async fn summaries(&self, ids: &[Id]) -> Result<Vec<UserSummary>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         let found: Vec<Document> = find_all(
@@ -200,6 +205,7 @@ impl UserRepository for MongoUserRepository {
             .collect())
     }
 
+    #[tracing::instrument(name = "users.update_account", skip_all)]
     async fn update_account(
         &self,
         id: Id,
@@ -215,6 +221,7 @@ impl UserRepository for MongoUserRepository {
         self.update(id, set).await
     }
 
+    #[tracing::instrument(name = "users.set_password", skip_all)]
     async fn set_password(&self, id: Id, hash: &PasswordHash) -> Result<bool, RepoError> {
         Ok(self
             .update(id, doc! { "password": hash.expose() })
@@ -222,6 +229,7 @@ impl UserRepository for MongoUserRepository {
             .is_some())
     }
 
+    #[tracing::instrument(name = "users.set_image", skip_all)]
     async fn set_image(
         &self,
         id: Id,

@@ -167,6 +167,7 @@ impl VideoRepository for MongoVideoRepository {
         id(ObjectId::new())
     }
 
+    #[tracing::instrument(name = "videos.insert", skip_all)]
     async fn insert(&self, video: &Video) -> Result<(), RepoError> {
         let (video_file, video_file_asset_id) = split(video.video_file.as_ref());
         let (thumbnail, thumbnail_asset_id) = split(video.thumbnail.as_ref());
@@ -195,6 +196,7 @@ impl VideoRepository for MongoVideoRepository {
             .map(drop)
     }
 
+    #[tracing::instrument(name = "videos.find_by_id", skip_all)]
     async fn find_by_id(&self, video_id: Id) -> Result<Option<Video>, RepoError> {
         let found = self
             .videos
@@ -205,6 +207,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(found.map(Video::from))
     }
 
+    #[tracing::instrument(name = "videos.mark_ready", skip_all)]
     async fn mark_ready(
         &self,
         video_id: Id,
@@ -228,6 +231,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(recorded)
     }
 
+    #[tracing::instrument(name = "videos.search", skip_all)]
     async fn search(
         &self,
         search: &VideoSearch,
@@ -259,6 +263,7 @@ impl VideoRepository for MongoVideoRepository {
         .await
     }
 
+    #[tracing::instrument(name = "videos.holding_file", skip_all)]
     async fn holding_file(
         &self,
         folder: MediaFolder,
@@ -277,6 +282,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(found.map(Video::from))
     }
 
+    #[tracing::instrument(name = "videos.find_many", skip_all)]
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         let found: Vec<VideoDoc> =
@@ -284,6 +290,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(found.into_iter().map(Video::from).collect())
     }
 
+    #[tracing::instrument(name = "videos.visible_among", skip_all)]
     async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         let filter = doc! {
@@ -296,6 +303,7 @@ impl VideoRepository for MongoVideoRepository {
             .collect())
     }
 
+    #[tracing::instrument(name = "videos.update_details", skip_all)]
     async fn update_details(
         &self,
         video_id: Id,
@@ -316,6 +324,7 @@ impl VideoRepository for MongoVideoRepository {
         self.update(video_id, set).await
     }
 
+    #[tracing::instrument(name = "videos.set_published", skip_all)]
     async fn set_published(
         &self,
         video_id: Id,
@@ -332,6 +341,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(updated)
     }
 
+    #[tracing::instrument(name = "videos.delete", skip_all)]
     async fn delete(&self, video_id: Id) -> Result<bool, RepoError> {
         let result = self
             .videos
@@ -341,6 +351,7 @@ impl VideoRepository for MongoVideoRepository {
         Ok(result.deleted_count == 1)
     }
 
+    #[tracing::instrument(name = "videos.add_view", skip_all)]
     async fn add_view(&self, video_id: Id) -> Result<(), RepoError> {
         self.videos
             .update_one(
@@ -354,6 +365,7 @@ impl VideoRepository for MongoVideoRepository {
 
     /// Two queries at once: FerretDB 1.24 computes only the first of several accumulators in one
     /// `$group` (the others come back 0), so the views are summed alone and the videos counted.
+    #[tracing::instrument(name = "videos.channel_totals", skip_all)]
     async fn channel_totals(&self, owner: Id) -> Result<ChannelTotals, RepoError> {
         let owned = doc! { "owner": oid(owner) };
         let pipeline = [
@@ -376,6 +388,7 @@ impl VideoRepository for MongoVideoRepository {
         })
     }
 
+    #[tracing::instrument(name = "videos.mark_failed", skip_all)]
     async fn mark_failed(&self, video_id: Id, fence: u64, reason: &str) -> Result<bool, RepoError> {
         let set = doc! {
             "status": VideoStatus::Failed.as_str(),
