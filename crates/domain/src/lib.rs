@@ -8,6 +8,7 @@ pub mod error;
 pub mod id;
 pub mod like;
 pub mod media;
+pub mod ownership;
 pub mod page;
 pub mod playlist;
 pub mod ports;

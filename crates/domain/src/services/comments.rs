@@ -7,6 +7,7 @@ use super::{toggle_like, visible_video, LikeStates};
 use crate::comment::{Comment, CommentContent};
 use crate::error::Error;
 use crate::like::LikeTarget;
+use crate::ownership::owned_by;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{CommentRepository, LikeRepository, UserRepository, VideoRepository};
 use crate::user::UserSummary;
@@ -163,12 +164,6 @@ impl CommentService {
     }
 
     async fn owned(&self, caller: Id, id: Id) -> Result<Comment, Error> {
-        match self.comments.find_by_id(id).await? {
-            None => Err(Error::NotFound("Comment not found")),
-            Some(comment) if comment.owner != caller => {
-                Err(Error::Forbidden("Only the comment's owner may change it"))
-            }
-            Some(comment) => Ok(comment),
-        }
+        owned_by(self.comments.find_by_id(id).await?, caller)
     }
 }

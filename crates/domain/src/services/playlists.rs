@@ -5,6 +5,7 @@ use chrono::Utc;
 
 use super::{visible_in_order, visible_video, VideoWithOwner};
 use crate::error::Error;
+use crate::ownership::owned_by;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use crate::ports::{PlaylistRepository, UserRepository, VideoRepository};
@@ -223,12 +224,6 @@ impl PlaylistService {
     }
 
     async fn owned(&self, caller: Id, id: Id) -> Result<Playlist, Error> {
-        match self.playlists.find_by_id(id).await? {
-            None => Err(Error::NotFound("Playlist not found")),
-            Some(playlist) if playlist.owner != caller => {
-                Err(Error::Forbidden("Only the playlist's owner may change it"))
-            }
-            Some(playlist) => Ok(playlist),
-        }
+        owned_by(self.playlists.find_by_id(id).await?, caller)
     }
 }

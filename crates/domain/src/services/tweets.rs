@@ -5,6 +5,7 @@ use chrono::Utc;
 use super::{toggle_like, LikeStates};
 use crate::error::Error;
 use crate::like::LikeTarget;
+use crate::ownership::owned_by;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{LikeRepository, TweetRepository, UserRepository};
 use crate::tweet::{Tweet, TweetContent};
@@ -113,12 +114,6 @@ impl TweetService {
     }
 
     async fn owned(&self, caller: Id, id: Id) -> Result<Tweet, Error> {
-        match self.tweets.find_by_id(id).await? {
-            None => Err(Error::NotFound("Tweet not found")),
-            Some(tweet) if tweet.owner != caller => {
-                Err(Error::Forbidden("Only the tweet's owner may change it"))
-            }
-            Some(tweet) => Ok(tweet),
-        }
+        owned_by(self.tweets.find_by_id(id).await?, caller)
     }
 }

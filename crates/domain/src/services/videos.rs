@@ -11,6 +11,7 @@ use crate::media::{
     plausible_duration, DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant,
     UploadedFile,
 };
+use crate::ownership::owned_by;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{
     CommentRepository, DirectUploads, LikeRepository, MediaJobRepository, MediaStore,
@@ -487,13 +488,7 @@ impl VideoService {
 
     /// The video, if the caller owns it: 404 when there is none, 403 when it is someone else's.
     async fn owned(&self, caller: Id, id: Id) -> Result<Video, Error> {
-        match self.videos.find_by_id(id).await? {
-            None => Err(Error::NotFound("Video not found")),
-            Some(video) if video.owner != caller => {
-                Err(Error::Forbidden("Only the video's owner may change it"))
-            }
-            Some(video) => Ok(video),
-        }
+        owned_by(self.videos.find_by_id(id).await?, caller)
     }
 
     /// Claims a due job for this worker, for the lease's length.
