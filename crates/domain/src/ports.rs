@@ -451,6 +451,12 @@ pub trait DirectUploads: Send + Sync {
     ) -> Result<Stored, DirectUploadError>;
 }
 
+/// Whether the database answers at all.
+#[async_trait]
+pub trait DatabaseProbe: Send + Sync {
+    async fn ping(&self) -> Result<(), RepoError>;
+}
+
 /// Brute-force protection for login: answers how long to wait when an attempt is over budget.
 /// Each attempt spends from its client's budget before anything is looked up, then from its
 /// account's (see `UserService::login` for the key).

@@ -15,8 +15,8 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
-    AuthPolicy, ChannelService, CommentService, DashboardService, JobPolicy, PlaylistService,
-    TweetService, UserService, VideoPorts, VideoService,
+    AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
+    PlaylistService, TweetService, UserService, VideoPorts, VideoService,
 };
 use videotube_domain::Error;
 use videotube_infra::cloudinary::CloudinaryStore;
@@ -52,7 +52,7 @@ pub struct AppState {
     pub video_max_bytes: u64,
     /// Largest JSON body read by hand (where a route takes JSON or multipart).
     pub json_limit: usize,
-    pub db: Database,
+    pub health: HealthService,
     pub cookies: CookiePolicy,
     pub spool_dir: PathBuf,
     /// The local media directory, canonical (links resolved), for containment checks.
@@ -194,6 +194,7 @@ impl Application {
             comments,
             playlists,
             videos,
+            health,
         } = Services::new(&settings, &db, media_store, direct_uploads)?;
         let job_wake = Arc::new(Notify::new());
         let (stop_worker, worker_stop) = watch::channel(false);
@@ -225,7 +226,7 @@ impl Application {
             jobs_dir,
             video_max_bytes: media.video_max_bytes,
             json_limit: app.json_limit_bytes,
-            db,
+            health,
             cookies: CookiePolicy {
                 secure: app.cookie_secure,
                 same_site: app.cookie_same_site,
@@ -338,6 +339,7 @@ pub struct Services {
     pub comments: CommentService,
     pub playlists: PlaylistService,
     pub videos: Arc<VideoService>,
+    pub health: HealthService,
 }
 
 impl Services {
@@ -426,6 +428,7 @@ impl Services {
             comments,
             playlists,
             videos,
+            health: HealthService::new(Arc::new(store.clone())),
         })
     }
 }

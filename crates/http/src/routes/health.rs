@@ -1,11 +1,9 @@
+use crate::api::{error_body, respond, Envelope, ErrorEnvelope};
+use crate::startup::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
-use videotube_infra::mongo;
-
-use crate::api::{error_body, respond, CauseChain, Envelope, ErrorEnvelope};
-use crate::startup::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -22,7 +20,8 @@ pub struct Health {
     ),
 )]
 pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
-    match mongo::ping(&state.db).await {
+    // A failure is logged where it happened (the probe's span).
+    match state.health.check().await {
         Ok(()) => respond(
             StatusCode::OK,
             Health {
@@ -31,8 +30,7 @@ pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
             },
             "Health check passed",
         ),
-        Err(err) => {
-            tracing::warn!(error = %CauseChain(&err), "healthcheck: database unreachable");
+        Err(_) => {
             let status = StatusCode::SERVICE_UNAVAILABLE;
             HttpResponse::build(status).json(error_body(status, "Database unavailable", &[]))
         }

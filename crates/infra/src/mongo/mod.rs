@@ -132,6 +132,18 @@ pub async fn ping(db: &Database) -> Result<(), RepoError> {
         .map_err(repo_error)
 }
 
+#[async_trait::async_trait]
+impl videotube_domain::ports::DatabaseProbe for Store {
+    #[tracing::instrument(name = "database.ping", skip_all)]
+    async fn ping(&self) -> Result<(), RepoError> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .within(self.limit)
+            .await
+            .map(drop)
+    }
+}
+
 /// Makes the database ready for this version: its indexes, and fields earlier versions did not
 /// store. Run at start-up; each step is a no-op once done.
 pub async fn prepare(db: &Database) -> Result<(), mongodb::error::Error> {
