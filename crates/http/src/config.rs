@@ -48,16 +48,21 @@ pub struct ApplicationSettings {
 }
 
 impl ApplicationSettings {
-    /// The trusted proxies as networks (an address is a network of one), or the entry that is
-    /// neither.
-    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+    /// The trusted proxies as networks (an address is a network of one); an entry that is
+    /// neither is refused, naming it.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, SettingsError> {
         self.trusted_proxies
             .iter()
             .map(|entry| {
                 entry
                     .parse::<ipnet::IpNet>()
                     .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| entry.clone())
+                    .map_err(|_| SettingsError::Refused {
+                        variable: "APP_APPLICATION__TRUSTED_PROXIES",
+                        problem: format!(
+                            "has `{entry}`, which is neither an IP address nor a CIDR"
+                        ),
+                    })
             })
             .collect()
     }
@@ -353,12 +358,7 @@ impl Settings {
                 problem: "must be between 4 and 31".into(),
             });
         }
-        if let Err(bad) = self.application.trusted_proxy_nets() {
-            return Err(SettingsError::Refused {
-                variable: "APP_APPLICATION__TRUSTED_PROXIES",
-                problem: format!("has `{bad}`, which is neither an IP address nor a CIDR"),
-            });
-        }
+        self.application.trusted_proxy_nets()?;
         for origin in &self.application.cors_origins {
             if origin != "*" && !is_origin(origin) {
                 return Err(SettingsError::Refused {

@@ -148,13 +148,8 @@ impl Application {
             };
             format!("http://{host}:{port}")
         };
-        let trusted_proxies =
-            app.trusted_proxy_nets()
-                .map_err(|bad| config::SettingsError::Refused {
-                    variable: "APP_APPLICATION__TRUSTED_PROXIES",
-                    problem: format!("has `{bad}`, which is neither an IP address nor a CIDR"),
-                })?;
-        let origin = PublicOrigin::new(&app.public_url, trusted_proxies, bound_at.clone());
+        let origin =
+            PublicOrigin::new(&app.public_url, app.trusted_proxy_nets()?, bound_at.clone());
 
         let media = &settings.media;
         let jobs_dir = media.upload_tmp_dir.join("jobs");

@@ -12,8 +12,8 @@ use videotube_domain::media::{MediaType, ProfileImage, StoredMedia, UploadedFile
 use videotube_domain::page::PageRequest;
 use videotube_domain::playlist::{PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::ports::{
-    CommentRepository, LikeRepository, MediaJobRepository, PlaylistRepository, SessionRepository,
-    UserRepository, VideoRepository, WatchHistoryRepository,
+    CommentRepository, DatabaseProbe, LikeRepository, MediaJobRepository, PlaylistRepository,
+    SessionRepository, UserRepository, VideoRepository, WatchHistoryRepository,
 };
 use videotube_domain::session::{RefreshRotation, Rotation, Session};
 use videotube_domain::user::{AccountChanges, NewUser};
@@ -440,11 +440,12 @@ async fn an_unreachable_server_is_unavailable_not_an_internal_error() {
     )
     .await
     .unwrap();
+    let store = Store::new(db, Duration::from_secs(5));
     assert!(matches!(
-        mongo::ping(&db).await,
+        DatabaseProbe::ping(&store).await,
         Err(RepoError::Unavailable(_))
     ));
-    let users = MongoUserRepository::new(&Store::new(db, Duration::from_secs(5)));
+    let users = MongoUserRepository::new(&store);
     let err = users
         .find_by_id("0123456789abcdef01234567".parse().unwrap())
         .await

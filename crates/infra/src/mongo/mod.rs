@@ -125,13 +125,6 @@ pub(crate) trait Within<T>:
 
 impl<T, F: IntoFuture<Output = Result<T, mongodb::error::Error>>> Within<T> for F {}
 
-pub async fn ping(db: &Database) -> Result<(), RepoError> {
-    db.run_command(doc! { "ping": 1 })
-        .await
-        .map(drop)
-        .map_err(repo_error)
-}
-
 #[async_trait::async_trait]
 impl videotube_domain::ports::DatabaseProbe for Store {
     #[tracing::instrument(name = "database.ping", skip_all)]
