@@ -92,6 +92,14 @@ pub trait VideoRepository: Send + Sync {
         thumbnail: Option<&StoredMedia>,
     ) -> Result<Option<Video>, RepoError>;
     async fn set_published(&self, id: Id, published: bool) -> Result<Option<Video>, RepoError>;
+    /// Records that the video's files moved (see `MediaStore::set_public`), if the video is still
+    /// as `seen` (published or not, its status, its files): `None` when it changed or is gone.
+    async fn move_files(
+        &self,
+        seen: &Video,
+        video_file: Option<&StoredMedia>,
+        thumbnail: Option<&StoredMedia>,
+    ) -> Result<Option<Video>, RepoError>;
     /// `false` when there was nothing to delete.
     async fn delete(&self, id: Id) -> Result<bool, RepoError>;
     async fn add_view(&self, id: Id) -> Result<(), RepoError>;
@@ -420,6 +428,16 @@ pub trait MediaStore: Send + Sync {
     ) -> Result<Stored, MediaStoreError>;
     /// Deleting something already gone is a success.
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError>;
+    /// Makes a stored file reachable by anyone (`public`) or only through links its owner is
+    /// given, and answers where it is now (the same `media` when nothing had to change). A store
+    /// that checks access on every request (the local disk, through `/media`) changes nothing;
+    /// one that serves from a CDN moves the file to a delivery that needs a signature and makes
+    /// the CDN forget the old URL.
+    async fn set_public(
+        &self,
+        media: &StoredMedia,
+        public: bool,
+    ) -> Result<StoredMedia, MediaStoreError>;
     /// A name for `store` that no one can guess (128 random bits): a stored file is reachable at
     /// its URL, so its name must not follow from anything a client sees (an id, a time).
     fn fresh_name(&self) -> String;

@@ -1,5 +1,13 @@
 //! Cloudinary as a `MediaStore`: signed uploads (chunked above a threshold, streamed from disk),
 //! destroy, retries with backoff on transient failures only.
+//!
+//! Files of public videos, avatars and covers use Cloudinary's public delivery type (`upload`).
+//! The files of a video that is not public move to `authenticated` delivery (the Upload API's
+//! `rename` with `to_type`, which also invalidates the CDN's copies), whose URLs carry a
+//! signature only this server can make: only the owner is ever given one. Such a URL does not
+//! expire (that takes Cloudinary's token authentication, a paid add-on), but it stops working
+//! when the video goes public and its files move back, and an old public URL stops working when
+//! the video is hidden.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,6 +110,15 @@ struct UploadResult {
     duration: Option<f64>,
 }
 
+/// What `rename` answers about the asset in its new place.
+#[derive(Debug, Deserialize)]
+struct RenameResult {
+    public_id: String,
+    version: u64,
+    format: String,
+    secure_url: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct DestroyResult {
     result: String,
@@ -115,6 +132,25 @@ struct ErrorBody {
 #[derive(Debug, Deserialize)]
 struct ErrorMessage {
     message: String,
+}
+
+/// The delivery type anyone may fetch.
+const PUBLIC_DELIVERY: &str = "upload";
+/// The delivery type whose URLs must be signed with the API secret.
+const SIGNED_DELIVERY: &str = "authenticated";
+
+/// The delivery type named in a delivery URL (`https://res.cloudinary.com/<cloud>/<resource
+/// type>/<type>/…`): `upload` unless it says `authenticated`, as for every URL the original
+/// backend stored.
+fn delivery_type(url: &str) -> &'static str {
+    let named = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').nth(3));
+    if named == Some(SIGNED_DELIVERY) {
+        SIGNED_DELIVERY
+    } else {
+        PUBLIC_DELIVERY
+    }
 }
 
 fn resource_type(category: MediaCategory) -> &'static str {
@@ -138,6 +174,33 @@ impl CloudinaryStore {
             "{}/v1_1/{}/{resource_type}/{action}",
             self.config.api_base.trim_end_matches('/'),
             self.config.cloud_name
+        )
+    }
+
+    /// An `authenticated` delivery URL, signed as Cloudinary's SDKs sign one (`sign_url`):
+    /// `s--<signature>--`, the first 8 characters of the URL-safe base64 digest of what follows
+    /// the version (here `<public id>.<format>`) with the API secret appended.
+    fn signed_url(
+        &self,
+        resource_type: &str,
+        public_id: &str,
+        format: &str,
+        version: u64,
+    ) -> String {
+        use base64::Engine as _;
+        let signed = format!(
+            "{public_id}.{format}{}",
+            self.config.api_secret.expose_secret()
+        );
+        let digest = match self.config.signature_algorithm {
+            SignatureAlgorithm::Sha1 => Sha1::digest(signed.as_bytes()).to_vec(),
+            SignatureAlgorithm::Sha256 => Sha256::digest(signed.as_bytes()).to_vec(),
+        };
+        let signature = base64::engine::general_purpose::URL_SAFE.encode(digest);
+        format!(
+            "https://res.cloudinary.com/{}/{resource_type}/{SIGNED_DELIVERY}/s--{}--/v{version}/{public_id}.{format}",
+            self.config.cloud_name,
+            &signature[..8],
         )
     }
 
@@ -286,6 +349,7 @@ impl MediaStore for CloudinaryStore {
         let url = self.endpoint(resource_type, "destroy");
         let params = self.signed(BTreeMap::from([
             ("public_id", public_id.to_owned()),
+            ("type", delivery_type(&media.url).to_owned()),
             ("invalidate", "true".into()),
         ]));
         let res = self
@@ -300,6 +364,54 @@ impl MediaStore for CloudinaryStore {
                 format!("destroy answered `{other}`").into(),
             )),
         }
+    }
+
+    async fn set_public(
+        &self,
+        media: &StoredMedia,
+        public: bool,
+    ) -> Result<StoredMedia, MediaStoreError> {
+        let from = delivery_type(&media.url);
+        let to = if public {
+            PUBLIC_DELIVERY
+        } else {
+            SIGNED_DELIVERY
+        };
+        if from == to {
+            return Ok(media.clone());
+        }
+        let Some((resource_type, public_id)) = media.asset_id.split_once('/') else {
+            tracing::warn!(asset = %media.asset_id, "not a Cloudinary asset id; its delivery stays as it is");
+            return Ok(media.clone());
+        };
+        let url = self.endpoint(resource_type, "rename");
+        let params = self.signed(BTreeMap::from([
+            ("from_public_id", public_id.to_owned()),
+            ("to_public_id", public_id.to_owned()),
+            ("type", from.to_owned()),
+            ("to_type", to.to_owned()),
+            ("invalidate", "true".into()),
+        ]));
+        let res = self
+            .send("rename", || async {
+                Ok(self.http.post(&url).form(&params))
+            })
+            .await?;
+        let moved: RenameResult = parse(res).await?;
+        let url = if public {
+            moved.secure_url
+        } else {
+            self.signed_url(
+                resource_type,
+                &moved.public_id,
+                &moved.format,
+                moved.version,
+            )
+        };
+        Ok(StoredMedia {
+            url,
+            asset_id: media.asset_id.clone(),
+        })
     }
 }
 
@@ -541,6 +653,41 @@ mod tests {
             store.verify(owner, MediaCategory::Video, &elsewhere),
             Err(DirectUploadError::ForeignUrl)
         );
+    }
+
+    #[test]
+    fn signs_delivery_urls_as_the_sdks_do() {
+        // The SDKs' own test: `url("image.jpg", {version: 1234, sign_url: true})` with the API
+        // secret `b` gives `s----SjmNDA--`.
+        let mut config = store().config;
+        config.api_secret = "b".to_owned().into();
+        let store = CloudinaryStore::new(config).unwrap();
+        assert_eq!(
+            store.signed_url("image", "image", "jpg", 1234),
+            "https://res.cloudinary.com/demo/image/authenticated/s----SjmNDA--/v1234/image.jpg"
+        );
+    }
+
+    #[test]
+    fn reads_the_delivery_type_from_urls() {
+        for (url, expected) in [
+            (
+                "https://res.cloudinary.com/demo/video/upload/v1/a/b.mp4",
+                "upload",
+            ),
+            (
+                "https://res.cloudinary.com/demo/video/authenticated/s--x--/v1/b.mp4",
+                "authenticated",
+            ),
+            (
+                "http://res.cloudinary.com/demo/image/upload/b.png",
+                "upload",
+            ),
+            ("/media/videos/b.mp4", "upload"),
+            ("", "upload"),
+        ] {
+            assert_eq!(delivery_type(url), expected, "{url}");
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 #[path = "support/fake_cloudinary.rs"]
 mod fake_cloudinary;
 
-use fake_cloudinary::{Chunk, FakeDestroy, FakeUpload, API_KEY, SECRET};
+use fake_cloudinary::{
+    delivery_signature_holds, Chunk, FakeDestroy, FakeRename, FakeUpload, API_KEY, SECRET,
+};
 
 fn config(server: &MockServer) -> CloudinaryConfig {
     CloudinaryConfig {
@@ -200,7 +202,7 @@ async fn destroy_treats_ok_and_not_found_as_done_and_uses_the_resource_type() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/v1_1/demo/video/destroy"))
-            .respond_with(FakeDestroy(answer))
+            .respond_with(FakeDestroy::answering(answer))
             .expect(1)
             .mount(&server)
             .await;
@@ -211,4 +213,97 @@ async fn destroy_treats_ok_and_not_found_as_done_and_uses_the_resource_type() {
         };
         assert_eq!(store.delete(&media).await.is_ok(), succeeds, "{answer}");
     }
+}
+
+#[tokio::test]
+async fn hiding_moves_an_asset_to_signed_delivery_and_publishing_moves_it_back() {
+    let server = MockServer::start().await;
+    let renames = FakeRename::default();
+    let destroys = FakeDestroy::answering("ok");
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/rename"))
+        .respond_with(renames.clone())
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/destroy"))
+        .respond_with(destroys.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let public = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/upload/v1700000000/videotube/videos/abc.mp4"
+            .into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+
+    let hidden = store.set_public(&public, false).await.unwrap();
+    assert_eq!(hidden.asset_id, public.asset_id);
+    assert!(
+        hidden
+            .url
+            .starts_with("https://res.cloudinary.com/demo/video/authenticated/s--")
+            && hidden
+                .url
+                .ends_with("/v1700000001/videotube/videos/abc.mp4"),
+        "{}",
+        hidden.url
+    );
+    assert!(delivery_signature_holds(&hidden.url), "{}", hidden.url);
+    let sent = renames.received.lock().unwrap()[0].clone();
+    assert_eq!(sent["from_public_id"], "videotube/videos/abc");
+    assert_eq!(sent["to_public_id"], "videotube/videos/abc");
+    assert_eq!(sent["type"], "upload");
+    assert_eq!(sent["to_type"], "authenticated");
+    assert_eq!(
+        sent["invalidate"], "true",
+        "the CDN forgets the public copy"
+    );
+
+    assert_eq!(
+        store.set_public(&hidden, false).await.unwrap(),
+        hidden,
+        "already hidden: nothing is sent"
+    );
+
+    let shown = store.set_public(&hidden, true).await.unwrap();
+    assert_eq!(
+        shown.url,
+        "https://res.cloudinary.com/demo/video/upload/v1700000001/videotube/videos/abc.mp4"
+    );
+    assert_eq!(renames.received.lock().unwrap()[1]["type"], "authenticated");
+
+    // A hidden asset is destroyed where it is: without `type` Cloudinary would look under
+    // `upload`, answer "not found", and the file would stay for ever.
+    let hidden = store.set_public(&shown, false).await.unwrap();
+    store.delete(&hidden).await.unwrap();
+    assert_eq!(
+        destroys.received.lock().unwrap()[0]["type"],
+        "authenticated"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_move_is_an_error_not_a_silent_success() {
+    let server = MockServer::start().await;
+    let renames = FakeRename::default();
+    renames
+        .delivery
+        .lock()
+        .unwrap()
+        .insert("videotube/videos/abc".into(), "authenticated".into());
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/rename"))
+        .respond_with(renames)
+        .mount(&server)
+        .await;
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let stale = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/upload/v1/videotube/videos/abc.mp4".into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+    let err = store.set_public(&stale, false).await.unwrap_err();
+    assert!(matches!(err, MediaStoreError::Failed(_)), "{err:?}");
 }

@@ -674,6 +674,56 @@ async fn a_videos_job_writes_are_fenced() {
 }
 
 #[tokio::test]
+async fn moved_files_are_recorded_only_while_the_video_is_as_seen() {
+    let db = fresh_database().await;
+    let videos = MongoVideoRepository::new(&db);
+    let owner: Id = "0123456789abcdef01234567".parse().unwrap();
+    let video = processing_video(&videos, owner);
+    videos.insert(&video).await.unwrap();
+    let media = |url: &str| StoredMedia {
+        url: url.into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+    assert!(videos
+        .mark_ready(video.id, 1, &media("public.mp4"), &media("public.png"), 3.0)
+        .await
+        .unwrap());
+    let seen = videos.find_by_id(video.id).await.unwrap().unwrap();
+    let hidden = videos
+        .set_published(video.id, false)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let stale = videos
+        .move_files(&seen, Some(&media("signed.mp4")), None)
+        .await
+        .unwrap();
+    assert!(stale.is_none(), "the video was hidden since it was seen");
+
+    let moved = videos
+        .move_files(
+            &hidden,
+            Some(&media("signed.mp4")),
+            Some(&media("signed.png")),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.video_file, Some(media("signed.mp4")));
+    assert_eq!(moved.thumbnail, Some(media("signed.png")));
+    assert!(!moved.is_published);
+    assert!(
+        videos
+            .move_files(&hidden, Some(&media("again.mp4")), None)
+            .await
+            .unwrap()
+            .is_none(),
+        "its files moved since it was seen"
+    );
+}
+
+#[tokio::test]
 async fn a_view_counts_once_per_window_whatever_the_history_says() {
     let db = fresh_database().await;
     let history = MongoWatchHistoryRepository::new(&db);

@@ -433,16 +433,79 @@ impl VideoService {
         if let (Some(_), Some(old)) = (&stored, &video.thumbnail) {
             discard(self.media.as_ref(), old).await;
         }
+        if stored.is_some() {
+            return self.align_files(updated).await;
+        }
         Ok(updated)
     }
 
     #[tracing::instrument(name = "VideoService::toggle_publish", skip_all)]
     pub async fn toggle_publish(&self, caller: Id, id: Id) -> Result<Video, Error> {
         let video = self.owned(caller, id).await?;
-        self.videos
+        let toggled = self
+            .videos
             .set_published(id, !video.is_published)
             .await?
-            .ok_or(Error::NotFound("Video not found"))
+            .ok_or(Error::NotFound("Video not found"))?;
+        self.align_files(toggled).await
+    }
+
+    /// Puts the video's files where its visibility says (`MediaStore::set_public`): reachable
+    /// by anyone while the video is public, else only through links its owner is given. Run
+    /// after every write that changes a video's visibility or files. Files are moved first and
+    /// recorded after, on condition that the video did not change meanwhile; if it did, they
+    /// are moved back and the video as it is now is aligned instead. (A crash between the two
+    /// steps leaves a video whose recorded URLs point where its files were.)
+    #[tracing::instrument(name = "VideoService::align_files", skip_all)]
+    async fn align_files(&self, mut video: Video) -> Result<Video, Error> {
+        const TRIES: usize = 3;
+        for _ in 0..TRIES {
+            let public = video.is_public();
+            let mut moved = [None, None];
+            for (slot, file) in moved.iter_mut().zip([&video.video_file, &video.thumbnail]) {
+                let Some(file) = file else { continue };
+                match self.media.set_public(file, public).await {
+                    Ok(now) => *slot = Some(now),
+                    Err(err) => {
+                        self.move_back(&video, &moved, public).await;
+                        return Err(err.into());
+                    }
+                }
+            }
+            if moved[0] == video.video_file && moved[1] == video.thumbnail {
+                return Ok(video);
+            }
+            if let Some(aligned) = self
+                .videos
+                .move_files(&video, moved[0].as_ref(), moved[1].as_ref())
+                .await?
+            {
+                return Ok(aligned);
+            }
+            self.move_back(&video, &moved, public).await;
+            video = self
+                .videos
+                .find_by_id(video.id)
+                .await?
+                .ok_or(Error::NotFound("Video not found"))?;
+        }
+        Err(Error::Conflict {
+            message: "The video kept changing meanwhile; please try again".into(),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Undoes the moves of `align_files` that were not recorded (best effort: logged if it fails).
+    async fn move_back(&self, video: &Video, moved: &[Option<StoredMedia>; 2], public: bool) {
+        let recorded = [&video.video_file, &video.thumbnail];
+        for (now, was) in moved.iter().zip(recorded) {
+            if let Some(now) = now.as_ref().filter(|now| Some(*now) != was.as_ref()) {
+                if let Err(err) = self.media.set_public(now, !public).await {
+                    tracing::warn!(video = %video.id, asset = %now.asset_id, error = ?err,
+                        "could not move a file back; its video's recorded URL is stale");
+                }
+            }
+        }
     }
 
     /// Deletes the video, then what hangs off it, then its files: once the first step is done
@@ -563,6 +626,14 @@ impl VideoService {
                     return Ok(JobStep::LeaseLost);
                 }
                 tracing::info!(video = %job.video_id, duration, "video ready");
+                // Files are stored public; a video hidden meanwhile gets them moved. If that
+                // fails, the next toggle of the video aligns them.
+                if let Some(video) = self.videos.find_by_id(job.video_id).await? {
+                    if let Err(err) = self.align_files(video).await {
+                        tracing::warn!(video = %job.video_id, error = ?err,
+                            "could not make a hidden video's files private");
+                    }
+                }
                 Ok(finished(self.jobs.finish(lease).await?))
             }
             Err(err) => {

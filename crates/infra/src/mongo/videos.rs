@@ -341,6 +341,42 @@ impl VideoRepository for MongoVideoRepository {
         Ok(updated)
     }
 
+    #[tracing::instrument(name = "videos.move_files", skip_all)]
+    async fn move_files(
+        &self,
+        seen: &Video,
+        video_file: Option<&StoredMedia>,
+        thumbnail: Option<&StoredMedia>,
+    ) -> Result<Option<Video>, RepoError> {
+        // Only files this server stored move (see `MediaStore::set_public`), and their videos
+        // have every field compared here; a document of the original backend never gets here.
+        let (seen_video_file, _) = split(seen.video_file.as_ref());
+        let (seen_thumbnail, _) = split(seen.thumbnail.as_ref());
+        let unchanged = doc! {
+            "_id": oid(seen.id),
+            "isPublished": seen.is_published,
+            "status": seen.status.as_str(),
+            "videoFile": seen_video_file,
+            "thumbnail": seen_thumbnail,
+        };
+        let mut set = doc! { "updatedAt": bson::DateTime::now() };
+        if let Some(video_file) = video_file {
+            set.insert("videoFile", &video_file.url);
+            set.insert("videoFileAssetId", &video_file.asset_id);
+        }
+        if let Some(thumbnail) = thumbnail {
+            set.insert("thumbnail", &thumbnail.url);
+            set.insert("thumbnailAssetId", &thumbnail.asset_id);
+        }
+        self.videos
+            .find_one_and_update(unchanged, doc! { "$set": set })
+            .max_time(self.limit)
+            .return_document(ReturnDocument::After)
+            .within(self.limit)
+            .await
+            .map(|found| found.map(Video::from))
+    }
+
     #[tracing::instrument(name = "videos.delete", skip_all)]
     async fn delete(&self, video_id: Id) -> Result<bool, RepoError> {
         let result = self

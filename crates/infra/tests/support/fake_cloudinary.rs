@@ -96,6 +96,8 @@ pub type Received = (BTreeMap<String, String>, Chunk);
 #[derive(Clone, Default)]
 pub struct FakeUpload {
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// How long the answer describing a whole asset takes.
+    pub delay: std::time::Duration,
 }
 
 impl Respond for FakeUpload {
@@ -117,6 +119,7 @@ impl Respond for FakeUpload {
                 .get(name)
                 .map(|v| v.to_str().unwrap().to_owned())
         };
+        let file_head: Vec<u8> = file.iter().copied().take(8).collect();
         let chunk = Chunk {
             upload_id: header("x-unique-upload-id").unwrap_or_default(),
             range: header("content-range").unwrap_or_default(),
@@ -143,21 +146,48 @@ impl Respond for FakeUpload {
             .nth(3)
             .unwrap_or("image")
             .to_owned();
+        let format = format_of(&resource_type, &file_head);
         let mut answer = serde_json::json!({
             "public_id": public_id,
             "version": 1700000000,
+            "format": format,
             "resource_type": resource_type,
-            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/upload/v1700000000/{public_id}"),
+            "type": "upload",
+            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/upload/v1700000000/{public_id}.{format}"),
         });
         if resource_type == "video" {
             answer["duration"] = serde_json::json!(12.5);
         }
-        ResponseTemplate::new(200).set_body_json(answer)
+        ResponseTemplate::new(200)
+            .set_body_json(answer)
+            .set_delay(self.delay)
     }
 }
 
-/// Destroy requests are form-encoded and signed too.
-pub struct FakeDestroy(pub &'static str);
+/// The format Cloudinary would detect (the first chunk of a chunked upload decides it).
+fn format_of(resource_type: &str, head: &[u8]) -> &'static str {
+    match (resource_type, head) {
+        ("video", _) => "mp4",
+        (_, [0x89, b'P', b'N', b'G', ..]) => "png",
+        _ => "jpg",
+    }
+}
+
+/// Destroy requests are form-encoded and signed too; their parameters are kept.
+#[derive(Clone)]
+pub struct FakeDestroy {
+    pub answer: &'static str,
+    pub received: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+}
+
+impl FakeDestroy {
+    pub fn answering(answer: &'static str) -> Self {
+        Self {
+            answer,
+            received: Arc::default(),
+        }
+    }
+}
 
 impl Respond for FakeDestroy {
     fn respond(&self, req: &Request) -> ResponseTemplate {
@@ -168,8 +198,80 @@ impl Respond for FakeDestroy {
         if !params["public_id"].starts_with("videotube/") {
             return ResponseTemplate::new(400);
         }
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "result": self.0 }))
+        self.received.lock().unwrap().push(params);
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "result": self.answer }))
     }
+}
+
+/// Renames (`/<resource type>/rename`) as Cloudinary answers them: signed, and refused with 404
+/// when the asset is not where `type` says (every asset starts as `upload`). Remembers where
+/// each asset went and every request's parameters. Images are taken to be PNG.
+#[derive(Clone, Default)]
+pub struct FakeRename {
+    pub delivery: Arc<Mutex<BTreeMap<String, String>>>,
+    pub received: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+}
+
+impl Respond for FakeRename {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let params: BTreeMap<String, String> = url_decoded(&req.body);
+        if params.get("api_key").map(String::as_str) != Some(API_KEY) {
+            return refused("Unknown API key");
+        }
+        if params.get("signature") != Some(&expected_signature(&params)) {
+            return refused("Invalid Signature");
+        }
+        self.received.lock().unwrap().push(params.clone());
+        let (from, to) = (&params["from_public_id"], &params["to_public_id"]);
+        let from_type = params.get("type").map_or("upload", String::as_str);
+        let to_type = params.get("to_type").map_or(from_type, String::as_str);
+        let mut delivery = self.delivery.lock().unwrap();
+        let now = delivery.get(from).map_or("upload", String::as_str);
+        if now != from_type {
+            return ResponseTemplate::new(404).set_body_json(
+                serde_json::json!({ "error": { "message": format!("Resource not found - {from}") } }),
+            );
+        }
+        delivery.remove(from);
+        delivery.insert(to.clone(), to_type.to_owned());
+        let resource_type = req.url.path().split('/').nth(3).unwrap_or("image");
+        let format = if resource_type == "video" {
+            "mp4"
+        } else {
+            "png"
+        };
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "public_id": to,
+            "version": 1700000001,
+            "format": format,
+            "resource_type": resource_type,
+            "type": to_type,
+            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/{to_type}/v1700000001/{to}.{format}"),
+        }))
+    }
+}
+
+/// The signature part of an `authenticated` delivery URL, as Cloudinary checks it, written
+/// independently of the store's own code: `s--` + 8 characters of the URL-safe base64 SHA-1 of
+/// the rest of the path after the version, with the secret appended, + `--`.
+pub fn delivery_signature_holds(url: &str) -> bool {
+    use base64::Engine as _;
+    let Some((_, rest)) = url.split_once("/authenticated/s--") else {
+        return false;
+    };
+    let Some((signature, path)) = rest.split_once("--/") else {
+        return false;
+    };
+    let signed = match path.split_once('/') {
+        Some((version, rest))
+            if version.starts_with('v') && version[1..].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => path,
+    };
+    let digest = Sha1::digest(format!("{signed}{SECRET}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE.encode(digest)[..8] == *signature
 }
 
 fn url_decoded(body: &[u8]) -> BTreeMap<String, String> {
