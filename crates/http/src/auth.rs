@@ -39,7 +39,11 @@ impl FromRequest for AuthUser {
         };
         Box::pin(async move {
             let token = token?.ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
-            let state = state.expect("AppState is registered by Application::build");
+            let state = state.ok_or_else(|| {
+                ApiError::from(videotube_domain::Error::internal(
+                    "AuthUser used in an app without AppState",
+                ))
+            })?;
             Ok(AuthUser(state.users.authenticate(&token).await?))
         })
     }

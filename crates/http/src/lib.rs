@@ -4,8 +4,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod config;
-pub mod fields;
 pub mod middleware;
 pub mod openapi;
 pub mod origin;

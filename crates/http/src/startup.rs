@@ -12,7 +12,6 @@ use secrecy::ExposeSecret;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
-use videotube_domain::media::MediaCategory;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
@@ -34,7 +33,7 @@ use crate::middleware::{finish_response, with_origin, REQUEST_ID};
 use crate::origin::PublicOrigin;
 use crate::routes;
 use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
-use crate::upload::{FileRule, SPOOL_PREFIX};
+use crate::upload::{SizeLimits, SPOOL_PREFIX};
 
 /// What handlers share.
 pub struct AppState {
@@ -49,7 +48,6 @@ pub struct AppState {
     pub job_wake: Arc<Notify>,
     /// Where spooled files wait for their job (outside the per-request spool's clean-up).
     pub jobs_dir: PathBuf,
-    pub video_max_bytes: u64,
     /// Largest JSON body read by hand (where a route takes JSON or multipart).
     pub json_limit: usize,
     pub health: HealthService,
@@ -57,7 +55,7 @@ pub struct AppState {
     pub spool_dir: PathBuf,
     /// The local media directory, canonical (links resolved), for containment checks.
     pub media_root: PathBuf,
-    pub image_max_bytes: u64,
+    pub upload_limits: SizeLimits,
     pub register_throttle: KeyedThrottle<IpAddr>,
     pub refresh_throttle: KeyedThrottle<IpAddr>,
     /// Signs and checks links to files only their owner may fetch.
@@ -77,22 +75,6 @@ impl AppState {
                 .check(&peer.ip())
                 .map_err(|retry_after| Error::TooManyRequests { retry_after }.into()),
             None => Ok(()),
-        }
-    }
-
-    pub fn image_rule(&self, field: &'static str) -> FileRule {
-        FileRule {
-            field,
-            max_bytes: self.image_max_bytes,
-            accepts: MediaCategory::Image,
-        }
-    }
-
-    pub fn video_rule(&self, field: &'static str) -> FileRule {
-        FileRule {
-            field,
-            max_bytes: self.video_max_bytes,
-            accepts: MediaCategory::Video,
         }
     }
 }
@@ -219,7 +201,6 @@ impl Application {
             videos,
             job_wake,
             jobs_dir,
-            video_max_bytes: media.video_max_bytes,
             json_limit: app.json_limit_bytes,
             health,
             cookies: CookiePolicy {
@@ -235,7 +216,10 @@ impl Application {
             spool_dir: media.upload_tmp_dir.clone(),
             media_root: std::fs::canonicalize(&media.dir)
                 .map_err(|e| BuildError::Directory(media.dir.clone(), e))?,
-            image_max_bytes: media.image_max_bytes,
+            upload_limits: SizeLimits {
+                image: media.image_max_bytes,
+                video: media.video_max_bytes,
+            },
             register_throttle: KeyedThrottle::new(allowance(settings.auth.register_per_ip)),
             refresh_throttle: KeyedThrottle::new(allowance(settings.auth.refresh_per_ip)),
             media_links: Arc::new(MediaLinks::new(

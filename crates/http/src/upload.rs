@@ -2,28 +2,96 @@
 //! held whole in memory), cut off at their field's size limit, and typed by their magic bytes.
 //! The temp files belong to the returned form and are deleted when it is dropped, on every path:
 //! success, a validation error, a store error or a client that went away mid-upload.
-//! Every route that takes files uses this, with its own `FileRule`s.
+//! Every route that takes files uses this: a form is a type implementing [`MultipartForm`], whose
+//! fields are its text parts (read like a JSON body, see `body`) and whose `FILES` are its file
+//! parts; both the receiver and the OpenAPI schema ([`MultipartSchema`]) are made from it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use futures_util::TryStreamExt;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use videotube_domain::media::{MediaCategory, MediaType, UploadedFile};
 use videotube_domain::FieldError;
 
 use crate::api::ApiError;
-use crate::fields::Fields;
+use crate::body::{from_object, Problems};
 
-/// What one file field accepts.
+/// A file part of a form, declared once for the receiver and for the schema.
 #[derive(Debug, Clone, Copy)]
-pub struct FileRule {
-    pub field: &'static str,
-    pub max_bytes: u64,
+pub struct FileField {
+    pub name: &'static str,
     pub accepts: MediaCategory,
+    pub required: bool,
+    /// Shown in the schema.
+    pub description: &'static str,
+}
+
+/// A multipart form: the implementing struct holds its text parts, `FILES` its file parts.
+pub trait MultipartForm: DeserializeOwned + ToSchema {
+    const FILES: &'static [FileField];
+}
+
+/// The schema of form `T` as one object: `T`'s own properties, and a binary one per file.
+pub struct MultipartSchema<T>(PhantomData<T>);
+
+impl<T: MultipartForm> PartialSchema for MultipartSchema<T> {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = T::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            for file in T::FILES {
+                let kinds = if file.required {
+                    SchemaType::Type(Type::String)
+                } else {
+                    SchemaType::from_iter([Type::String, Type::Null])
+                };
+                let description = (!file.description.is_empty()).then_some(file.description);
+                let property = ObjectBuilder::new()
+                    .schema_type(kinds)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                    .description(description)
+                    .build();
+                object
+                    .properties
+                    .insert(file.name.to_owned(), Schema::Object(property).into());
+                if file.required {
+                    object.required.push(file.name.to_owned());
+                }
+            }
+        }
+        schema
+    }
+}
+
+impl<T: MultipartForm> ToSchema for MultipartSchema<T> {
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+}
+
+/// The largest file each kind of file part may be.
+#[derive(Debug, Clone, Copy)]
+pub struct SizeLimits {
+    pub image: u64,
+    pub video: u64,
+}
+
+impl SizeLimits {
+    fn of(self, category: MediaCategory) -> u64 {
+        match category {
+            MediaCategory::Image => self.image,
+            MediaCategory::Video => self.video,
+        }
+    }
 }
 
 /// Limits for the non-file parts of a form.
@@ -33,55 +101,70 @@ const MAX_PARTS: usize = 32;
 const SNIFF_BYTES: usize = 64;
 pub const SPOOL_PREFIX: &str = "videotube-upload-";
 
-pub struct SpooledFile {
-    /// Deletes the spool file when dropped.
+/// A received file in the spool, deleted when this is dropped unless kept.
+pub struct Spooled {
     temp: tempfile::TempPath,
-    pub file: UploadedFile,
+    file: UploadedFile,
 }
 
-pub struct ReceivedForm {
-    pub text: Map<String, Value>,
-    files: HashMap<&'static str, SpooledFile>,
-}
-
-impl ReceivedForm {
-    pub fn file(&self, field: &str) -> Option<&UploadedFile> {
-        self.files.get(field).map(|f| &f.file)
+impl Spooled {
+    pub fn file(&self) -> &UploadedFile {
+        &self.file
     }
 
-    /// The file of a required field; a missing one is reported in `fields`.
-    pub fn required_file(&self, field: &'static str, fields: &mut Fields) -> Option<&UploadedFile> {
-        let file = self.file(field);
-        if file.is_none() {
-            fields.problem(FieldError::new(field, "is required"));
-        }
-        file
-    }
-
-    /// Moves a spooled file out of the request's reach, into `dir`, for a background job. The
+    /// Moves the file out of the request's reach, into `dir`, for a background job. The
     /// returned guard still deletes it unless `hand_over` says the job now owns it.
-    pub fn keep_file(&mut self, field: &str, dir: &Path) -> Result<Option<KeptFile>, ApiError> {
-        let Some(spooled) = self.files.remove(field) else {
-            return Ok(None);
-        };
+    pub fn keep_in(self, dir: &Path) -> Result<KeptFile, ApiError> {
         let name = format!(
             "{}.{}",
             uuid::Uuid::new_v4().simple(),
-            spooled.file.media_type.extension()
+            self.file.media_type.extension()
         );
         let path = dir.join(name);
-        spooled
-            .temp
+        self.temp
             .persist(&path)
             .map_err(|e| spool_failed(e.error))?;
-        Ok(Some(KeptFile {
-            file: UploadedFile {
-                path,
-                ..spooled.file
-            },
+        Ok(KeptFile {
+            file: UploadedFile { path, ..self.file },
             handed_over: false,
-        }))
+        })
     }
+}
+
+/// A received form: its text parts as `T`, and its files, deleted when this is dropped.
+pub struct Received<T> {
+    pub text: T,
+    files: HashMap<&'static str, Spooled>,
+}
+
+impl<T: MultipartForm> Received<T> {
+    pub fn file(&self, field: &FileField) -> Option<&UploadedFile> {
+        self.files.get(field.name).map(Spooled::file)
+    }
+
+    /// Takes a file out of the form, to outlive it.
+    pub fn take(&mut self, field: &FileField) -> Option<Spooled> {
+        self.files.remove(field.name)
+    }
+
+    /// What is wrong with the files: every required one that was not sent. A form's `TryFrom`
+    /// starts from these and adds its text fields' problems.
+    pub fn problems(&self) -> Problems {
+        let mut problems = Problems::default();
+        for field in T::FILES {
+            if field.required && !self.files.contains_key(field.name) {
+                problems.add(FieldError::new(field.name, "is required"));
+            }
+        }
+        problems
+    }
+}
+
+/// What one file part accepts.
+struct FileRule {
+    field: &'static str,
+    max_bytes: u64,
+    accepts: MediaCategory,
 }
 
 /// A spooled file kept for a background job; deleted on drop unless handed over.
@@ -105,15 +188,22 @@ impl Drop for KeptFile {
     }
 }
 
-pub async fn receive(
+/// Receives form `T`: its files spooled under `spool_dir` within `limits`, its text read as `T`.
+pub async fn receive<T: MultipartForm>(
     mut multipart: Multipart,
-    rules: &[FileRule],
+    limits: SizeLimits,
     spool_dir: &Path,
-) -> Result<ReceivedForm, ApiError> {
-    let mut form = ReceivedForm {
-        text: Map::new(),
-        files: HashMap::new(),
-    };
+) -> Result<Received<T>, ApiError> {
+    let rules: Vec<FileRule> = T::FILES
+        .iter()
+        .map(|file| FileRule {
+            field: file.name,
+            max_bytes: limits.of(file.accepts),
+            accepts: file.accepts,
+        })
+        .collect();
+    let mut text = Map::new();
+    let mut files = HashMap::new();
     let mut parts = 0;
     while let Some(field) = multipart.try_next().await.map_err(malformed)? {
         parts += 1;
@@ -133,7 +223,7 @@ pub async fn receive(
             .is_some_and(|cd| cd.get_filename().is_some());
         match rules.iter().find(|rule| rule.field == name) {
             Some(rule) => {
-                if form.files.contains_key(rule.field) {
+                if files.contains_key(rule.field) {
                     return Err(field_error(
                         StatusCode::BAD_REQUEST,
                         rule.field,
@@ -141,7 +231,7 @@ pub async fn receive(
                     ));
                 }
                 let spooled = spool(field, rule, spool_dir).await?;
-                form.files.insert(rule.field, spooled);
+                files.insert(rule.field, spooled);
             }
             None if is_file => {
                 return Err(field_error_owned(
@@ -151,12 +241,15 @@ pub async fn receive(
                 ));
             }
             None => {
-                let text = read_text(field, &name).await?;
-                form.text.insert(name, Value::String(text));
+                let value = read_text(field, &name).await?;
+                text.insert(name, Value::String(value));
             }
         }
     }
-    Ok(form)
+    Ok(Received {
+        text: from_object(text)?,
+        files,
+    })
 }
 
 async fn read_text(mut field: actix_multipart::Field, name: &str) -> Result<String, ApiError> {
@@ -184,7 +277,7 @@ async fn spool(
     mut field: actix_multipart::Field,
     rule: &FileRule,
     spool_dir: &Path,
-) -> Result<SpooledFile, ApiError> {
+) -> Result<Spooled, ApiError> {
     let temp = tempfile::Builder::new()
         .prefix(SPOOL_PREFIX)
         .tempfile_in(spool_dir)
@@ -220,7 +313,7 @@ async fn spool(
         Some(t) => t,
         None => sniff(&head, rule)?,
     };
-    Ok(SpooledFile {
+    Ok(Spooled {
         file: UploadedFile {
             path: temp.to_path_buf(),
             media_type,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{visible_in_order, visible_video, VideoWithOwner};
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 use crate::ownership::owned_by;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
@@ -144,6 +144,12 @@ impl PlaylistService {
         id: Id,
         changes: PlaylistChanges,
     ) -> Result<PlaylistWithVideos, Error> {
+        if changes.name.is_none() && changes.description.is_none() {
+            return Err(Error::invalid(vec![FieldError::new(
+                PlaylistName::FIELD,
+                "name or description is required",
+            )]));
+        }
         self.owned(caller, id).await?;
         let playlist = self
             .playlists

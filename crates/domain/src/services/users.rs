@@ -316,6 +316,12 @@ impl UserService {
         caller: Caller,
         changes: AccountChanges,
     ) -> Result<User, Error> {
+        if changes.full_name.is_none() && changes.email.is_none() {
+            return Err(Error::invalid(vec![FieldError::new(
+                FullName::FIELD,
+                "fullName or email is required",
+            )]));
+        }
         self.users
             .update_account(caller.user_id, &changes)
             .await?

@@ -405,6 +405,12 @@ impl VideoService {
         changes: VideoChanges,
         thumbnail: Option<&UploadedFile>,
     ) -> Result<Video, Error> {
+        if changes.title.is_none() && changes.description.is_none() && thumbnail.is_none() {
+            return Err(Error::invalid(vec![FieldError::new(
+                Title::FIELD,
+                "title, description or thumbnail is required",
+            )]));
+        }
         let video = self.owned(caller, id).await?;
         let stored = match thumbnail {
             Some(file) => Some(

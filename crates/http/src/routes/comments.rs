@@ -2,15 +2,14 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use videotube_domain::comment::{Comment, CommentContent};
 use videotube_domain::services::CommentView;
 
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
-use crate::fields::Fields;
+use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::videos::{Owner, OwnerView};
 use crate::routes::Endpoint;
 use crate::routes::{keyset_request, parse_id, CursorQuery, PageQuery};
@@ -62,11 +61,22 @@ pub struct CommentListItem<'a> {
 }
 
 /// `{content}`: 1 to 1000 characters after trimming.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct CommentRequest {
-    #[schema(min_length = 1, max_length = 1000)]
-    content: String,
+    #[schema(value_type = String, min_length = 1, max_length = 1000)]
+    content: Text,
+}
+
+impl TryFrom<CommentRequest> for CommentContent {
+    type Error = Invalid;
+
+    fn try_from(body: CommentRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let content = problems.required(CommentContent::FIELD, &body.content, |s| {
+            CommentContent::parse(&s)
+        });
+        problems.finish(content)
+    }
 }
 
 fn list_item(view: &CommentView) -> CommentListItem<'_> {
@@ -79,10 +89,6 @@ fn list_item(view: &CommentView) -> CommentListItem<'_> {
         likes_count: view.likes,
         is_liked: view.is_liked,
     }
-}
-
-fn content(body: Map<String, Value>) -> Result<CommentContent, ApiError> {
-    Fields::single(body, CommentContent::FIELD, |s| CommentContent::parse(&s))
 }
 
 /// A video's comments, newest first, paginated.
@@ -119,10 +125,10 @@ async fn add(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let video = parse_id(&path, "videoId")?;
-    let content = content(body.into_inner())?;
+    let content = CommentContent::try_from(body)?;
     let comment = state.comments.add(caller.user_id, video, content).await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -140,10 +146,10 @@ async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let comment_id = parse_id(&path, "commentId")?;
-    let content = content(body.into_inner())?;
+    let content = CommentContent::try_from(body)?;
     let comment = state
         .comments
         .update(caller.user_id, comment_id, content)

@@ -2,16 +2,14 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
 use videotube_domain::services::{PlaylistSummary, PlaylistWithVideos};
-use videotube_domain::FieldError;
 
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
-use crate::fields::Fields;
+use crate::body::{Invalid, Json, Problems, Text};
 use crate::origin::MediaUrl;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
@@ -102,23 +100,57 @@ impl<'a> From<&'a PlaylistSummary> for PlaylistListItem<'a> {
     }
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct PlaylistRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    name: String,
-    #[schema(max_length = 1000)]
-    description: Option<String>,
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    name: Text,
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    description: Text,
+}
+
+pub struct NewPlaylist {
+    name: PlaylistName,
+    description: PlaylistDescription,
+}
+
+impl TryFrom<PlaylistRequest> for NewPlaylist {
+    type Error = Invalid;
+
+    fn try_from(body: PlaylistRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let name = problems.required(PlaylistName::FIELD, &body.name, |s| PlaylistName::parse(&s));
+        let description = problems.optional(PlaylistDescription::FIELD, &body.description, |s| {
+            PlaylistDescription::parse(&s)
+        });
+        problems.finish(name.map(|name| NewPlaylist {
+            name,
+            description: description.unwrap_or_default(),
+        }))
+    }
 }
 
 /// At least one.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct PlaylistChangesRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    name: Option<String>,
-    #[schema(max_length = 1000)]
-    description: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    name: Text,
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    description: Text,
+}
+
+impl TryFrom<PlaylistChangesRequest> for PlaylistChanges {
+    type Error = Invalid;
+
+    fn try_from(body: PlaylistChangesRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let changes = PlaylistChanges {
+            name: problems.optional(PlaylistName::FIELD, &body.name, |s| PlaylistName::parse(&s)),
+            description: problems.optional(PlaylistDescription::FIELD, &body.description, |s| {
+                PlaylistDescription::parse(&s)
+            }),
+        };
+        problems.finish(Some(changes))
+    }
 }
 
 #[utoipa::path(
@@ -129,18 +161,12 @@ pub struct PlaylistChangesRequest {
 async fn create(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<PlaylistRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(body.into_inner());
-    let name = fields.required(PlaylistName::FIELD, |s| PlaylistName::parse(&s));
-    let description = fields.optional(PlaylistDescription::FIELD, |s| {
-        PlaylistDescription::parse(&s)
-    });
-    fields.finish()?;
-    let name = name.expect("finish fails when a required field is missing");
+    let NewPlaylist { name, description } = body.try_into()?;
     let created = state
         .playlists
-        .create(caller.user_id, name, description.unwrap_or_default())
+        .create(caller.user_id, name, description)
         .await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -203,23 +229,10 @@ async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<PlaylistChangesRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let playlist = parse_id(&path, "playlistId")?;
-    let mut fields = Fields::new(body.into_inner());
-    let changes = PlaylistChanges {
-        name: fields.optional(PlaylistName::FIELD, |s| PlaylistName::parse(&s)),
-        description: fields.optional(PlaylistDescription::FIELD, |s| {
-            PlaylistDescription::parse(&s)
-        }),
-    };
-    if !fields.has(PlaylistName::FIELD) && !fields.has(PlaylistDescription::FIELD) {
-        fields.problem(FieldError::new(
-            PlaylistName::FIELD,
-            "name or description is required",
-        ));
-    }
-    fields.finish()?;
+    let changes = PlaylistChanges::try_from(body)?;
     let updated = state
         .playlists
         .update(caller.user_id, playlist, changes)

@@ -2,15 +2,14 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use videotube_domain::services::TweetView;
 use videotube_domain::tweet::{Tweet, TweetContent};
 
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
-use crate::fields::Fields;
+use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::videos::OwnerView;
 use crate::routes::Endpoint;
 use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
@@ -61,15 +60,22 @@ pub struct TweetListItem<'a> {
 }
 
 /// `{content}`: 1 to 280 characters after trimming.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct TweetRequest {
-    #[schema(min_length = 1, max_length = 280)]
-    content: String,
+    #[schema(value_type = String, min_length = 1, max_length = 280)]
+    content: Text,
 }
 
-fn content(body: Map<String, Value>) -> Result<TweetContent, ApiError> {
-    Fields::single(body, TweetContent::FIELD, |s| TweetContent::parse(&s))
+impl TryFrom<TweetRequest> for TweetContent {
+    type Error = Invalid;
+
+    fn try_from(body: TweetRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let content = problems.required(TweetContent::FIELD, &body.content, |s| {
+            TweetContent::parse(&s)
+        });
+        problems.finish(content)
+    }
 }
 
 #[utoipa::path(
@@ -80,9 +86,9 @@ fn content(body: Map<String, Value>) -> Result<TweetContent, ApiError> {
 async fn create(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<TweetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let content = content(body.into_inner())?;
+    let content = TweetContent::try_from(body)?;
     let tweet = state.tweets.create(caller.user_id, content).await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -136,10 +142,10 @@ async fn update(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<TweetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tweet_id = parse_id(&path, "tweetId")?;
-    let content = content(body.into_inner())?;
+    let content = TweetContent::try_from(body)?;
     let tweet = state
         .tweets
         .update(caller.user_id, tweet_id, content)

@@ -4,10 +4,10 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
-use videotube_domain::media::ProfileImage;
+use videotube_domain::media::{MediaCategory, ProfileImage, UploadedFile};
 use videotube_domain::services::Registration;
 use videotube_domain::user::{AccountChanges, User};
 use videotube_domain::values::{Email, FullName, LoginId, NewPassword, Password, Username};
@@ -15,12 +15,12 @@ use videotube_domain::FieldError;
 
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::{AuthUser, REFRESH_COOKIE};
-use crate::fields::Fields;
+use crate::body::{from_object, Invalid, Json, Problems, Text};
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
 use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
 use crate::startup::AppState;
-use crate::upload;
+use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received};
 
 pub fn endpoints() -> Vec<Endpoint> {
     endpoints![
@@ -96,80 +96,217 @@ pub struct ChannelView<'a> {
 }
 
 /// `POST /users/register`, multipart.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RegisterForm {
     /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    full_name: String,
-    #[schema(format = Email)]
-    email: String,
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    full_name: Text,
+    #[schema(value_type = String, format = Email)]
+    email: Text,
     /// 3 to 30 of letters, digits, '.' and '_'; stored lowercase.
-    #[schema(pattern = "^[A-Za-z0-9._]{3,30}$")]
-    username: String,
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._]{3,30}$")]
+    username: Text,
     /// 8 to 72 bytes.
-    #[schema(min_length = 8, max_length = 72)]
-    password: String,
-    /// JPEG, PNG, WebP or GIF, up to the image limit (5 MiB by default).
-    #[schema(value_type = String, format = Binary)]
-    avatar: Vec<u8>,
-    #[schema(value_type = Option<String>, format = Binary)]
-    cover_image: Option<Vec<u8>>,
+    #[schema(value_type = String, min_length = 8, max_length = 72)]
+    password: Text,
+}
+
+const AVATAR: FileField = FileField {
+    name: "avatar",
+    accepts: MediaCategory::Image,
+    required: true,
+    description: "JPEG, PNG, WebP or GIF, up to the image limit (5 MiB by default).",
+};
+
+const COVER_IMAGE: FileField = FileField {
+    name: "coverImage",
+    accepts: MediaCategory::Image,
+    required: false,
+    description: "",
+};
+
+/// What `RegisterForm` is in the OpenAPI description (utoipa takes no generic type there).
+type RegisterFormSchema = MultipartSchema<RegisterForm>;
+
+impl MultipartForm for RegisterForm {
+    const FILES: &'static [FileField] = &[AVATAR, COVER_IMAGE];
+}
+
+impl<'a> TryFrom<&'a Received<RegisterForm>> for Registration<'a> {
+    type Error = Invalid;
+
+    fn try_from(form: &'a Received<RegisterForm>) -> Result<Self, Invalid> {
+        let mut problems = form.problems();
+        let text = &form.text;
+        let full_name =
+            problems.required(FullName::FIELD, &text.full_name, |s| FullName::parse(&s));
+        let email = problems.required(Email::FIELD, &text.email, |s| Email::parse(&s));
+        let username = problems.required(Username::FIELD, &text.username, |s| Username::parse(&s));
+        let password = problems.required("password", &text.password, |s| {
+            NewPassword::parse(s, "password")
+        });
+        let registration = match (full_name, email, username, password, form.file(&AVATAR)) {
+            (Some(full_name), Some(email), Some(username), Some(password), Some(avatar)) => {
+                Some(Registration {
+                    username,
+                    email,
+                    full_name,
+                    password,
+                    avatar,
+                    cover_image: form.file(&COVER_IMAGE),
+                })
+            }
+            _ => None,
+        };
+        problems.finish(registration)
+    }
 }
 
 /// `PATCH /users/avatar`, multipart.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-pub struct AvatarForm {
-    #[schema(value_type = String, format = Binary)]
-    avatar: Vec<u8>,
+#[derive(Deserialize, ToSchema)]
+pub struct AvatarForm {}
+
+/// What `AvatarForm` is in the OpenAPI description (utoipa takes no generic type there).
+type AvatarFormSchema = MultipartSchema<AvatarForm>;
+
+impl MultipartForm for AvatarForm {
+    const FILES: &'static [FileField] = &[FileField {
+        description: "",
+        ..AVATAR
+    }];
 }
 
 /// `PATCH /users/cover-image`, multipart.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct CoverImageForm {
-    #[schema(value_type = String, format = Binary)]
-    cover_image: Vec<u8>,
+#[derive(Deserialize, ToSchema)]
+pub struct CoverImageForm {}
+
+/// What `CoverImageForm` is in the OpenAPI description (utoipa takes no generic type there).
+type CoverImageFormSchema = MultipartSchema<CoverImageForm>;
+
+impl MultipartForm for CoverImageForm {
+    const FILES: &'static [FileField] = &[FileField {
+        required: true,
+        ..COVER_IMAGE
+    }];
 }
 
 /// `username` or `email`, and the password.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    username: Option<String>,
-    email: Option<String>,
-    password: String,
+    #[schema(value_type = Option<String>)]
+    username: Text,
+    #[schema(value_type = Option<String>)]
+    email: Text,
+    #[schema(value_type = String)]
+    password: Text,
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+/// Who logs in, and with what.
+pub struct Credentials {
+    login: LoginId,
+    password: Password,
+}
+
+impl TryFrom<LoginRequest> for Credentials {
+    type Error = Invalid;
+
+    fn try_from(body: LoginRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let username = problems.optional(Username::FIELD, &body.username, |s| Username::parse(&s));
+        let email = problems.optional(Email::FIELD, &body.email, |s| Email::parse(&s));
+        let password = problems.required("password", &body.password, |s| {
+            Password::parse(s, "password")
+        });
+        let login = match (username, email) {
+            (Some(username), _) => Some(LoginId::Username(username)),
+            (None, Some(email)) => Some(LoginId::Email(email)),
+            (None, None) => {
+                if !body.username.is_sent() && !body.email.is_sent() {
+                    problems.add(FieldError::new(
+                        Username::FIELD,
+                        "username or email is required",
+                    ));
+                }
+                None
+            }
+        };
+        problems.finish(
+            login
+                .zip(password)
+                .map(|(login, password)| Credentials { login, password }),
+        )
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
-    refresh_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    refresh_token: Text,
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+impl TryFrom<RefreshRequest> for Option<String> {
+    type Error = Invalid;
+
+    fn try_from(body: RefreshRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let token = problems.optional(REFRESH_COOKIE, &body.refresh_token, Ok);
+        problems.finish(Some(token))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
-    old_password: String,
+    #[schema(value_type = String)]
+    old_password: Text,
     /// 8 to 72 bytes.
-    #[schema(min_length = 8, max_length = 72)]
-    new_password: String,
+    #[schema(value_type = String, min_length = 8, max_length = 72)]
+    new_password: Text,
+}
+
+pub struct PasswordChange {
+    old: Password,
+    new: NewPassword,
+}
+
+impl TryFrom<ChangePasswordRequest> for PasswordChange {
+    type Error = Invalid;
+
+    fn try_from(body: ChangePasswordRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let old = problems.required("oldPassword", &body.old_password, |s| {
+            Password::parse(s, "oldPassword")
+        });
+        let new = problems.required("newPassword", &body.new_password, |s| {
+            NewPassword::parse(s, "newPassword")
+        });
+        problems.finish(old.zip(new).map(|(old, new)| PasswordChange { old, new }))
+    }
 }
 
 /// One or both.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateAccountRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    full_name: Option<String>,
-    #[schema(format = Email)]
-    email: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    full_name: Text,
+    #[schema(value_type = Option<String>, format = Email)]
+    email: Text,
+}
+
+impl TryFrom<UpdateAccountRequest> for AccountChanges {
+    type Error = Invalid;
+
+    fn try_from(body: UpdateAccountRequest) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let changes = AccountChanges {
+            full_name: problems.optional(FullName::FIELD, &body.full_name, |s| FullName::parse(&s)),
+            email: problems.optional(Email::FIELD, &body.email, |s| Email::parse(&s)),
+        };
+        problems.finish(Some(changes))
+    }
 }
 
 impl<'a> From<&'a User> for UserView<'a> {
@@ -189,7 +326,7 @@ impl<'a> From<&'a User> for UserView<'a> {
 
 #[utoipa::path(
     post, path = "/api/v1/users/register", security(()),
-    request_body(content = RegisterForm, content_type = "multipart/form-data"),
+    request_body(content = RegisterFormSchema, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Registered", body = Envelope<UserView>),
         (status = 409, description = "Username or email taken", body = ErrorEnvelope),
@@ -202,32 +339,10 @@ async fn register(
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     state.throttle(&state.register_throttle, &req)?;
-    let rules = [state.image_rule("avatar"), state.image_rule("coverImage")];
     // The form, and with it every spooled file, lives until this handler returns.
-    let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
-    let mut fields = Fields::new(form.text.clone());
-    let full_name = fields.required(FullName::FIELD, |s| FullName::parse(&s));
-    let email = fields.required(Email::FIELD, |s| Email::parse(&s));
-    let username = fields.required(Username::FIELD, |s| Username::parse(&s));
-    let password = fields.required("password", |s| NewPassword::parse(s, "password"));
-    let avatar = form.required_file("avatar", &mut fields);
-    fields.finish()?;
-    let (Some(full_name), Some(email), Some(username), Some(password), Some(avatar)) =
-        (full_name, email, username, password, avatar)
-    else {
-        unreachable!("Fields::finish fails when a required field is missing");
-    };
-    let user = state
-        .users
-        .register(Registration {
-            username,
-            email,
-            full_name,
-            password,
-            avatar,
-            cover_image: form.file("coverImage"),
-        })
-        .await?;
+    let form: Received<RegisterForm> =
+        upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
+    let user = state.users.register(Registration::try_from(&form)?).await?;
     Ok(respond(
         StatusCode::CREATED,
         UserView::from(&user),
@@ -247,29 +362,9 @@ async fn register(
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(body.into_inner());
-    let username = fields.optional(Username::FIELD, |s| Username::parse(&s));
-    let email = fields.optional(Email::FIELD, |s| Email::parse(&s));
-    let password = fields.required("password", |s| Password::parse(s, "password"));
-    let login = match (username, email) {
-        (Some(username), _) => Some(LoginId::Username(username)),
-        (None, Some(email)) => Some(LoginId::Email(email)),
-        (None, None) => {
-            if !fields.has(Username::FIELD) && !fields.has(Email::FIELD) {
-                fields.problem(FieldError::new(
-                    Username::FIELD,
-                    "username or email is required",
-                ));
-            }
-            None
-        }
-    };
-    fields.finish()?;
-    let (Some(login), Some(password)) = (login, password) else {
-        unreachable!("Fields::finish fails when a required field is missing");
-    };
+    let Credentials { login, password } = body.try_into()?;
     let client = req.peer_addr().map(|addr| addr.ip());
     let (user, tokens) = state.users.login(login, password, client).await?;
     let data = LoginData {
@@ -316,12 +411,9 @@ async fn refresh_token(
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let map: Map<String, Value> = serde_json::from_slice(&body)
+        let object: Map<String, Value> = serde_json::from_slice(&body)
             .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON body"))?;
-        let mut fields = Fields::new(map);
-        let token = fields.optional(REFRESH_COOKIE, Ok);
-        fields.finish()?;
-        token
+        Option::try_from(from_object::<RefreshRequest>(object)?)?
     };
     let from_cookie = req
         .cookie(REFRESH_COOKIE)
@@ -351,15 +443,9 @@ async fn refresh_token(
 async fn change_password(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(body.into_inner());
-    let old = fields.required("oldPassword", |s| Password::parse(s, "oldPassword"));
-    let new = fields.required("newPassword", |s| NewPassword::parse(s, "newPassword"));
-    fields.finish()?;
-    let (Some(old), Some(new)) = (old, new) else {
-        unreachable!("Fields::finish fails when a required field is missing");
-    };
+    let PasswordChange { old, new } = body.try_into()?;
     state.users.change_password(caller, old, new).await?;
     Ok(respond(
         StatusCode::OK,
@@ -395,20 +481,9 @@ async fn current_user(
 async fn update_account(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    body: web::Json<Map<String, Value>>,
+    Json(body): Json<UpdateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(body.into_inner());
-    let changes = AccountChanges {
-        full_name: fields.optional(FullName::FIELD, |s| FullName::parse(&s)),
-        email: fields.optional(Email::FIELD, |s| Email::parse(&s)),
-    };
-    if !fields.has(FullName::FIELD) && !fields.has(Email::FIELD) {
-        fields.problem(FieldError::new(
-            FullName::FIELD,
-            "fullName or email is required",
-        ));
-    }
-    fields.finish()?;
+    let changes = AccountChanges::try_from(body)?;
     let user = state.users.update_account(caller, changes).await?;
     Ok(respond(
         StatusCode::OK,
@@ -419,7 +494,7 @@ async fn update_account(
 
 #[utoipa::path(
     patch, path = "/api/v1/users/avatar",
-    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    request_body(content = AvatarFormSchema, content_type = "multipart/form-data"),
     responses((status = 200, description = "Replaced; the old file is deleted", body = Envelope<UserView>)),
 )]
 async fn update_avatar(
@@ -427,12 +502,15 @@ async fn update_avatar(
     caller: AuthUser,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    replace_image(state, caller, multipart, ProfileImage::Avatar).await
+    let form: Received<AvatarForm> =
+        upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
+    let file = form.problems().finish(form.file(&AVATAR))?;
+    replace_image(&state, caller, ProfileImage::Avatar, file).await
 }
 
 #[utoipa::path(
     patch, path = "/api/v1/users/cover-image",
-    request_body(content = CoverImageForm, content_type = "multipart/form-data"),
+    request_body(content = CoverImageFormSchema, content_type = "multipart/form-data"),
     responses((status = 200, description = "Replaced; the old file is deleted", body = Envelope<UserView>)),
 )]
 async fn update_cover_image(
@@ -440,24 +518,22 @@ async fn update_cover_image(
     caller: AuthUser,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    replace_image(state, caller, multipart, ProfileImage::CoverImage).await
+    let form: Received<CoverImageForm> =
+        upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
+    let file = form.problems().finish(form.file(&COVER_IMAGE))?;
+    replace_image(&state, caller, ProfileImage::CoverImage, file).await
 }
 
 async fn replace_image(
-    state: web::Data<AppState>,
+    state: &AppState,
     AuthUser(caller): AuthUser,
-    multipart: Multipart,
     image: ProfileImage,
+    file: &UploadedFile,
 ) -> Result<HttpResponse, ApiError> {
-    let (field, message) = match image {
-        ProfileImage::Avatar => ("avatar", "Avatar image updated successfully"),
-        ProfileImage::CoverImage => ("coverImage", "Cover image updated successfully"),
+    let message = match image {
+        ProfileImage::Avatar => "Avatar image updated successfully",
+        ProfileImage::CoverImage => "Cover image updated successfully",
     };
-    let form = upload::receive(multipart, &[state.image_rule(field)], &state.spool_dir).await?;
-    let mut fields = Fields::new(Map::new());
-    let file = form.required_file(field, &mut fields);
-    fields.finish()?;
-    let file = file.expect("Fields::finish fails when the file is missing");
     let user = state.users.replace_image(caller, image, file).await?;
     Ok(respond(StatusCode::OK, UserView::from(&user), message))
 }

@@ -3,10 +3,10 @@ use std::collections::HashMap;
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use videotube_domain::media::{DirectUploadReport, StoredMedia};
+use videotube_domain::media::{DirectUploadReport, MediaCategory, StoredMedia};
 use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
@@ -17,12 +17,12 @@ use videotube_domain::{FieldError, Id};
 
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
-use crate::fields::Fields;
+use crate::body::{from_object, Field, Invalid, Problems, Text};
 use crate::origin::MediaUrl;
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, CursorQuery, PageQuery};
 use crate::startup::AppState;
-use crate::upload;
+use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received, Spooled};
 
 pub fn endpoints() -> Vec<Endpoint> {
     endpoints![
@@ -152,42 +152,94 @@ pub enum SortType {
 }
 
 /// Multipart upload through this server.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+#[derive(Deserialize, ToSchema)]
 pub struct PublishForm {
-    #[schema(min_length = 1, max_length = 100)]
-    title: String,
-    #[schema(min_length = 1, max_length = 5000)]
-    description: String,
-    /// MP4, QuickTime, WebM or Matroska, up to the video limit (2 GiB by default).
-    #[schema(value_type = String, format = Binary)]
-    video_file: Vec<u8>,
-    #[schema(value_type = String, format = Binary)]
-    thumbnail: Vec<u8>,
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    title: Text,
+    #[schema(value_type = String, min_length = 1, max_length = 5000)]
+    description: Text,
+}
+
+const VIDEO_FILE: FileField = FileField {
+    name: "videoFile",
+    accepts: MediaCategory::Video,
+    required: true,
+    description: "MP4, QuickTime, WebM or Matroska, up to the video limit (2 GiB by default).",
+};
+
+const THUMBNAIL: FileField = FileField {
+    name: "thumbnail",
+    accepts: MediaCategory::Image,
+    required: true,
+    description: "",
+};
+
+/// What `PublishForm` is in the OpenAPI description (utoipa takes no generic type there).
+type PublishFormSchema = MultipartSchema<PublishForm>;
+
+impl MultipartForm for PublishForm {
+    const FILES: &'static [FileField] = &[VIDEO_FILE, THUMBNAIL];
+}
+
+/// A video to publish from files received here.
+pub struct NewUpload {
+    title: Title,
+    description: Description,
+    video_file: Spooled,
+    thumbnail: Spooled,
+}
+
+impl TryFrom<Received<PublishForm>> for NewUpload {
+    type Error = Invalid;
+
+    fn try_from(mut form: Received<PublishForm>) -> Result<Self, Invalid> {
+        let mut problems = form.problems();
+        let title = problems.required(Title::FIELD, &form.text.title, |s| Title::parse(&s));
+        let description = problems.required(Description::FIELD, &form.text.description, |s| {
+            Description::parse(&s)
+        });
+        let upload = match (
+            title,
+            description,
+            form.take(&VIDEO_FILE),
+            form.take(&THUMBNAIL),
+        ) {
+            (Some(title), Some(description), Some(video_file), Some(thumbnail)) => {
+                Some(NewUpload {
+                    title,
+                    description,
+                    video_file,
+                    thumbnail,
+                })
+            }
+            _ => None,
+        };
+        problems.finish(upload)
+    }
 }
 
 /// Files uploaded straight to Cloudinary (see `/uploads/signature`), passed on as Cloudinary
 /// answered.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PublishUploaded {
-    #[schema(min_length = 1, max_length = 100)]
-    title: String,
-    #[schema(min_length = 1, max_length = 5000)]
-    description: String,
-    video_file: CloudinaryAnswer,
-    thumbnail: CloudinaryAnswer,
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    title: Text,
+    #[schema(value_type = String, min_length = 1, max_length = 5000)]
+    description: Text,
+    #[schema(value_type = CloudinaryAnswer)]
+    video_file: Field<CloudinaryAnswer>,
+    #[schema(value_type = CloudinaryAnswer)]
+    thumbnail: Field<CloudinaryAnswer>,
 }
 
-/// The fields of Cloudinary's upload answer the server checks.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+/// The fields of Cloudinary's upload answer the server checks (it answers more).
+#[derive(Deserialize, ToSchema)]
 pub struct CloudinaryAnswer {
     public_id: String,
     /// A number, or its digits as a string.
     #[schema(value_type = u64)]
+    #[serde(deserialize_with = "version_digits")]
     version: String,
     signature: String,
     secure_url: String,
@@ -195,26 +247,128 @@ pub struct CloudinaryAnswer {
     duration: Option<f64>,
 }
 
+/// Cloudinary's `version`: a number, or its digits as a string; kept as the digits it signed.
+fn version_digits<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Ok(s),
+        _ => Err(serde::de::Error::custom("not a version number")),
+    }
+}
+
+impl From<CloudinaryAnswer> for DirectUploadReport {
+    fn from(answer: CloudinaryAnswer) -> Self {
+        DirectUploadReport {
+            public_id: answer.public_id,
+            version: answer.version,
+            signature: answer.signature,
+            secure_url: answer.secure_url,
+            resource_type: answer.resource_type,
+            duration_seconds: answer.duration,
+        }
+    }
+}
+
+/// A video to publish from files the client uploaded straight to Cloudinary.
+pub struct NewDirectUpload {
+    title: Title,
+    description: Description,
+    video_file: DirectUploadReport,
+    thumbnail: DirectUploadReport,
+}
+
+impl TryFrom<PublishUploaded> for NewDirectUpload {
+    type Error = Invalid;
+
+    fn try_from(body: PublishUploaded) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let title = problems.required(Title::FIELD, &body.title, |s| Title::parse(&s));
+        let description = problems.required(Description::FIELD, &body.description, |s| {
+            Description::parse(&s)
+        });
+        let mut answer = |field: &'static str, answer: Field<CloudinaryAnswer>| match answer {
+            Field::Given(answer) => Some(DirectUploadReport::from(answer)),
+            Field::Absent | Field::Malformed => {
+                problems.add(FieldError::new(
+                    field,
+                    "must be Cloudinary's upload answer: public_id, version, signature, secure_url, resource_type",
+                ));
+                None
+            }
+        };
+        let video_file = answer("videoFile", body.video_file);
+        let thumbnail = answer("thumbnail", body.thumbnail);
+        let upload = match (title, description, video_file, thumbnail) {
+            (Some(title), Some(description), Some(video_file), Some(thumbnail)) => {
+                Some(NewDirectUpload {
+                    title,
+                    description,
+                    video_file,
+                    thumbnail,
+                })
+            }
+            _ => None,
+        };
+        problems.finish(upload)
+    }
+}
+
 /// At least one.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct VideoChangesRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    title: Option<String>,
-    #[schema(min_length = 1, max_length = 5000)]
-    description: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    title: Text,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 5000)]
+    description: Text,
+}
+
+impl TryFrom<VideoChangesRequest> for VideoChanges {
+    type Error = Invalid;
+
+    fn try_from(body: VideoChangesRequest) -> Result<Self, Invalid> {
+        video_changes(&body.title, &body.description, Problems::default())
+    }
 }
 
 /// At least one; a new thumbnail replaces the old one.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct VideoChangesForm {
-    #[schema(min_length = 1, max_length = 100)]
-    title: Option<String>,
-    #[schema(min_length = 1, max_length = 5000)]
-    description: Option<String>,
-    #[schema(value_type = Option<String>, format = Binary)]
-    thumbnail: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    title: Text,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 5000)]
+    description: Text,
+}
+
+const NEW_THUMBNAIL: FileField = FileField {
+    required: false,
+    ..THUMBNAIL
+};
+
+/// What `VideoChangesForm` is in the OpenAPI description (utoipa takes no generic type there).
+type VideoChangesFormSchema = MultipartSchema<VideoChangesForm>;
+
+impl MultipartForm for VideoChangesForm {
+    const FILES: &'static [FileField] = &[NEW_THUMBNAIL];
+}
+
+impl TryFrom<&Received<VideoChangesForm>> for VideoChanges {
+    type Error = Invalid;
+
+    fn try_from(form: &Received<VideoChangesForm>) -> Result<Self, Invalid> {
+        video_changes(&form.text.title, &form.text.description, form.problems())
+    }
+}
+
+fn video_changes(
+    title: &Text,
+    description: &Text,
+    mut problems: Problems,
+) -> Result<VideoChanges, Invalid> {
+    let changes = VideoChanges {
+        title: problems.optional(Title::FIELD, title, |s| Title::parse(&s)),
+        description: problems.optional(Description::FIELD, description, |s| Description::parse(&s)),
+    };
+    problems.finish(Some(changes))
 }
 
 /// One of the video's files as answered (see `MediaUrl`).
@@ -249,7 +403,7 @@ impl<'a> From<&'a Video> for VideoView<'a> {
 #[utoipa::path(
     post, path = "/api/v1/videos",
     request_body(content(
-        (PublishForm = "multipart/form-data"),
+        (PublishFormSchema = "multipart/form-data"),
         (PublishUploaded = "application/json"),
     )),
     responses(
@@ -276,63 +430,22 @@ async fn publish_uploaded(
     AuthUser(caller): AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_json(&state, payload).await?;
-    let (video_report, thumbnail_report) = (
-        upload_report(body.get("videoFile")),
-        upload_report(body.get("thumbnail")),
-    );
-    let mut fields = Fields::new(body);
-    let title = fields.required(Title::FIELD, |s| Title::parse(&s));
-    let description = fields.required(Description::FIELD, |s| Description::parse(&s));
-    for (field, report) in [
-        ("videoFile", &video_report),
-        ("thumbnail", &thumbnail_report),
-    ] {
-        if report.is_none() {
-            fields.problem(FieldError::new(
-                field,
-                "must be Cloudinary's upload answer: public_id, version, signature, secure_url, resource_type",
-            ));
-        }
-    }
-    fields.finish()?;
-    let (Some(title), Some(description), Some(video), Some(thumbnail)) =
-        (title, description, video_report, thumbnail_report)
-    else {
-        unreachable!("Fields::finish fails when a required field is missing");
-    };
+    let body: PublishUploaded = from_object(read_json(&state, payload).await?)?;
+    let NewDirectUpload {
+        title,
+        description,
+        video_file,
+        thumbnail,
+    } = body.try_into()?;
     let video = state
         .videos
-        .publish_uploaded(caller.user_id, title, description, &video, &thumbnail)
+        .publish_uploaded(caller.user_id, title, description, &video_file, &thumbnail)
         .await?;
     Ok(respond(
         StatusCode::CREATED,
         VideoView::from(&video),
         "Video published",
     ))
-}
-
-/// Cloudinary's answer to an upload, as a client passes it on (`version` may be a number).
-fn upload_report(value: Option<&Value>) -> Option<DirectUploadReport> {
-    let answer = value?.as_object()?;
-    let text = |key: &str| answer.get(key)?.as_str().map(str::to_owned);
-    let version = match answer.get("version")? {
-        Value::Number(n) => n.as_u64()?.to_string(),
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
-        _ => return None,
-    };
-    let duration_seconds = match answer.get("duration") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_f64()?),
-    };
-    Some(DirectUploadReport {
-        public_id: text("public_id")?,
-        version,
-        signature: text("signature")?,
-        secure_url: text("secure_url")?,
-        resource_type: text("resource_type")?,
-        duration_seconds,
-    })
 }
 
 /// Accepts the upload and answers 202: the files are stored by the background job worker, and
@@ -342,22 +455,16 @@ async fn publish_files(
     AuthUser(caller): AuthUser,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = [state.video_rule("videoFile"), state.image_rule("thumbnail")];
-    let mut form = upload::receive(multipart, &rules, &state.spool_dir).await?;
-    let mut fields = Fields::new(form.text.clone());
-    let title = fields.required(Title::FIELD, |s| Title::parse(&s));
-    let description = fields.required(Description::FIELD, |s| Description::parse(&s));
-    form.required_file("videoFile", &mut fields);
-    form.required_file("thumbnail", &mut fields);
-    fields.finish()?;
-    let (Some(title), Some(description)) = (title, description) else {
-        unreachable!("Fields::finish fails when a required field is missing");
-    };
-    let video_file = form.keep_file("videoFile", &state.jobs_dir)?;
-    let thumbnail = form.keep_file("thumbnail", &state.jobs_dir)?;
-    let (Some(video_file), Some(thumbnail)) = (video_file, thumbnail) else {
-        unreachable!("Fields::finish fails when a required file is missing");
-    };
+    let form: Received<PublishForm> =
+        upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
+    let NewUpload {
+        title,
+        description,
+        video_file,
+        thumbnail,
+    } = form.try_into()?;
+    let video_file = video_file.keep_in(&state.jobs_dir)?;
+    let thumbnail = thumbnail.keep_in(&state.jobs_dir)?;
     let video = state
         .videos
         .publish(
@@ -468,7 +575,7 @@ async fn watch(
     patch, path = "/api/v1/videos/{videoId}",
     request_body(content(
         (VideoChangesRequest = "application/json"),
-        (VideoChangesForm = "multipart/form-data"),
+        (VideoChangesFormSchema = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "Updated; a replaced thumbnail's file is deleted", body = Envelope<VideoView>),
@@ -483,27 +590,16 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    let (text, form) = if is_json(&req) {
-        (read_json(&state, payload).await?, None)
+    let (changes, form) = if is_json(&req) {
+        let body: VideoChangesRequest = from_object(read_json(&state, payload).await?)?;
+        (VideoChanges::try_from(body)?, None)
     } else {
-        let rules = [state.image_rule("thumbnail")];
         let multipart = Multipart::new(req.headers(), payload);
-        let form = upload::receive(multipart, &rules, &state.spool_dir).await?;
-        (form.text.clone(), Some(form))
+        let form: Received<VideoChangesForm> =
+            upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
+        (VideoChanges::try_from(&form)?, Some(form))
     };
-    let thumbnail = form.as_ref().and_then(|f| f.file("thumbnail"));
-    let mut fields = Fields::new(text);
-    let changes = VideoChanges {
-        title: fields.optional(Title::FIELD, |s| Title::parse(&s)),
-        description: fields.optional(Description::FIELD, |s| Description::parse(&s)),
-    };
-    if !fields.has(Title::FIELD) && !fields.has(Description::FIELD) && thumbnail.is_none() {
-        fields.problem(FieldError::new(
-            Title::FIELD,
-            "title, description or thumbnail is required",
-        ));
-    }
-    fields.finish()?;
+    let thumbnail = form.as_ref().and_then(|form| form.file(&NEW_THUMBNAIL));
     let video = state
         .videos
         .update(caller.user_id, video_id, changes, thumbnail)

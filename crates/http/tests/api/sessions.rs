@@ -123,6 +123,10 @@ async fn login_refuses_operator_objects_and_missing_fields() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(error_fields(&body_of(res).await), expected, "{body}");
     }
+    // Fields in order are not fields: serde would read an array into the body's struct.
+    let res = app.login_raw(json!(["erin", null, PASSWORD])).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    body_of(res).await;
 }
 
 #[tokio::test]
