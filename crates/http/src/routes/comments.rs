@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -12,7 +10,7 @@ use crate::auth::AuthUser;
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::videos::{Owner, OwnerView};
 use crate::routes::Endpoint;
-use crate::routes::{keyset_request, parse_id, CursorQuery, PageQuery};
+use crate::routes::{parse_id, PageQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -94,17 +92,17 @@ fn list_item(view: &CommentView) -> CommentListItem<'_> {
 /// A video's comments, newest first, paginated.
 #[utoipa::path(
     get, path = "/api/v1/comments/{videoId}",
-    params(PageQuery, CursorQuery),
+    params(PageQuery),
     responses((status = 200, description = "Newest first, each with its owner, like count and whether the caller likes it", body = Envelope<Paginated<CommentListItem>>)),
 )]
 async fn list(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let video = parse_id(&path, "videoId")?;
-    let (page, after) = keyset_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .comments
         .list(caller.user_id, video, page, after.as_ref())

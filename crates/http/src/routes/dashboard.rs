@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -9,7 +7,7 @@ use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::VideoView;
 use crate::routes::Endpoint;
-use crate::routes::{list_request, CursorQuery, ListQuery};
+use crate::routes::ListQuery;
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -62,16 +60,16 @@ pub struct DashboardVideo<'a> {
 /// `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/dashboard/videos",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "The caller's videos in every state, newest first, with like counts", body = Envelope<Vec<DashboardVideo>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn videos(
     req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state.dashboard.videos(caller.user_id, page, after).await?;
     Ok(respond_list(
         &req,

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -9,7 +7,7 @@ use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
+use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -55,16 +53,16 @@ async fn toggle_comment_like(
 /// `page`/`limit` or `cursor`; videos deleted or hidden since are left out.
 #[utoipa::path(
     get, path = "/api/v1/likes/videos",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "Most recently liked first, each with its owner", body = Envelope<Vec<VideoView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn liked_videos(
     req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .videos
         .liked(caller.user_id, page, after.as_ref())

@@ -1,12 +1,13 @@
-use std::collections::HashMap;
-
 use actix_web::http::Method;
 use actix_web::{web, Route};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use videotube_domain::id::InvalidId;
 use videotube_domain::page::{Cursor, PageRequest};
 use videotube_domain::{FieldError, Id};
 
 use crate::api::ApiError;
+use crate::body::Invalid;
 
 /// `GET "/videos" => list, ...`: the routes of one module, as `Endpoint`s.
 macro_rules! endpoints {
@@ -81,76 +82,73 @@ pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     ]
 }
 
-/// `page` and `limit` of a `{docs, totalDocs, ...}` page (documentation of what
-/// `keyset_request` reads).
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
+/// `page`, `limit` and `cursor` of a `{docs, totalDocs, ...}` page.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// From 1; a page past the end is empty; `page` × `limit` at most 10,000.
-    #[param(minimum = 1, maximum = 10000, default = 1)]
-    page: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000, default = 1)]
+    page: Option<String>,
     /// 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 10)]
-    limit: Option<u32>,
-}
-
-/// `cursor` of a list that also pages by keyset (documentation of what `keyset_request` and
-/// `list_request` read).
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CursorQuery {
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 10)]
+    limit: Option<String>,
     /// Where the previous page said the list goes on (`nextCursor`, or the `next` link): the
     /// list goes on from there, however deep (then `page` is 1 or absent).
     #[param(pattern = "^([0-9a-f]{2})+$")]
     cursor: Option<String>,
 }
 
-/// `page` and `limit` of a list answered as a plain array (documentation of what
-/// `list_request` reads).
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
+impl PageQuery {
+    pub fn parse(&self) -> Result<(PageRequest, Option<Cursor>), Invalid> {
+        parse_keyset(
+            &self.page,
+            &self.limit,
+            &self.cursor,
+            PageRequest::DEFAULT_LIMIT,
+        )
+    }
+}
+
+/// `page`, `limit` and `cursor` of a list answered as a plain array: the same as `PageQuery`,
+/// 100 items by default.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// From 1; a page past the end is empty; `page` × `limit` at most 10,000.
-    #[param(minimum = 1, maximum = 10000, default = 1)]
-    page: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000, default = 1)]
+    page: Option<String>,
     /// 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 100)]
-    limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 100)]
+    limit: Option<String>,
+    /// Where the previous page said the list goes on (the `next` link): the list goes on from
+    /// there, however deep (then `page` is 1 or absent).
+    #[param(pattern = "^([0-9a-f]{2})+$")]
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    pub fn parse(&self) -> Result<(PageRequest, Option<Cursor>), Invalid> {
+        parse_keyset(&self.page, &self.limit, &self.cursor, LIST_DEFAULT_LIMIT)
+    }
 }
 
 /// How many items a plain-array list answers when `limit` is absent: enough that a client
 /// unaware of paging (the community's front ends) shows a full screen.
 pub const LIST_DEFAULT_LIMIT: u32 = 100;
 
-/// `page`, `limit` and `cursor` of a `{docs, ...}` page (see `PageRequest::parse_keyset`).
-pub fn keyset_request(
-    query: &HashMap<String, String>,
-) -> Result<(PageRequest, Option<Cursor>), ApiError> {
-    parse_keyset(query, PageRequest::DEFAULT_LIMIT)
-}
-
-/// `page`, `limit` and `cursor` of a plain-array list: the same, 100 items by default.
-pub fn list_request(
-    query: &HashMap<String, String>,
-) -> Result<(PageRequest, Option<Cursor>), ApiError> {
-    parse_keyset(query, LIST_DEFAULT_LIMIT)
-}
-
 fn parse_keyset(
-    query: &HashMap<String, String>,
+    page: &Option<String>,
+    limit: &Option<String>,
+    cursor: &Option<String>,
     default_limit: u32,
-) -> Result<(PageRequest, Option<Cursor>), ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
+) -> Result<(PageRequest, Option<Cursor>), Invalid> {
     PageRequest::parse_keyset(
-        param("page"),
-        param("limit"),
-        param("cursor"),
+        page.as_deref(),
+        limit.as_deref(),
+        cursor.as_deref(),
         default_limit,
     )
-    .map_err(ApiError::bad_request)
+    .map_err(Invalid)
 }
 
 /// One `web::resource` per path, so a known path with the wrong method answers 405, not 404.

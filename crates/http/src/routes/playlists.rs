@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -13,7 +11,7 @@ use crate::body::{Invalid, Json, Problems, Text};
 use crate::origin::MediaUrl;
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{list_request, parse_id, parse_ids, CursorQuery, ListQuery};
+use crate::routes::{parse_id, parse_ids, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -196,7 +194,7 @@ async fn get(
 /// A user's playlists, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/playlist/user/{userId}",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Vec<PlaylistListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn by_user(
@@ -204,10 +202,10 @@ async fn by_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user = parse_id(&path, "userId")?;
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .playlists
         .by_user(caller.user_id, user, page, after.as_ref())

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -9,7 +7,7 @@ use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
 use crate::routes::videos::OwnerView;
 use crate::routes::Endpoint;
-use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
+use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;
 
 /// The original registered these two GET handlers the wrong way round; here `/c/:channelId`
@@ -62,7 +60,7 @@ async fn toggle(
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/c/{channelId}",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn subscribers(
@@ -70,10 +68,10 @@ async fn subscribers(
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let channel = parse_id(&path, "channelId")?;
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .channels
         .subscribers(channel, page, after.as_ref())
@@ -88,7 +86,7 @@ async fn subscribers(
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/u/{subscriberId}",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn subscribed_to(
@@ -96,10 +94,10 @@ async fn subscribed_to(
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let subscriber = parse_id(&path, "subscriberId")?;
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .channels
         .subscriptions(subscriber, page, after.as_ref())

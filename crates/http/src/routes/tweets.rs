@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -12,7 +10,7 @@ use crate::auth::AuthUser;
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::videos::OwnerView;
 use crate::routes::Endpoint;
-use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
+use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -100,7 +98,7 @@ async fn create(
 /// The user's tweets, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/tweets/user/{userId}",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Vec<TweetListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn by_user(
@@ -108,10 +106,10 @@ async fn by_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user = parse_id(&path, "userId")?;
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .tweets
         .by_user(caller.user_id, user, page, after.as_ref())

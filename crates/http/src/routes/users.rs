@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,7 +16,7 @@ use crate::auth::{AuthUser, REFRESH_COOKIE};
 use crate::body::{from_object, Invalid, Json, Problems, Text};
 use crate::routes::videos::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
-use crate::routes::{list_request, parse_id, CursorQuery, ListQuery};
+use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;
 use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received};
 
@@ -542,16 +540,16 @@ async fn replace_image(
 /// returned it; `page`/`limit` or `cursor` page through it.
 #[utoipa::path(
     get, path = "/api/v1/users/history",
-    params(ListQuery, CursorQuery),
+    params(ListQuery),
     responses((status = 200, description = "Newest first; videos hidden or deleted since are left out (the total counts them)", body = Envelope<Vec<VideoView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
 )]
 async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, after) = list_request(&query)?;
+    let (page, after) = query.parse()?;
     let found = state
         .videos
         .history(caller.user_id, page, after.as_ref())

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use videotube_domain::media::{DirectUploadReport, MediaCategory, StoredMedia};
-use videotube_domain::page::PageRequest;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
 use videotube_domain::video::{
@@ -20,7 +17,7 @@ use crate::auth::AuthUser;
 use crate::body::{from_object, Field, Invalid, Problems, Text};
 use crate::origin::MediaUrl;
 use crate::routes::Endpoint;
-use crate::routes::{parse_id, CursorQuery, PageQuery};
+use crate::routes::{parse_id, PageQuery};
 use crate::startup::AppState;
 use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received, Spooled};
 
@@ -111,44 +108,97 @@ pub enum VideoStatusName {
     Failed,
 }
 
-// Documentation of the request bodies and query parameters, which the handlers read field by
-// field (so each problem is reported against its field).
-
-#[allow(dead_code)]
-#[derive(IntoParams)]
+/// `GET /videos`: what to list, besides the page (`PageQuery`).
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 #[into_params(rename_all = "camelCase")]
 pub struct VideoListQuery {
     /// Literal text, matched case-insensitively in titles and descriptions.
-    query: Option<String>,
-    #[param(inline)]
-    sort_by: Option<VideoSortName>,
-    #[param(inline)]
-    sort_type: Option<SortType>,
+    #[param(value_type = Option<String>)]
+    query: Text,
+    #[param(value_type = Option<VideoSortName>, inline)]
+    sort_by: Field<VideoSortName>,
+    #[param(value_type = Option<SortType>, inline)]
+    sort_type: Field<SortType>,
     /// Only this user's videos.
-    #[param(pattern = "^[0-9a-fA-F]{24}$")]
-    user_id: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^[0-9a-fA-F]{24}$")]
+    user_id: Text,
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum VideoSortName {
-    #[schema(rename = "createdAt")]
     CreatedAt,
-    #[schema(rename = "views")]
     Views,
-    #[schema(rename = "duration")]
     Duration,
-    #[schema(rename = "title")]
     Title,
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
+impl From<VideoSortName> for VideoSort {
+    fn from(name: VideoSortName) -> Self {
+        match name {
+            VideoSortName::CreatedAt => VideoSort::CreatedAt,
+            VideoSortName::Views => VideoSort::Views,
+            VideoSortName::Duration => VideoSort::Duration,
+            VideoSortName::Title => VideoSort::Title,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum SortType {
     Asc,
     Desc,
+}
+
+/// What `GET /videos` asks for, parsed; the viewer is added by the handler.
+pub struct VideoListing {
+    text: Option<SearchText>,
+    sort: VideoSort,
+    descending: bool,
+    owner: Option<Id>,
+}
+
+impl TryFrom<VideoListQuery> for VideoListing {
+    type Error = Invalid;
+
+    fn try_from(query: VideoListQuery) -> Result<Self, Invalid> {
+        let mut problems = Problems::default();
+        let sort = match query.sort_by {
+            Field::Absent => VideoSort::CreatedAt,
+            Field::Given(name) => name.into(),
+            Field::Malformed => {
+                problems.add(FieldError::new(
+                    "sortBy",
+                    "must be createdAt, views, duration or title",
+                ));
+                VideoSort::CreatedAt
+            }
+        };
+        let descending = match query.sort_type {
+            Field::Absent | Field::Given(SortType::Desc) => true,
+            Field::Given(SortType::Asc) => false,
+            Field::Malformed => {
+                problems.add(FieldError::new("sortType", "must be asc or desc"));
+                true
+            }
+        };
+        let owner = problems.optional("userId", &query.user_id, |s| {
+            s.parse::<Id>()
+                .map_err(|e| FieldError::new("userId", e.to_string()))
+        });
+        let text = problems
+            .optional(SearchText::FIELD, &query.query, |s| SearchText::parse(&s))
+            .flatten();
+        problems.finish(Some(VideoListing {
+            text,
+            sort,
+            descending,
+            owner,
+        }))
+    }
 }
 
 /// Multipart upload through this server.
@@ -490,55 +540,29 @@ async fn publish_files(
 /// (`createdAt`, `views`, `duration`, `title`), `sortType` (`asc`, `desc`), `userId`.
 #[utoipa::path(
     get, path = "/api/v1/videos",
-    params(PageQuery, CursorQuery, VideoListQuery),
+    params(PageQuery, VideoListQuery),
     responses((status = 200, description = "Published, ready videos (and the caller's own in every state), each with its owner", body = Envelope<Paginated<VideoView>>)),
 )]
 async fn list(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
-    query: web::Query<HashMap<String, String>>,
+    paging: web::Query<PageQuery>,
+    query: web::Query<VideoListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let param = |name: &str| query.get(name).map(String::as_str);
-    let mut errors = Vec::new();
-    let page = PageRequest::parse_keyset(
-        param("page"),
-        param("limit"),
-        param("cursor"),
-        PageRequest::DEFAULT_LIMIT,
-    )
-    .map_err(|e| errors.extend(e))
-    .ok();
-    let sort = VideoSort::parse(param("sortBy").unwrap_or("createdAt"))
-        .map_err(|e| errors.push(e))
-        .ok();
-    let descending = match param("sortType").unwrap_or("desc") {
-        "desc" => true,
-        "asc" => false,
-        _ => {
-            errors.push(FieldError::new("sortType", "must be asc or desc"));
-            true
+    // Both parsed before either is refused, so that every problem is named at once.
+    let (page, listing) = (paging.parse(), VideoListing::try_from(query.into_inner()));
+    let ((page, after), listing) = match (page, listing) {
+        (Ok(page), Ok(listing)) => (page, listing),
+        (page, listing) => {
+            let errors = [page.err(), listing.err()].into_iter().flatten();
+            return Err(Invalid(errors.flat_map(|invalid| invalid.0).collect()).into());
         }
-    };
-    let owner = match param("userId").map(str::parse::<Id>) {
-        None => None,
-        Some(Ok(id)) => Some(id),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("userId", e.to_string()));
-            None
-        }
-    };
-    let text = SearchText::parse(param("query").unwrap_or_default())
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let (Some((page, after)), Some(sort), true) = (page, sort, errors.is_empty()) else {
-        return Err(ApiError::bad_request(errors));
     };
     let search = VideoSearch {
-        text,
-        sort,
-        descending,
-        owner,
+        text: listing.text,
+        sort: listing.sort,
+        descending: listing.descending,
+        owner: listing.owner,
         viewer: caller.user_id,
         after,
     };

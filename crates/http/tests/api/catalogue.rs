@@ -238,6 +238,12 @@ async fn search_text_is_literal_and_sorting_is_limited_to_public_fields() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(error_fields(&body_of(res).await), [field], "{query}");
     }
+    let res = list(&app, &creator, "?limit=0&sortBy=password&userId=nope").await;
+    assert_eq!(
+        error_fields(&body_of(res).await),
+        ["limit", "sortBy", "userId"],
+        "every problem is named at once"
+    );
 }
 
 #[tokio::test]
