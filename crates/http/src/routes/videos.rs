@@ -8,7 +8,7 @@ use videotube_domain::media::{DirectUploadReport, MediaCategory, StoredMedia};
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
 use videotube_domain::video::{
-    Description, SearchText, Title, Video, VideoChanges, VideoSearch, VideoSort,
+    Description, SearchText, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
 };
 use videotube_domain::{FieldError, Id};
 
@@ -90,8 +90,7 @@ pub struct VideoView<'a> {
     views: u64,
     is_published: bool,
     owner: Owner<'a>,
-    #[schema(value_type = VideoStatusName)]
-    status: &'static str,
+    status: VideoStatusName,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure_reason: Option<&'a str>,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -99,13 +98,22 @@ pub struct VideoView<'a> {
 }
 
 /// Where a video is in its life.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum VideoStatusName {
     Processing,
     Ready,
     Failed,
+}
+
+impl From<VideoStatus> for VideoStatusName {
+    fn from(status: VideoStatus) -> Self {
+        match status {
+            VideoStatus::Processing => VideoStatusName::Processing,
+            VideoStatus::Ready => VideoStatusName::Ready,
+            VideoStatus::Failed => VideoStatusName::Failed,
+        }
+    }
 }
 
 /// `GET /videos`: what to list, besides the page (`PageQuery`).
@@ -438,7 +446,7 @@ impl<'a> From<&'a Video> for VideoView<'a> {
             views: video.views,
             is_published: video.is_published,
             owner: Owner::Id(video.owner.to_string()),
-            status: video.status.as_str(),
+            status: video.status.into(),
             failure_reason: video.failure_reason.as_deref(),
             created_at: video.created_at,
             updated_at: video.updated_at,

@@ -225,6 +225,17 @@ async fn a_database_outage_under_writes_answers_503_and_loses_no_acknowledged_wr
                 .any(|op| line.contains(op))
         });
     assert!(located, "{log}");
+    // And so does the request's own 5xx line, through the error's cause chain, which needs no
+    // span to be shown.
+    let named = log
+        .lines()
+        .filter(|line| line.contains("request failed"))
+        .any(|line| {
+            ["tweets.insert failed", "sessions.find failed"]
+                .iter()
+                .any(|op| line.contains(op))
+        });
+    assert!(named, "{log}");
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
 use videotube_domain::error::UniqueField;
 use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
-use videotube_domain::{Id, RepoError};
+use videotube_domain::{BoxError, Id, RepoError};
 
 pub use comments::MongoCommentRepository;
 pub use history::MongoWatchHistoryRepository;
@@ -110,6 +110,13 @@ pub(crate) trait Within<T>:
                 format!("a database operation took over {limit:?}").into(),
             )),
         };
+        let result = result.map_err(|err| match err {
+            RepoError::Unavailable(cause) => {
+                RepoError::Unavailable(Box::new(OperationFailed::new(cause)))
+            }
+            RepoError::Other(cause) => RepoError::Other(Box::new(OperationFailed::new(cause))),
+            duplicate @ RepoError::Duplicate(_) => duplicate,
+        });
         match &result {
             Err(RepoError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "database unavailable");
@@ -124,6 +131,28 @@ pub(crate) trait Within<T>:
 }
 
 impl<T, F: IntoFuture<Output = Result<T, mongodb::error::Error>>> Within<T> for F {}
+
+/// A failed database operation named by the repository call it served: the span it ran in
+/// (`<collection>.<method>`). The error travels up to the request's 5xx log line, whose cause
+/// chain then says what broke (`tweets.insert failed: ...`) even where spans are not shown. (The
+/// name is the span's, so it needs spans at `info` enabled, as they are by default; with
+/// `RUST_LOG=warn` it reads "a database operation failed".)
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed")]
+pub struct OperationFailed {
+    pub operation: &'static str,
+    #[source]
+    cause: BoxError,
+}
+
+impl OperationFailed {
+    fn new(cause: BoxError) -> Self {
+        let operation = tracing::Span::current()
+            .metadata()
+            .map_or("a database operation", |span| span.name());
+        Self { operation, cause }
+    }
+}
 
 #[async_trait::async_trait]
 impl videotube_domain::ports::DatabaseProbe for Store {
