@@ -469,6 +469,18 @@ pub trait DirectUploads: Send + Sync {
     ) -> Result<Stored, DirectUploadError>;
 }
 
+/// A per-client allowance of one kind of request (registrations, token refreshes): `Err` holds
+/// how long the client must wait.
+pub trait ClientThrottle: Send + Sync {
+    fn check(&self, client: IpAddr) -> Result<(), Duration>;
+}
+
+/// Tells this process's job worker that a job was queued, so that it starts at once instead of
+/// at its next poll (workers of other processes find the job by polling).
+pub trait JobWakeup: Send + Sync {
+    fn job_queued(&self);
+}
+
 /// Whether the database answers at all.
 #[async_trait]
 pub trait DatabaseProbe: Send + Sync {

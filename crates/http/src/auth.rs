@@ -44,7 +44,7 @@ impl FromRequest for AuthUser {
                     "AuthUser used in an app without AppState",
                 ))
             })?;
-            Ok(AuthUser(state.users.authenticate(&token).await?))
+            Ok(AuthUser(state.services.users.authenticate(&token).await?))
         })
     }
 }

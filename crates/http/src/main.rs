@@ -22,13 +22,18 @@ async fn main() -> ExitCode {
     };
     let result = match Application::build(settings).await {
         Ok(app) => {
-            let stop = app.stopper();
+            let background = app.start_background_tasks();
+            let (stop_server, stop_background) = (app.stopper(), background.stopper());
             actix_web::rt::spawn(async move {
                 shutdown_signal().await;
                 tracing::info!("shutting down: finishing requests in flight");
-                stop.await;
+                // The worker takes no new job from now on, while requests finish.
+                stop_background();
+                stop_server.await;
             });
-            app.run_until_stopped().await.map_err(|e| e.to_string())
+            let served = app.run_until_stopped().await;
+            background.stop().await;
+            served.map_err(|e| e.to_string())
         }
         Err(err) => Err(videotube_http::api::CauseChain(&err).to_string()),
     };

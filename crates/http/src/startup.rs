@@ -9,21 +9,21 @@ use actix_web::dev::Server;
 use actix_web::http::{header, StatusCode};
 use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
 use secrecy::ExposeSecret;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use videotube_domain::ports::{DirectUploads, MediaStore};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
-    PlaylistService, TweetService, UserService, VideoPorts, VideoService,
+    LikeService, MediaJobService, PlaylistService, SubscriptionService, TweetService, UserPorts,
+    UserService, VideoPorts, VideoService, WatchService,
 };
-use videotube_domain::Error;
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::media_links::MediaLinks;
 use videotube_infra::mongo::{self, Database, DbError};
 use videotube_infra::password::HasherError;
 use videotube_infra::throttle::{Allowance, KeyedThrottle};
-use videotube_infra::worker::{run_media_jobs, run_sweeps};
+use videotube_infra::worker::{run_media_jobs, run_sweeps, JobBell};
 use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
 
 use crate::api::{error_body, ApiError, TOTAL_COUNT};
@@ -35,48 +35,20 @@ use crate::routes;
 use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
 use crate::upload::{SizeLimits, SPOOL_PREFIX};
 
-/// What handlers share.
+/// What handlers share: the services, and what the HTTP layer itself needs.
 pub struct AppState {
-    pub users: Arc<UserService>,
-    pub channels: ChannelService,
-    pub dashboard: DashboardService,
-    pub tweets: TweetService,
-    pub comments: CommentService,
-    pub playlists: PlaylistService,
-    pub videos: Arc<VideoService>,
-    /// Wakes the media job worker when a job is queued.
-    pub job_wake: Arc<Notify>,
+    pub services: Arc<Services>,
     /// Where spooled files wait for their job (outside the per-request spool's clean-up).
     pub jobs_dir: PathBuf,
     /// Largest JSON body read by hand (where a route takes JSON or multipart).
     pub json_limit: usize,
-    pub health: HealthService,
     pub cookies: CookiePolicy,
     pub spool_dir: PathBuf,
     /// The local media directory, canonical (links resolved), for containment checks.
     pub media_root: PathBuf,
     pub upload_limits: SizeLimits,
-    pub register_throttle: KeyedThrottle<IpAddr>,
-    pub refresh_throttle: KeyedThrottle<IpAddr>,
     /// Signs and checks links to files only their owner may fetch.
     pub media_links: Arc<MediaLinks>,
-}
-
-impl AppState {
-    /// Spends one unit of the client's allowance on `throttle`: 429 with Retry-After when none
-    /// is left. Requests without a peer address (none over TCP) are not limited.
-    pub fn throttle(
-        &self,
-        throttle: &KeyedThrottle<IpAddr>,
-        req: &HttpRequest,
-    ) -> Result<(), ApiError> {
-        match req.peer_addr() {
-            Some(peer) => throttle
-                .check(&peer.ip())
-                .map_err(|retry_after| Error::TooManyRequests { retry_after }.into()),
-            None => Ok(()),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,103 +78,192 @@ pub enum BuildError {
 /// Where the local store's files are served, and what its stored URLs start with.
 pub const MEDIA_PATH: &str = "/media";
 
+/// The server, ready to run, and the services it serves. What runs beside it (the job worker,
+/// the sweeper) is started apart, by `main` or a test (`start_background_tasks`).
 pub struct Application {
     port: u16,
     server: Server,
-    worker: JoinHandle<()>,
-    stop_worker: Arc<watch::Sender<bool>>,
-    shutdown_grace: Duration,
+    services: Arc<Services>,
+    background: BackgroundSettings,
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free one), connects to the database, creates the indexes
-    /// and prepares the server; `run_until_stopped` serves until `stopper` is awaited.
+    /// Binds the listener (port 0 picks a free one), prepares the directories and the database,
+    /// wires the services and builds the server; `run_until_stopped` serves.
     pub async fn build(settings: Settings) -> Result<Self, BuildError> {
         let app = &settings.application;
         let address = format!("{}:{}", app.host, app.port);
         let listener =
             TcpListener::bind(&address).map_err(|source| BuildError::Bind { address, source })?;
         let port = listener.local_addr().map_err(BuildError::Server)?.port();
-        let bound_at = {
-            let host = match app.host.as_str() {
-                "0.0.0.0" | "::" | "[::]" => "localhost",
-                host => host,
-            };
-            format!("http://{host}:{port}")
-        };
-        let origin =
-            PublicOrigin::new(&app.public_url, app.trusted_proxy_nets()?, bound_at.clone());
+        let jobs_dir = prepare_directories(&settings.media)?;
+        let db = prepare_database(&settings.database).await?;
+        let (media_store, direct_uploads) = media_store(&settings)?;
+        let services = Arc::new(Services::new(&settings, &db, media_store, direct_uploads)?);
+        let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
+        let server = http_server(&settings, listener, port, state)?;
+        Ok(Self {
+            port,
+            server,
+            services,
+            background: BackgroundSettings::from(&settings),
+        })
+    }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The services the server calls, for tests that drive them directly (the job worker's
+    /// jobs, the sweeps) instead of waiting for background tasks.
+    pub fn services(&self) -> Arc<Services> {
+        Arc::clone(&self.services)
+    }
+
+    /// Starts the media job worker and the sweeper.
+    pub fn start_background_tasks(&self) -> BackgroundTasks {
+        BackgroundTasks::start(&self.services, self.background)
+    }
+
+    /// Stops the server: no new connections, requests in flight finish (up to the configured
+    /// shutdown timeout).
+    pub fn stopper(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let handle = self.server.handle();
+        async move { handle.stop(true).await }
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// How the background tasks run.
+#[derive(Debug, Clone, Copy)]
+struct BackgroundSettings {
+    poll: Duration,
+    renew_every: Duration,
+    sweep_every: Duration,
+    /// How long a running job may take to finish once the tasks are asked to stop.
+    grace: Duration,
+}
+
+impl From<&Settings> for BackgroundSettings {
+    fn from(settings: &Settings) -> Self {
         let media = &settings.media;
-        let jobs_dir = media.upload_tmp_dir.join("jobs");
-        for dir in [&media.dir, &media.upload_tmp_dir, &jobs_dir] {
-            std::fs::create_dir_all(dir).map_err(|e| BuildError::Directory(dir.clone(), e))?;
-        }
-        remove_stale_spool_files(&media.upload_tmp_dir);
-
-        let db_settings = &settings.database;
-        let db = mongo::connect(
-            db_settings.uri.expose_secret(),
-            &db_settings.name,
-            Duration::from_secs(db_settings.timeout_seconds),
-        )
-        .await
-        .map_err(BuildError::DatabaseUri)?;
-        mongo::prepare(&db).await.map_err(BuildError::Indexes)?;
-
-        let (media_store, direct_uploads): (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>) =
-            match settings.cloudinary.store_config()? {
-                Some(config) => {
-                    tracing::info!(cloud = %config.cloud_name, "storing media on Cloudinary");
-                    let cloudinary =
-                        Arc::new(CloudinaryStore::new(config).map_err(BuildError::MediaStore)?);
-                    (cloudinary.clone(), Some(cloudinary))
-                }
-                None => (
-                    Arc::new(LocalMediaStore::new(media.dir.clone(), MEDIA_PATH)),
-                    None,
-                ),
-            };
-        let Services {
-            users,
-            channels,
-            dashboard,
-            tweets,
-            comments,
-            playlists,
-            videos,
-            health,
-        } = Services::new(&settings, &db, media_store, direct_uploads)?;
-        let job_wake = Arc::new(Notify::new());
-        let (stop_worker, worker_stop) = watch::channel(false);
-        let shutdown_grace = Duration::from_secs(app.shutdown_timeout_seconds);
-        let worker = tokio::spawn(run_media_jobs(
-            Arc::clone(&videos),
-            Arc::clone(&job_wake),
-            Duration::from_secs(media.job_poll_seconds.max(1)),
+        BackgroundSettings {
+            poll: Duration::from_secs(media.job_poll_seconds.max(1)),
             // Three renewals per lease: one lost to a database blip still leaves time for another.
-            Duration::from_secs(media.job_lease_seconds.max(1)) / 3,
-            worker_stop,
-            shutdown_grace,
+            renew_every: Duration::from_secs(media.job_lease_seconds.max(1)) / 3,
+            sweep_every: Duration::from_secs(settings.database.sweep_seconds.max(1)),
+            grace: Duration::from_secs(settings.application.shutdown_timeout_seconds),
+        }
+    }
+}
+
+/// The media job worker and the sweeper, running.
+pub struct BackgroundTasks {
+    stop: Arc<watch::Sender<bool>>,
+    worker: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+    grace: Duration,
+}
+
+impl BackgroundTasks {
+    fn start(services: &Services, settings: BackgroundSettings) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(run_media_jobs(
+            Arc::clone(&services.jobs),
+            Arc::clone(&services.bell),
+            settings.poll,
+            settings.renew_every,
+            stopped.clone(),
+            settings.grace,
         ));
-        tokio::spawn(run_sweeps(
-            Arc::clone(&users),
-            Arc::clone(&videos),
-            Duration::from_secs(settings.database.sweep_seconds.max(1)),
-            stop_worker.subscribe(),
+        let sweeper = tokio::spawn(run_sweeps(
+            Arc::clone(&services.users),
+            Arc::clone(&services.watching),
+            settings.sweep_every,
+            stopped,
         ));
-        let state = web::Data::new(AppState {
-            users,
-            channels,
-            dashboard,
-            tweets,
-            comments,
-            playlists,
-            videos,
-            job_wake,
+        Self {
+            stop: Arc::new(stop),
+            worker,
+            sweeper,
+            grace: settings.grace,
+        }
+    }
+
+    /// Asks the tasks to stop: the worker takes no new job and finishes or gives back its
+    /// current one within the grace.
+    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
+        let stop = Arc::clone(&self.stop);
+        move || {
+            stop.send_replace(true);
+        }
+    }
+
+    /// Stops the tasks and waits for the worker to let go of its job.
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        let bound = self.grace + Duration::from_secs(5);
+        if tokio::time::timeout(bound, self.worker).await.is_err() {
+            tracing::warn!("the media job worker did not stop in time");
+        }
+        self.sweeper.abort();
+    }
+}
+
+fn prepare_directories(media: &config::MediaSettings) -> Result<PathBuf, BuildError> {
+    let jobs_dir = media.upload_tmp_dir.join("jobs");
+    for dir in [&media.dir, &media.upload_tmp_dir, &jobs_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| BuildError::Directory(dir.clone(), e))?;
+    }
+    remove_stale_spool_files(&media.upload_tmp_dir);
+    Ok(jobs_dir)
+}
+
+async fn prepare_database(settings: &config::DatabaseSettings) -> Result<Database, BuildError> {
+    let db = mongo::connect(
+        settings.uri.expose_secret(),
+        &settings.name,
+        Duration::from_secs(settings.timeout_seconds),
+    )
+    .await
+    .map_err(BuildError::DatabaseUri)?;
+    mongo::prepare(&db).await.map_err(BuildError::Indexes)?;
+    Ok(db)
+}
+
+type MediaStores = (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>);
+
+/// Cloudinary when it is configured (it also takes uploads from clients directly), else the
+/// local disk.
+fn media_store(settings: &Settings) -> Result<MediaStores, BuildError> {
+    Ok(match settings.cloudinary.store_config()? {
+        Some(config) => {
+            tracing::info!(cloud = %config.cloud_name, "storing media on Cloudinary");
+            let cloudinary =
+                Arc::new(CloudinaryStore::new(config).map_err(BuildError::MediaStore)?);
+            (cloudinary.clone(), Some(cloudinary))
+        }
+        None => (
+            Arc::new(LocalMediaStore::new(settings.media.dir.clone(), MEDIA_PATH)),
+            None,
+        ),
+    })
+}
+
+impl AppState {
+    fn new(
+        settings: &Settings,
+        services: Arc<Services>,
+        jobs_dir: PathBuf,
+    ) -> Result<Self, BuildError> {
+        let (app, media) = (&settings.application, &settings.media);
+        Ok(AppState {
+            services,
             jobs_dir,
             json_limit: app.json_limit_bytes,
-            health,
             cookies: CookiePolicy {
                 secure: app.cookie_secure,
                 same_site: app.cookie_same_site,
@@ -220,104 +281,91 @@ impl Application {
                 image: media.image_max_bytes,
                 video: media.video_max_bytes,
             },
-            register_throttle: KeyedThrottle::new(allowance(settings.auth.register_per_ip)),
-            refresh_throttle: KeyedThrottle::new(allowance(settings.auth.refresh_per_ip)),
             media_links: Arc::new(MediaLinks::new(
                 &settings.auth.access_token_secret,
                 Duration::from_secs(media.private_link_seconds.max(1)),
             )),
-        });
-
-        let cors_origins = app.cors_origins.clone();
-        let json_limit = app.json_limit_bytes;
-        let body_policy = BodyPolicy {
-            idle: Duration::from_secs(app.body_idle_timeout_seconds.max(1)),
-            grace: Duration::from_secs(app.body_rate_grace_seconds),
-            min_bytes_per_second: app.body_min_bytes_per_second,
-        };
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(actix_web::middleware::from_fn(with_origin))
-                .wrap(actix_web::middleware::from_fn(guard_bodies))
-                .wrap(cors(&cors_origins))
-                .wrap(actix_web::middleware::from_fn(finish_response))
-                .wrap(TracingLogger::default())
-                .app_data(state.clone())
-                .app_data(web::Data::new(origin.clone()))
-                .app_data(body_policy)
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(json_limit)
-                        .error_handler(json_error),
-                )
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("Invalid query string: {err}"),
-                    )
-                    .into()
-                }))
-                .service(web::scope("/api/v1").configure(routes::configure))
-                .service(
-                    web::resource(format!("{MEDIA_PATH}/{{tail:.*}}")).get(routes::media::serve),
-                )
-                .default_service(web::to(not_found))
         })
-        .shutdown_timeout(app.shutdown_timeout_seconds)
-        .client_request_timeout(Duration::from_secs(app.head_timeout_seconds.max(1)))
-        // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
-        .disable_signals()
-        .listen(listener)
-        .map_err(BuildError::Server)?
-        .run();
-        tracing::info!(port, public_url = %app.public_url, %bound_at, "listening");
-        Ok(Self {
-            port,
-            server,
-            worker,
-            stop_worker: Arc::new(stop_worker),
-            shutdown_grace,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Stops the server: no new connections, requests in flight finish (up to the configured
-    /// shutdown timeout); the job worker takes no new job and finishes or gives back its current
-    /// one within the same time.
-    pub fn stopper(&self) -> impl std::future::Future<Output = ()> + use<> {
-        let handle = self.server.handle();
-        let stop_worker = Arc::clone(&self.stop_worker);
-        async move {
-            stop_worker.send_replace(true);
-            handle.stop(true).await
-        }
-    }
-
-    /// Serves until stopped, then waits for the job worker to let go of its job.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.stop_worker.send_replace(true);
-        let bound = self.shutdown_grace + Duration::from_secs(5);
-        if tokio::time::timeout(bound, self.worker).await.is_err() {
-            tracing::warn!("the media job worker did not stop in time");
-        }
-        served
     }
 }
 
-/// The domain services wired to MongoDB, bcrypt, JWT and a media store: what the routes call.
-/// The load benchmark's baseline (`videotube-baseline`) calls them directly, without HTTP.
+/// The actix server over `state`: middleware, limits, error answers, routes.
+fn http_server(
+    settings: &Settings,
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+) -> Result<Server, BuildError> {
+    let app = &settings.application;
+    let bound_at = {
+        let host = match app.host.as_str() {
+            "0.0.0.0" | "::" | "[::]" => "localhost",
+            host => host,
+        };
+        format!("http://{host}:{port}")
+    };
+    let origin = PublicOrigin::new(&app.public_url, app.trusted_proxy_nets()?, bound_at.clone());
+    let state = web::Data::new(state);
+    let cors_origins = app.cors_origins.clone();
+    let json_limit = app.json_limit_bytes;
+    let body_policy = BodyPolicy {
+        idle: Duration::from_secs(app.body_idle_timeout_seconds.max(1)),
+        grace: Duration::from_secs(app.body_rate_grace_seconds),
+        min_bytes_per_second: app.body_min_bytes_per_second,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(with_origin))
+            .wrap(actix_web::middleware::from_fn(guard_bodies))
+            .wrap(cors(&cors_origins))
+            .wrap(actix_web::middleware::from_fn(finish_response))
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(web::Data::new(origin.clone()))
+            .app_data(body_policy)
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid query string: {err}"),
+                )
+                .into()
+            }))
+            .service(web::scope("/api/v1").configure(routes::configure))
+            .service(web::resource(format!("{MEDIA_PATH}/{{tail:.*}}")).get(routes::media::serve))
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(app.shutdown_timeout_seconds)
+    .client_request_timeout(Duration::from_secs(app.head_timeout_seconds.max(1)))
+    // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
+    .disable_signals()
+    .listen(listener)
+    .map_err(BuildError::Server)?
+    .run();
+    tracing::info!(port, public_url = %app.public_url, %bound_at, "listening");
+    Ok(server)
+}
+
+/// The domain services wired to MongoDB, bcrypt, JWT and a media store: what the routes call,
+/// in one place. The load benchmark's baseline (`videotube-baseline`) calls them directly.
 pub struct Services {
     pub users: Arc<UserService>,
     pub channels: ChannelService,
+    pub subscriptions: SubscriptionService,
     pub dashboard: DashboardService,
     pub tweets: TweetService,
     pub comments: CommentService,
+    pub likes: LikeService,
     pub playlists: PlaylistService,
-    pub videos: Arc<VideoService>,
+    pub videos: VideoService,
+    pub watching: Arc<WatchService>,
+    pub jobs: Arc<MediaJobService>,
+    /// Wakes this process's job worker when the catalogue queues a job.
+    pub bell: Arc<JobBell>,
     pub health: HealthService,
 }
 
@@ -333,80 +381,85 @@ impl Services {
             db.clone(),
             Duration::from_millis(settings.database.max_time_ms.max(1)),
         );
-        let user_repository = Arc::new(mongo::MongoUserRepository::new(store));
-        let users = Arc::new(UserService::new(
-            user_repository.clone(),
-            Arc::new(mongo::MongoSessionRepository::new(store)),
-            Arc::new(
-                BcryptHasher::new(auth.bcrypt_cost, auth.bcrypt_threads)
-                    .map_err(BuildError::Bcrypt)?,
-            ),
-            Arc::new(JwtCodec::new(
-                &auth.access_token_secret,
-                &auth.refresh_token_secret,
-            )),
-            Arc::clone(&media_store),
-            Arc::new(GovernorLoginThrottle::new(
-                allowance(auth.login_per_ip),
-                allowance(auth.login_per_account),
-            )),
+        let users = Arc::new(mongo::MongoUserRepository::new(store));
+        let videos = Arc::new(mongo::MongoVideoRepository::new(store));
+        let likes = Arc::new(mongo::MongoLikeRepository::new(store));
+        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(store));
+        let comments = Arc::new(mongo::MongoCommentRepository::new(store));
+        let playlists = Arc::new(mongo::MongoPlaylistRepository::new(store));
+        let tweets = Arc::new(mongo::MongoTweetRepository::new(store));
+        let history = Arc::new(mongo::MongoWatchHistoryRepository::new(store));
+        let jobs = Arc::new(mongo::MongoMediaJobRepository::new(store));
+        let bell = Arc::new(JobBell::default());
+        let user_service = UserService::new(
+            UserPorts {
+                users: users.clone(),
+                sessions: Arc::new(mongo::MongoSessionRepository::new(store)),
+                hasher: Arc::new(
+                    BcryptHasher::new(auth.bcrypt_cost, auth.bcrypt_threads)
+                        .map_err(BuildError::Bcrypt)?,
+                ),
+                tokens: Arc::new(JwtCodec::new(
+                    &auth.access_token_secret,
+                    &auth.refresh_token_secret,
+                )),
+                media: Arc::clone(&media_store),
+                logins: Arc::new(GovernorLoginThrottle::new(
+                    allowance(auth.login_per_ip),
+                    allowance(auth.login_per_account),
+                )),
+                registrations: Arc::new(KeyedThrottle::<IpAddr>::new(allowance(
+                    auth.register_per_ip,
+                ))),
+                refreshes: Arc::new(KeyedThrottle::<IpAddr>::new(allowance(auth.refresh_per_ip))),
+            },
             AuthPolicy {
                 access_ttl: auth.access_token_expiry,
                 refresh_ttl: auth.refresh_token_expiry,
                 refresh_reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_seconds),
                 session_recheck: Duration::from_secs(auth.session_recheck_seconds),
             },
-        ));
-        let video_repository = Arc::new(mongo::MongoVideoRepository::new(store));
-        let likes = Arc::new(mongo::MongoLikeRepository::new(store));
-        let subscriptions = Arc::new(mongo::MongoSubscriptionRepository::new(store));
-        let comment_repository = Arc::new(mongo::MongoCommentRepository::new(store));
-        let playlist_repository = Arc::new(mongo::MongoPlaylistRepository::new(store));
-        let videos = Arc::new(VideoService::new(
-            VideoPorts {
-                videos: video_repository.clone(),
-                jobs: Arc::new(mongo::MongoMediaJobRepository::new(store)),
-                history: Arc::new(mongo::MongoWatchHistoryRepository::new(store)),
-                likes: likes.clone(),
-                comments: comment_repository.clone(),
-                playlists: playlist_repository.clone(),
-                users: user_repository.clone(),
-                media: Arc::clone(&media_store),
-                direct: direct_uploads,
-            },
+        );
+        let video_service = VideoService::new(VideoPorts {
+            videos: videos.clone(),
+            jobs: jobs.clone(),
+            history: history.clone(),
+            likes: likes.clone(),
+            comments: comments.clone(),
+            playlists: playlists.clone(),
+            users: users.clone(),
+            media: Arc::clone(&media_store),
+            direct: direct_uploads,
+            wakeup: bell.clone(),
+        });
+        let job_service = MediaJobService::new(
+            videos.clone(),
+            jobs,
+            media_store,
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),
                 first_backoff: Duration::from_secs(media.job_backoff_seconds),
             },
-        ));
-        let channels = ChannelService::new(user_repository.clone(), subscriptions.clone());
-        let dashboard =
-            DashboardService::new(video_repository.clone(), likes.clone(), subscriptions);
-        let tweets = TweetService::new(
-            Arc::new(mongo::MongoTweetRepository::new(store)),
-            likes.clone(),
-            user_repository.clone(),
-        );
-        let comments = CommentService::new(
-            comment_repository,
-            video_repository.clone(),
-            likes,
-            user_repository.clone(),
-        );
-        let playlists = PlaylistService::new(
-            playlist_repository,
-            video_repository,
-            user_repository.clone(),
         );
         Ok(Services {
-            users,
-            channels,
-            dashboard,
-            tweets,
-            comments,
-            playlists,
-            videos,
+            users: Arc::new(user_service),
+            channels: ChannelService::new(users.clone(), subscriptions.clone()),
+            subscriptions: SubscriptionService::new(users.clone(), subscriptions.clone()),
+            dashboard: DashboardService::new(videos.clone(), likes.clone(), subscriptions),
+            tweets: TweetService::new(tweets.clone(), likes.clone(), users.clone()),
+            comments: CommentService::new(
+                comments.clone(),
+                videos.clone(),
+                likes.clone(),
+                users.clone(),
+            ),
+            likes: LikeService::new(likes, videos.clone(), comments, tweets, users.clone()),
+            playlists: PlaylistService::new(playlists, videos.clone(), users.clone()),
+            watching: Arc::new(WatchService::new(videos, history, users)),
+            videos: video_service,
+            jobs: Arc::new(job_service),
+            bell,
             health: HealthService::new(Arc::new(store.clone())),
         })
     }

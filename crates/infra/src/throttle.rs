@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use videotube_domain::ports::LoginThrottle;
+use videotube_domain::ports::{ClientThrottle, LoginThrottle};
 
 /// Attempts allowed in a burst, and how fast the allowance refills.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +49,12 @@ impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
         self.limiter
             .check_key(key)
             .map_err(|denied| denied.wait_time_from(now))
+    }
+}
+
+impl ClientThrottle for KeyedThrottle<IpAddr> {
+    fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        KeyedThrottle::check(self, &client)
     }
 }
 

@@ -2,7 +2,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
-use videotube_domain::services::{JobStep, UserService, VideoService};
+use videotube_domain::ports::JobWakeup;
+use videotube_domain::services::{JobStep, MediaJobService, UserService, WatchService};
+use videotube_domain::video::JobLease;
+use videotube_domain::Error;
+
+/// How the catalogue wakes this process's job worker when it queues a job.
+#[derive(Default)]
+pub struct JobBell(Notify);
+
+impl JobWakeup for JobBell {
+    fn job_queued(&self) {
+        self.0.notify_one();
+    }
+}
 
 /// The media job worker: runs jobs back to back while there are any, then waits for a wake-up
 /// (a new job in this process) or the poll interval (jobs of other processes, retries coming
@@ -12,22 +25,22 @@ use videotube_domain::services::{JobStep, UserService, VideoService};
 /// over meanwhile (this one was stalled past its lease), the job is dropped here at once.
 ///
 /// When `stop` turns true it takes no new job; a job it is running gets `grace` to finish and is
-/// otherwise given back (`VideoService::release_job`), so no lease is left held by a process that
+/// otherwise given back (`MediaJobService::release`), so no lease is left held by a process that
 /// is gone.
 pub async fn run_media_jobs(
-    videos: Arc<VideoService>,
-    wake: Arc<Notify>,
+    jobs: Arc<MediaJobService>,
+    bell: Arc<JobBell>,
     poll: Duration,
     renew_every: Duration,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
     while !*stop.borrow() {
-        let job = match videos.claim_job().await {
+        let job = match jobs.claim().await {
             Ok(Some(job)) => job,
             Ok(None) => {
                 tokio::select! {
-                    _ = tokio::time::timeout(poll, wake.notified()) => {}
+                    _ = tokio::time::timeout(poll, bell.0.notified()) => {}
                     _ = stop.wait_for(|stopping| *stopping) => {}
                 }
                 continue;
@@ -49,7 +62,7 @@ pub async fn run_media_jobs(
         let renewing = async {
             loop {
                 tokio::time::sleep(renew_every).await;
-                match videos.renew_job(&job).await {
+                match jobs.renew(&job).await {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(err) => {
@@ -59,30 +72,18 @@ pub async fn run_media_jobs(
             }
         };
         let step = tokio::select! {
-            step = videos.run_job(&job) => step,
+            step = jobs.run(&job) => step,
             () = renewing => Ok(JobStep::LeaseLost),
             _ = out_of_time => {
                 tracing::info!(job = %job.job.id, "stopping: giving the unfinished job back");
-                if let Err(err) = videos.release_job(&job).await {
+                if let Err(err) = jobs.release(&job).await {
                     tracing::warn!(job = %job.job.id, error = ?err, "could not give the job back; it is taken over when its lease runs out");
                 }
                 return;
             }
         };
         match step {
-            Ok(JobStep::Finished { spooled }) => {
-                for path in spooled {
-                    if let Err(err) = tokio::fs::remove_file(&path).await {
-                        if err.kind() != std::io::ErrorKind::NotFound {
-                            tracing::warn!(path = %path.display(), error = %err, "could not remove a spooled file");
-                        }
-                    }
-                }
-            }
-            Ok(JobStep::Retrying) => {}
-            Ok(JobStep::LeaseLost) => {
-                tracing::warn!(job = %job.job.id, "another worker took the job over; letting it go")
-            }
+            Ok(step) => after(step, &job).await,
             Err(err) => {
                 tracing::error!(error = ?err, "media job worker: a job step failed; waiting");
                 tokio::select! {
@@ -94,11 +95,42 @@ pub async fn run_media_jobs(
     }
 }
 
+/// What a worker does once a job step is done: a finished job's spooled files are deleted.
+async fn after(step: JobStep, job: &JobLease) {
+    match step {
+        JobStep::Finished { spooled } => {
+            for path in spooled {
+                if let Err(err) = tokio::fs::remove_file(&path).await {
+                    if err.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(path = %path.display(), error = %err, "could not remove a spooled file");
+                    }
+                }
+            }
+        }
+        JobStep::Retrying => {}
+        JobStep::LeaseLost => {
+            tracing::warn!(job = %job.job.id, "another worker took the job over; letting it go")
+        }
+    }
+}
+
+/// Runs every job that is due, one after the other, until none is: what the worker does
+/// between two waits, without the waiting, the lease renewals or the stop signal. For tests
+/// and tools that drive the jobs themselves; answers how many job steps ran.
+pub async fn run_due_jobs(jobs: &MediaJobService) -> Result<usize, Error> {
+    let mut steps = 0;
+    while let Some(job) = jobs.claim().await? {
+        after(jobs.run(&job).await?, &job).await;
+        steps += 1;
+    }
+    Ok(steps)
+}
+
 /// Every `every` until `stop`, deletes what no request can need any more: dead sessions, spent
 /// refresh tokens, view records older than their window (there are no TTL indexes on FerretDB).
 pub async fn run_sweeps(
     users: Arc<UserService>,
-    videos: Arc<VideoService>,
+    watching: Arc<WatchService>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -110,7 +142,7 @@ pub async fn run_sweeps(
         if let Err(err) = users.sweep_sessions().await {
             tracing::warn!(error = ?err, "could not sweep dead sessions; trying again later");
         }
-        if let Err(err) = videos.sweep_view_records().await {
+        if let Err(err) = watching.sweep_view_records().await {
             tracing::warn!(error = ?err, "could not sweep old view records; trying again later");
         }
     }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{toggle_like, visible_video, LikeStates};
+use super::{visible_video, LikeStates};
 use crate::comment::{Comment, CommentContent};
 use crate::error::Error;
 use crate::like::LikeTarget;
@@ -127,26 +127,6 @@ impl CommentService {
             .likes
             .remove_targets(&[LikeTarget::Comment(id)])
             .await?)
-    }
-
-    /// Likes or unlikes a comment on a video the caller can see: `(isLiked, likesCount)`.
-    #[tracing::instrument(name = "CommentService::toggle_like", skip_all)]
-    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
-        let comment = self
-            .comments
-            .find_by_id(id)
-            .await?
-            .ok_or(Error::NotFound("Comment not found"))?;
-        if !self.can_see(user, comment.video).await? {
-            return Err(Error::NotFound("Comment not found"));
-        }
-        toggle_like(
-            self.likes.as_ref(),
-            user,
-            LikeTarget::Comment(id),
-            comment.owner,
-        )
-        .await
     }
 
     async fn visible_video(&self, viewer: Id, video: Id) -> Result<(), Error> {

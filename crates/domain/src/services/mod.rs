@@ -11,19 +11,29 @@ pub mod channels;
 pub mod comments;
 pub mod dashboard;
 pub mod health;
+pub mod likes;
+pub mod media_jobs;
 pub mod playlists;
+pub mod subscriptions;
 pub mod tweets;
 pub mod users;
 pub mod videos;
+pub mod visibility;
+pub mod watching;
 
 pub use channels::{ChannelProfile, ChannelService};
 pub use comments::{CommentService, CommentView};
 pub use dashboard::{ChannelStats, DashboardService};
 pub use health::HealthService;
+pub use likes::LikeService;
+pub use media_jobs::{JobPolicy, JobStep, MediaJobService};
 pub use playlists::{PlaylistService, PlaylistSummary, PlaylistWithVideos};
+pub use subscriptions::SubscriptionService;
 pub use tweets::{TweetService, TweetView};
-pub use users::{AuthPolicy, Registration, UserService};
-pub use videos::{JobPolicy, JobStep, VideoPorts, VideoService, VideoWithOwner};
+pub use users::{AuthPolicy, Registration, UserPorts, UserService};
+pub use videos::{VideoPorts, VideoService, VideoWithOwner};
+pub use visibility::MediaVisibility;
+pub use watching::WatchService;
 
 /// Deletes an asset nothing references any more. A failure is logged, not returned: the request
 /// that replaced or removed it succeeded, and an orphaned file costs storage, not correctness.
@@ -31,29 +41,6 @@ async fn discard(store: &dyn MediaStore, media: &StoredMedia) {
     if let Err(err) = store.delete(media).await {
         tracing::warn!(asset = %media.asset_id, error = ?err, "could not delete an unreferenced asset");
     }
-}
-
-/// Likes or unlikes a target; answers `(isLiked, likesCount)`. A toggle that loses a race to a
-/// parallel one still answers the state it meant to reach; the unique index keeps one like. The
-/// count is the others' likes plus the caller's own state, so it agrees with `isLiked` even while
-/// parallel toggles of the same caller come and go.
-async fn toggle_like(
-    likes: &dyn LikeRepository,
-    user: Id,
-    target: LikeTarget,
-    target_owner: Id,
-) -> Result<(bool, u64), Error> {
-    let is_liked = if likes.is_liked(user, target).await? {
-        likes.unlike(user, target).await?;
-        false
-    } else {
-        likes
-            .like(user, target, target_owner, chrono::Utc::now())
-            .await?;
-        true
-    };
-    let others = likes.count_others(target, user).await?;
-    Ok((is_liked, others + u64::from(is_liked)))
 }
 
 /// How many likes each target has and which of them the viewer likes (two queries).

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{toggle_like, LikeStates};
+use super::LikeStates;
 use crate::error::Error;
 use crate::like::LikeTarget;
 use crate::ownership::owned_by;
@@ -95,22 +95,6 @@ impl TweetService {
             return Err(Error::NotFound("Tweet not found"));
         }
         Ok(self.likes.remove_targets(&[LikeTarget::Tweet(id)]).await?)
-    }
-
-    #[tracing::instrument(name = "TweetService::toggle_like", skip_all)]
-    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
-        let tweet = self
-            .tweets
-            .find_by_id(id)
-            .await?
-            .ok_or(Error::NotFound("Tweet not found"))?;
-        toggle_like(
-            self.likes.as_ref(),
-            user,
-            LikeTarget::Tweet(id),
-            tweet.owner,
-        )
-        .await
     }
 
     async fn owned(&self, caller: Id, id: Id) -> Result<Tweet, Error> {

@@ -7,8 +7,8 @@ use chrono::Utc;
 use crate::error::{Error, FieldError};
 use crate::media::{MediaFolder, ProfileImage, StoredMedia, UploadedFile};
 use crate::ports::{
-    LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec, TokenError,
-    UserRepository,
+    ClientThrottle, LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec,
+    TokenError, UserRepository,
 };
 use crate::session::{
     Caller, LiveSessions, RefreshRotation, Rotation, Session, TokenClaims, TokenKind, TokenPair,
@@ -38,6 +38,20 @@ pub struct Registration<'a> {
     pub cover_image: Option<&'a UploadedFile>,
 }
 
+/// What the user service works with.
+pub struct UserPorts {
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub tokens: Arc<dyn TokenCodec>,
+    pub media: Arc<dyn MediaStore>,
+    pub logins: Arc<dyn LoginThrottle>,
+    /// Registrations per client.
+    pub registrations: Arc<dyn ClientThrottle>,
+    /// Token refreshes per client.
+    pub refreshes: Arc<dyn ClientThrottle>,
+}
+
 /// Accounts, logins and sessions.
 pub struct UserService {
     users: Arc<dyn UserRepository>,
@@ -46,6 +60,8 @@ pub struct UserService {
     tokens: Arc<dyn TokenCodec>,
     media: Arc<dyn MediaStore>,
     throttle: Arc<dyn LoginThrottle>,
+    registrations: Arc<dyn ClientThrottle>,
+    refreshes: Arc<dyn ClientThrottle>,
     policy: AuthPolicy,
     live_sessions: LiveSessions,
 }
@@ -54,26 +70,47 @@ const INVALID_CREDENTIALS: &str = "Invalid user credentials";
 const INVALID_ACCESS: &str = "Invalid or expired access token";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 
+/// Spends one unit of `client`'s allowance; a request without a client address (none over
+/// TCP) is not limited.
+fn spend(throttle: &dyn ClientThrottle, client: Option<IpAddr>) -> Result<(), Error> {
+    match client {
+        Some(client) => throttle
+            .check(client)
+            .map_err(|retry_after| Error::TooManyRequests { retry_after }),
+        None => Ok(()),
+    }
+}
+
 impl UserService {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        sessions: Arc<dyn SessionRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<dyn TokenCodec>,
-        media: Arc<dyn MediaStore>,
-        throttle: Arc<dyn LoginThrottle>,
-        policy: AuthPolicy,
-    ) -> Self {
+    pub fn new(ports: UserPorts, policy: AuthPolicy) -> Self {
+        let UserPorts {
+            users,
+            sessions,
+            hasher,
+            tokens,
+            media,
+            logins,
+            registrations,
+            refreshes,
+        } = ports;
         Self {
             users,
             sessions,
             hasher,
             tokens,
             media,
-            throttle,
+            throttle: logins,
+            registrations,
+            refreshes,
             policy,
             live_sessions: LiveSessions::new(policy.session_recheck),
         }
+    }
+
+    /// Whether the client may register now: checked before its form is read, so that a
+    /// throttled client's upload is not even received.
+    pub fn admit_registration(&self, client: Option<IpAddr>) -> Result<(), Error> {
+        spend(self.registrations.as_ref(), client)
     }
 
     #[tracing::instrument(name = "UserService::register", skip_all)]
@@ -223,7 +260,12 @@ impl UserService {
     /// session no longer holds means it was copied: the whole session is revoked, except for the
     /// token replaced within the grace period, which parallel requests of one client still carry.
     #[tracing::instrument(name = "UserService::refresh", skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: Option<IpAddr>,
+    ) -> Result<TokenPair, Error> {
+        spend(self.refreshes.as_ref(), client)?;
         let claims = self
             .tokens
             .verify(TokenKind::Refresh, refresh_token)

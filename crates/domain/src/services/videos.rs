@@ -1,54 +1,22 @@
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{discard, toggle_like, visible_in_order, visible_video, with_owners};
+use super::{discard, visible_video, with_owners, MediaVisibility};
 use crate::error::{Error, FieldError};
-use crate::like::{LikeTarget, LikedVideo};
+use crate::like::LikeTarget;
 use crate::media::{
-    plausible_duration, DirectUploadReport, MediaCategory, MediaFolder, StoredMedia, UploadGrant,
-    UploadedFile,
+    plausible_duration, DirectUploadReport, MediaCategory, MediaFolder, UploadGrant, UploadedFile,
 };
 use crate::ownership::owned_by;
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use crate::ports::{
-    CommentRepository, DirectUploads, LikeRepository, MediaJobRepository, MediaStore,
+    CommentRepository, DirectUploads, JobWakeup, LikeRepository, MediaJobRepository, MediaStore,
     PlaylistRepository, UserRepository, VideoRepository, WatchHistoryRepository,
 };
 use crate::user::UserSummary;
-use crate::video::{
-    Description, JobLease, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus,
-};
+use crate::video::{Description, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus};
 use crate::Id;
-
-/// How the background job worker behaves.
-#[derive(Debug, Clone, Copy)]
-pub struct JobPolicy {
-    /// How long a claimed job is reserved for its worker; a crashed worker's job is taken over
-    /// after this.
-    pub lease: Duration,
-    /// Attempts before a video is marked `failed`.
-    pub max_attempts: u32,
-    /// Wait before the second attempt; doubles each time.
-    pub first_backoff: Duration,
-}
-
-/// What running a claimed job did.
-#[derive(Debug)]
-pub enum JobStep {
-    /// A job failed and was put back for a later attempt.
-    Retrying,
-    /// A job ended (ready or failed) and its spooled files may be deleted.
-    Finished { spooled: Vec<PathBuf> },
-    /// Another worker claimed the job meanwhile; this one wrote nothing and must let it go.
-    LeaseLost,
-}
-
-/// A job whose video never appeared (the process died between the two writes of `publish`)
-/// is dropped after this long.
-const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// A video with its owner's summary, as lists and the watch page show it.
 #[derive(Debug, Clone)]
@@ -58,14 +26,8 @@ pub struct VideoWithOwner {
     pub owner: Option<UserSummary>,
 }
 
-/// Likes read per query when listing liked videos.
-const LIKED_BATCH: u32 = 100;
-
 /// Comments of a deleted video are removed this many at a time.
 const COMMENT_BATCH: u32 = 500;
-
-/// Loads of one video by one viewer within this window count as one view.
-const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// What the video service works with.
 pub struct VideoPorts {
@@ -79,8 +41,10 @@ pub struct VideoPorts {
     pub media: Arc<dyn MediaStore>,
     /// Present when the media store takes uploads from clients directly (Cloudinary).
     pub direct: Option<Arc<dyn DirectUploads>>,
+    pub wakeup: Arc<dyn JobWakeup>,
 }
 
+/// The catalogue (`/videos`): publishing, listing, editing, hiding and deleting videos.
 pub struct VideoService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
@@ -90,12 +54,13 @@ pub struct VideoService {
     playlists: Arc<dyn PlaylistRepository>,
     users: Arc<dyn UserRepository>,
     media: Arc<dyn MediaStore>,
+    visibility: MediaVisibility,
     direct: Option<Arc<dyn DirectUploads>>,
-    policy: JobPolicy,
+    wakeup: Arc<dyn JobWakeup>,
 }
 
 impl VideoService {
-    pub fn new(ports: VideoPorts, policy: JobPolicy) -> Self {
+    pub fn new(ports: VideoPorts) -> Self {
         let VideoPorts {
             videos,
             jobs,
@@ -106,8 +71,10 @@ impl VideoService {
             users,
             media,
             direct,
+            wakeup,
         } = ports;
         Self {
+            visibility: MediaVisibility::new(videos.clone(), media.clone()),
             videos,
             jobs,
             history,
@@ -117,7 +84,7 @@ impl VideoService {
             users,
             media,
             direct,
-            policy,
+            wakeup,
         }
     }
 
@@ -222,6 +189,7 @@ impl VideoService {
             let _ = self.jobs.remove(job.id).await;
             return Err(err.into());
         }
+        self.wakeup.job_queued();
         Ok(video)
     }
 
@@ -249,110 +217,6 @@ impl VideoService {
         })
     }
 
-    /// The watch page: the video with its owner. A ready video counts a view (once per viewer
-    /// within 30 minutes) and moves to the top of the viewer's history.
-    #[tracing::instrument(name = "VideoService::watch", skip_all)]
-    pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
-        let mut video = self.get(viewer, id).await?;
-        if video.status == VideoStatus::Ready
-            && self
-                .history
-                .record_watch(viewer, id, Utc::now(), VIEW_WINDOW)
-                .await?
-        {
-            self.videos.add_view(id).await?;
-            video.views += 1;
-        }
-        let owner = self.users.summaries(&[video.owner]).await?.pop();
-        Ok(VideoWithOwner { video, owner })
-    }
-
-    /// The viewer's history, newest first, without videos that are gone or hidden since (the
-    /// total counts every entry).
-    #[tracing::instrument(name = "VideoService::history", skip_all)]
-    pub async fn history(
-        &self,
-        user: Id,
-        page: PageRequest,
-        after: Option<&Cursor>,
-    ) -> Result<Page<VideoWithOwner>, Error> {
-        let ids = self.history.page(user, page, after).await?;
-        let items =
-            visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids.items).await?;
-        Ok(Page {
-            items,
-            total: ids.total,
-            request: ids.request,
-            next: ids.next,
-        })
-    }
-
-    /// The videos the user likes, most recently liked first, without those that are gone or
-    /// hidden since. Likes are read in batches, each batch's videos checked at once, until the
-    /// page is full: at most as many likes as the page's depth allows (see `PageRequest`). The
-    /// total is exact when that walk reached the last like; otherwise it is the count of likes
-    /// walked less the hidden ones among them, plus the likes left (an upper bound). From a
-    /// cursor the walk starts there, and the total is the count of every like (an upper bound).
-    #[tracing::instrument(name = "VideoService::liked", skip_all)]
-    pub async fn liked(
-        &self,
-        user: Id,
-        page: PageRequest,
-        from: Option<&Cursor>,
-    ) -> Result<Page<VideoWithOwner>, Error> {
-        let wanted = usize::try_from(page.skip() + u64::from(page.limit())).unwrap_or(usize::MAX);
-        let (mut shown, mut walked, mut after) = (Vec::new(), 0u64, from.cloned());
-        let reached_the_end = loop {
-            let batch = self
-                .likes
-                .liked_videos(user, after.as_ref(), LIKED_BATCH)
-                .await?;
-            walked += batch.len() as u64;
-            let Some(last) = batch.last() else {
-                break true;
-            };
-            after = Some(last.position.clone());
-            let last_batch = batch.len() < LIKED_BATCH as usize;
-            let ids: Vec<Id> = batch.iter().map(|l| l.video).collect();
-            let visible = self.videos.visible_among(user, &ids).await?;
-            shown.extend(batch.into_iter().filter(|l| visible.contains(&l.video)));
-            if last_batch {
-                break true;
-            }
-            if shown.len() >= wanted {
-                break false;
-            }
-        };
-        let total = if from.is_some() {
-            self.likes.count_liked_videos(user).await?
-        } else if reached_the_end {
-            shown.len() as u64
-        } else {
-            let left = self
-                .likes
-                .count_liked_videos(user)
-                .await?
-                .saturating_sub(walked);
-            shown.len() as u64 + left
-        };
-        let on_page: Vec<LikedVideo> = shown
-            .into_iter()
-            .skip(usize::try_from(page.skip()).unwrap_or(usize::MAX))
-            .take(page.limit() as usize)
-            .collect();
-        let next = on_page
-            .last()
-            .filter(|_| on_page.len() == page.limit() as usize)
-            .map(|l| l.position.clone());
-        let ids: Vec<Id> = on_page.iter().map(|l| l.video).collect();
-        Ok(Page {
-            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids).await?,
-            total,
-            request: page,
-            next,
-        })
-    }
-
     /// Whether anyone may fetch a stored file: avatars and covers, and the files of public
     /// videos. Files of other videos (hidden, failed) and files no video holds yet (a job still
     /// storing them) are for their owner only, who gets signed links to them. `holder`, the video
@@ -377,22 +241,6 @@ impl VideoService {
             None => self.videos.holding_file(folder, asset_id).await?,
         };
         Ok(video.is_some_and(|video| video.is_public()))
-    }
-
-    /// Deletes view records that can no longer keep a view from counting: run periodically.
-    #[tracing::instrument(name = "VideoService::sweep_view_records", skip_all)]
-    pub async fn sweep_view_records(&self) -> Result<(), Error> {
-        Ok(self.history.sweep(Utc::now(), VIEW_WINDOW).await?)
-    }
-
-    #[tracing::instrument(name = "VideoService::forget_watch", skip_all)]
-    pub async fn forget_watch(&self, user: Id, video: Id) -> Result<(), Error> {
-        Ok(self.history.forget(user, video).await?)
-    }
-
-    #[tracing::instrument(name = "VideoService::clear_history", skip_all)]
-    pub async fn clear_history(&self, user: Id) -> Result<(), Error> {
-        Ok(self.history.clear(user).await?)
     }
 
     /// Changes title or description and, given a new thumbnail, replaces the old one (whose
@@ -440,7 +288,7 @@ impl VideoService {
             discard(self.media.as_ref(), old).await;
         }
         if stored.is_some() {
-            return self.align_files(updated).await;
+            return self.visibility.align(updated).await;
         }
         Ok(updated)
     }
@@ -453,65 +301,7 @@ impl VideoService {
             .set_published(id, !video.is_published)
             .await?
             .ok_or(Error::NotFound("Video not found"))?;
-        self.align_files(toggled).await
-    }
-
-    /// Puts the video's files where its visibility says (`MediaStore::set_public`): reachable
-    /// by anyone while the video is public, else only through links its owner is given. Run
-    /// after every write that changes a video's visibility or files. Files are moved first and
-    /// recorded after, on condition that the video did not change meanwhile; if it did, they
-    /// are moved back and the video as it is now is aligned instead. (A crash between the two
-    /// steps leaves a video whose recorded URLs point where its files were.)
-    #[tracing::instrument(name = "VideoService::align_files", skip_all)]
-    async fn align_files(&self, mut video: Video) -> Result<Video, Error> {
-        const TRIES: usize = 3;
-        for _ in 0..TRIES {
-            let public = video.is_public();
-            let mut moved = [None, None];
-            for (slot, file) in moved.iter_mut().zip([&video.video_file, &video.thumbnail]) {
-                let Some(file) = file else { continue };
-                match self.media.set_public(file, public).await {
-                    Ok(now) => *slot = Some(now),
-                    Err(err) => {
-                        self.move_back(&video, &moved, public).await;
-                        return Err(err.into());
-                    }
-                }
-            }
-            if moved[0] == video.video_file && moved[1] == video.thumbnail {
-                return Ok(video);
-            }
-            if let Some(aligned) = self
-                .videos
-                .move_files(&video, moved[0].as_ref(), moved[1].as_ref())
-                .await?
-            {
-                return Ok(aligned);
-            }
-            self.move_back(&video, &moved, public).await;
-            video = self
-                .videos
-                .find_by_id(video.id)
-                .await?
-                .ok_or(Error::NotFound("Video not found"))?;
-        }
-        Err(Error::Conflict {
-            message: "The video kept changing meanwhile; please try again".into(),
-            errors: Vec::new(),
-        })
-    }
-
-    /// Undoes the moves of `align_files` that were not recorded (best effort: logged if it fails).
-    async fn move_back(&self, video: &Video, moved: &[Option<StoredMedia>; 2], public: bool) {
-        let recorded = [&video.video_file, &video.thumbnail];
-        for (now, was) in moved.iter().zip(recorded) {
-            if let Some(now) = now.as_ref().filter(|now| Some(*now) != was.as_ref()) {
-                if let Err(err) = self.media.set_public(now, !public).await {
-                    tracing::warn!(video = %video.id, asset = %now.asset_id, error = ?err,
-                        "could not move a file back; its video's recorded URL is stale");
-                }
-            }
-        }
+        self.visibility.align(toggled).await
     }
 
     /// Deletes the video, then what hangs off it, then its files: once the first step is done
@@ -542,152 +332,15 @@ impl VideoService {
         Ok(())
     }
 
-    /// Likes or unlikes a video the caller can see; answers `(isLiked, likesCount)`.
-    #[tracing::instrument(name = "VideoService::toggle_like", skip_all)]
-    pub async fn toggle_like(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
-        let video = self.get(user, id).await?;
-        toggle_like(
-            self.likes.as_ref(),
-            user,
-            LikeTarget::Video(id),
-            video.owner,
-        )
-        .await
-    }
-
     /// The video, if the caller owns it: 404 when there is none, 403 when it is someone else's.
     async fn owned(&self, caller: Id, id: Id) -> Result<Video, Error> {
         owned_by(self.videos.find_by_id(id).await?, caller)
-    }
-
-    /// Claims a due job for this worker, for the lease's length.
-    #[tracing::instrument(name = "VideoService::claim_job", skip_all)]
-    pub async fn claim_job(&self) -> Result<Option<JobLease>, Error> {
-        Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
-    }
-
-    /// Extends a running job's lease; `false` when another worker took the job over (the lease
-    /// had run out), in which case this worker must stop working on it.
-    #[tracing::instrument(name = "VideoService::renew_job", skip_all)]
-    pub async fn renew_job(&self, lease: &JobLease) -> Result<bool, Error> {
-        Ok(self
-            .jobs
-            .renew(lease, Utc::now(), self.policy.lease)
-            .await?)
-    }
-
-    /// Gives a claimed job back at once, its attempt not counted (the worker is stopping), so
-    /// that another worker, or this one after a restart, takes it up without waiting for the
-    /// lease to run out. Files already stored are replaced by the next attempt.
-    #[tracing::instrument(name = "VideoService::release_job", skip_all)]
-    pub async fn release_job(&self, lease: &JobLease) -> Result<(), Error> {
-        let job = &lease.job;
-        self.jobs
-            .retry_later(lease, job.attempts, "interrupted by a shutdown", Utc::now())
-            .await?;
-        Ok(())
-    }
-
-    /// Stores a claimed job's files and records the result. Every write is refused once another
-    /// worker holds the job (`JobStep::LeaseLost`).
-    #[tracing::instrument(name = "VideoService::run_job", skip_all)]
-    pub async fn run_job(&self, lease: &JobLease) -> Result<JobStep, Error> {
-        let job = &lease.job;
-        let now = Utc::now();
-        let spooled = vec![job.video.path.clone(), job.thumbnail.path.clone()];
-        let finished = |done: bool| {
-            if done {
-                JobStep::Finished { spooled }
-            } else {
-                JobStep::LeaseLost
-            }
-        };
-        let retrying = |done: bool| {
-            if done {
-                JobStep::Retrying
-            } else {
-                JobStep::LeaseLost
-            }
-        };
-        if self.videos.find_by_id(job.video_id).await?.is_none() {
-            if now - job.created_at > ORPHAN_AFTER {
-                tracing::warn!(job = %job.id, "dropping a job whose video does not exist");
-                return Ok(finished(self.jobs.finish(lease).await?));
-            }
-            // `publish` may still be writing the video.
-            let again = now + chrono::TimeDelta::seconds(2);
-            let given_back = self
-                .jobs
-                .retry_later(lease, job.attempts, "video not written yet", again)
-                .await?;
-            return Ok(retrying(given_back));
-        }
-        match self.store_files(job).await {
-            Ok((video_file, thumbnail, duration)) => {
-                let recorded = self
-                    .videos
-                    .mark_ready(job.video_id, lease.fence, &video_file, &thumbnail, duration)
-                    .await?;
-                if !recorded {
-                    return Ok(JobStep::LeaseLost);
-                }
-                tracing::info!(video = %job.video_id, duration, "video ready");
-                // Files are stored public; a video hidden meanwhile gets them moved. If that
-                // fails, the next toggle of the video aligns them.
-                if let Some(video) = self.videos.find_by_id(job.video_id).await? {
-                    if let Err(err) = self.align_files(video).await {
-                        tracing::warn!(video = %job.video_id, error = ?err,
-                            "could not make a hidden video's files private");
-                    }
-                }
-                Ok(finished(self.jobs.finish(lease).await?))
-            }
-            Err(err) => {
-                let attempts = job.attempts + 1;
-                tracing::warn!(video = %job.video_id, attempts, error = ?err, "storing the video failed");
-                if attempts >= self.policy.max_attempts {
-                    let reason = format!("Storing the video failed after {attempts} attempts; please upload it again");
-                    if !self
-                        .videos
-                        .mark_failed(job.video_id, lease.fence, &reason)
-                        .await?
-                    {
-                        return Ok(JobStep::LeaseLost);
-                    }
-                    return Ok(finished(self.jobs.finish(lease).await?));
-                }
-                let backoff = self.policy.first_backoff * 2u32.saturating_pow(attempts - 1);
-                let not_before =
-                    now + chrono::TimeDelta::from_std(backoff).unwrap_or(chrono::TimeDelta::MAX);
-                let given_back = self
-                    .jobs
-                    .retry_later(lease, attempts, &err.to_string(), not_before)
-                    .await?;
-                Ok(retrying(given_back))
-            }
-        }
-    }
-
-    /// Stores both files under the job's id, so a retried or taken-over job replaces what an
-    /// earlier attempt stored instead of adding a second copy.
-    async fn store_files(&self, job: &MediaJob) -> Result<(StoredMedia, StoredMedia, f64), Error> {
-        let name = &job.name;
-        let video = self
-            .media
-            .store(&job.video, MediaFolder::Videos, Some(name))
-            .await?;
-        let thumbnail = self
-            .media
-            .store(&job.thumbnail, MediaFolder::Thumbnails, Some(name))
-            .await?;
-        let duration = known_duration(video.duration_seconds, "media job");
-        Ok((video.media, thumbnail.media, duration))
     }
 }
 
 /// The stored length of a video: what the store read when it is plausible, else 0 (and a
 /// warning naming what was read).
-fn known_duration(read: Option<f64>, source: &str) -> f64 {
+pub(super) fn known_duration(read: Option<f64>, source: &str) -> f64 {
     plausible_duration(read).unwrap_or_else(|| {
         tracing::warn!(
             ?read,

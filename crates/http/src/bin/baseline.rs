@@ -105,7 +105,11 @@ async fn main() -> Result<(), BoxError> {
                 let (services, token) = (services.clone(), token.clone());
                 async move {
                     let caller = services.users.authenticate(&token).await?;
-                    services.videos.watch(caller.user_id, video).await.map(drop)
+                    services
+                        .watching
+                        .watch(caller.user_id, video)
+                        .await
+                        .map(drop)
                 }
             })
             .await?

@@ -104,6 +104,7 @@ async fn list(
     let video = parse_id(&path, "videoId")?;
     let (page, after) = query.parse()?;
     let found = state
+        .services
         .comments
         .list(caller.user_id, video, page, after.as_ref())
         .await?;
@@ -127,7 +128,11 @@ async fn add(
 ) -> Result<HttpResponse, ApiError> {
     let video = parse_id(&path, "videoId")?;
     let content = CommentContent::try_from(body)?;
-    let comment = state.comments.add(caller.user_id, video, content).await?;
+    let comment = state
+        .services
+        .comments
+        .add(caller.user_id, video, content)
+        .await?;
     Ok(respond(
         StatusCode::CREATED,
         CommentBody::from(&comment),
@@ -149,6 +154,7 @@ async fn update(
     let comment_id = parse_id(&path, "commentId")?;
     let content = CommentContent::try_from(body)?;
     let comment = state
+        .services
         .comments
         .update(caller.user_id, comment_id, content)
         .await?;
@@ -169,7 +175,11 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let comment_id = parse_id(&path, "commentId")?;
-    state.comments.delete(caller.user_id, comment_id).await?;
+    state
+        .services
+        .comments
+        .delete(caller.user_id, comment_id)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},

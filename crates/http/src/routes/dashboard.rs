@@ -35,7 +35,7 @@ async fn stats(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let stats = state.dashboard.stats(caller.user_id).await?;
+    let stats = state.services.dashboard.stats(caller.user_id).await?;
     Ok(respond(
         StatusCode::OK,
         Stats {
@@ -70,7 +70,11 @@ async fn videos(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (page, after) = query.parse()?;
-    let found = state.dashboard.videos(caller.user_id, page, after).await?;
+    let found = state
+        .services
+        .dashboard
+        .videos(caller.user_id, page, after)
+        .await?;
     Ok(respond_list(
         &req,
         &found,

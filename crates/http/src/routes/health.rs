@@ -21,7 +21,7 @@ pub struct Health {
 )]
 pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
     // A failure is logged where it happened (the probe's span).
-    match state.health.check().await {
+    match state.services.health.check().await {
         Ok(()) => respond(
             StatusCode::OK,
             Health {

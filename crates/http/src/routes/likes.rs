@@ -30,7 +30,11 @@ async fn toggle_video_like(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video = parse_id(&path, "videoId")?;
-    let toggled = state.videos.toggle_like(caller.user_id, video).await?;
+    let toggled = state
+        .services
+        .likes
+        .toggle_video(caller.user_id, video)
+        .await?;
     Ok(toggled_response(toggled, "Video"))
 }
 
@@ -45,7 +49,11 @@ async fn toggle_comment_like(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let comment = parse_id(&path, "commentId")?;
-    let toggled = state.comments.toggle_like(caller.user_id, comment).await?;
+    let toggled = state
+        .services
+        .likes
+        .toggle_comment(caller.user_id, comment)
+        .await?;
     Ok(toggled_response(toggled, "Comment"))
 }
 
@@ -64,8 +72,9 @@ async fn liked_videos(
 ) -> Result<HttpResponse, ApiError> {
     let (page, after) = query.parse()?;
     let found = state
-        .videos
-        .liked(caller.user_id, page, after.as_ref())
+        .services
+        .likes
+        .liked_videos(caller.user_id, page, after.as_ref())
         .await?;
     Ok(respond_list(
         &req,
@@ -86,7 +95,11 @@ async fn toggle_tweet_like(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tweet = parse_id(&path, "tweetId")?;
-    let toggled = state.tweets.toggle_like(caller.user_id, tweet).await?;
+    let toggled = state
+        .services
+        .likes
+        .toggle_tweet(caller.user_id, tweet)
+        .await?;
     Ok(toggled_response(toggled, "Tweet"))
 }
 

@@ -47,6 +47,7 @@ pub async fn serve(
     let public = match folder {
         Some(folder) => {
             state
+                .services
                 .videos
                 .file_is_public(folder, tail.as_str(), holder)
                 .await?

@@ -163,6 +163,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let NewPlaylist { name, description } = body.try_into()?;
     let created = state
+        .services
         .playlists
         .create(caller.user_id, name, description)
         .await?;
@@ -183,7 +184,11 @@ async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let playlist = parse_id(&path, "playlistId")?;
-    let found = state.playlists.get(caller.user_id, playlist).await?;
+    let found = state
+        .services
+        .playlists
+        .get(caller.user_id, playlist)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         PlaylistView::from(&found),
@@ -207,6 +212,7 @@ async fn by_user(
     let user = parse_id(&path, "userId")?;
     let (page, after) = query.parse()?;
     let found = state
+        .services
         .playlists
         .by_user(caller.user_id, user, page, after.as_ref())
         .await?;
@@ -232,6 +238,7 @@ async fn update(
     let playlist = parse_id(&path, "playlistId")?;
     let changes = PlaylistChanges::try_from(body)?;
     let updated = state
+        .services
         .playlists
         .update(caller.user_id, playlist, changes)
         .await?;
@@ -252,7 +259,11 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let playlist = parse_id(&path, "playlistId")?;
-    state.playlists.delete(caller.user_id, playlist).await?;
+    state
+        .services
+        .playlists
+        .delete(caller.user_id, playlist)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},
@@ -297,7 +308,7 @@ async fn change_entry(
     change: Change,
 ) -> Result<HttpResponse, ApiError> {
     let [video, playlist] = parse_ids([(&path.0, "videoId"), (&path.1, "playlistId")])?;
-    let playlists = &state.playlists;
+    let playlists = &state.services.playlists;
     let (updated, message) = match change {
         Change::Add => (
             playlists.add_video(caller.user_id, playlist, video).await?,

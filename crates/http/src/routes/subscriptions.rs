@@ -40,8 +40,9 @@ async fn toggle(
 ) -> Result<HttpResponse, ApiError> {
     let channel = parse_id(&path, "channelId")?;
     let is_subscribed = state
-        .channels
-        .toggle_subscription(caller.user_id, channel)
+        .services
+        .subscriptions
+        .toggle(caller.user_id, channel)
         .await?;
     let message = if is_subscribed {
         "Subscribed"
@@ -73,7 +74,8 @@ async fn subscribers(
     let channel = parse_id(&path, "channelId")?;
     let (page, after) = query.parse()?;
     let found = state
-        .channels
+        .services
+        .subscriptions
         .subscribers(channel, page, after.as_ref())
         .await?;
     Ok(respond_list(
@@ -99,7 +101,8 @@ async fn subscribed_to(
     let subscriber = parse_id(&path, "subscriberId")?;
     let (page, after) = query.parse()?;
     let found = state
-        .channels
+        .services
+        .subscriptions
         .subscriptions(subscriber, page, after.as_ref())
         .await?;
     Ok(respond_list(

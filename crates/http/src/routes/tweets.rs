@@ -87,7 +87,11 @@ async fn create(
     Json(body): Json<TweetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let content = TweetContent::try_from(body)?;
-    let tweet = state.tweets.create(caller.user_id, content).await?;
+    let tweet = state
+        .services
+        .tweets
+        .create(caller.user_id, content)
+        .await?;
     Ok(respond(
         StatusCode::CREATED,
         TweetBody::from(&tweet),
@@ -111,6 +115,7 @@ async fn by_user(
     let user = parse_id(&path, "userId")?;
     let (page, after) = query.parse()?;
     let found = state
+        .services
         .tweets
         .by_user(caller.user_id, user, page, after.as_ref())
         .await?;
@@ -145,6 +150,7 @@ async fn update(
     let tweet_id = parse_id(&path, "tweetId")?;
     let content = TweetContent::try_from(body)?;
     let tweet = state
+        .services
         .tweets
         .update(caller.user_id, tweet_id, content)
         .await?;
@@ -165,7 +171,11 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tweet_id = parse_id(&path, "tweetId")?;
-    state.tweets.delete(caller.user_id, tweet_id).await?;
+    state
+        .services
+        .tweets
+        .delete(caller.user_id, tweet_id)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},

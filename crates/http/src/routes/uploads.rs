@@ -63,7 +63,7 @@ async fn signature(
             )]))
         }
     };
-    let grant = state.videos.grant_upload(caller.user_id, kind)?;
+    let grant = state.services.videos.grant_upload(caller.user_id, kind)?;
     let data = UploadGrantView {
         cloud_name: &grant.cloud_name,
         api_key: &grant.api_key,

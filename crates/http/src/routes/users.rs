@@ -336,11 +336,18 @@ async fn register(
     req: HttpRequest,
     multipart: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle(&state.register_throttle, &req)?;
+    state
+        .services
+        .users
+        .admit_registration(req.peer_addr().map(|addr| addr.ip()))?;
     // The form, and with it every spooled file, lives until this handler returns.
     let form: Received<RegisterForm> =
         upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
-    let user = state.users.register(Registration::try_from(&form)?).await?;
+    let user = state
+        .services
+        .users
+        .register(Registration::try_from(&form)?)
+        .await?;
     Ok(respond(
         StatusCode::CREATED,
         UserView::from(&user),
@@ -364,7 +371,7 @@ async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let Credentials { login, password } = body.try_into()?;
     let client = req.peer_addr().map(|addr| addr.ip());
-    let (user, tokens) = state.users.login(login, password, client).await?;
+    let (user, tokens) = state.services.users.login(login, password, client).await?;
     let data = LoginData {
         user: UserView::from(&user),
         access_token: tokens.access.token.expose_secret(),
@@ -383,7 +390,7 @@ async fn logout(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    state.users.logout(caller).await?;
+    state.services.users.logout(caller).await?;
     let mut response = respond(StatusCode::OK, Empty {}, "User logged out");
     state.cookies.clear_tokens(&mut response)?;
     Ok(response)
@@ -405,7 +412,6 @@ async fn refresh_token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    state.throttle(&state.refresh_throttle, &req)?;
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -423,7 +429,11 @@ async fn refresh_token(
     let token = from_cookie
         .or(from_body)
         .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
-    let tokens = state.users.refresh(&token).await?;
+    let tokens = state
+        .services
+        .users
+        .refresh(&token, req.peer_addr().map(|addr| addr.ip()))
+        .await?;
     let data = TokensData {
         access_token: tokens.access.token.expose_secret(),
         refresh_token: tokens.refresh.token.expose_secret(),
@@ -444,7 +454,11 @@ async fn change_password(
     Json(body): Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let PasswordChange { old, new } = body.try_into()?;
-    state.users.change_password(caller, old, new).await?;
+    state
+        .services
+        .users
+        .change_password(caller, old, new)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},
@@ -460,7 +474,7 @@ async fn current_user(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.users.current_user(caller).await?;
+    let user = state.services.users.current_user(caller).await?;
     Ok(respond(
         StatusCode::OK,
         UserView::from(&user),
@@ -482,7 +496,7 @@ async fn update_account(
     Json(body): Json<UpdateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = AccountChanges::try_from(body)?;
-    let user = state.users.update_account(caller, changes).await?;
+    let user = state.services.users.update_account(caller, changes).await?;
     Ok(respond(
         StatusCode::OK,
         UserView::from(&user),
@@ -532,7 +546,11 @@ async fn replace_image(
         ProfileImage::Avatar => "Avatar image updated successfully",
         ProfileImage::CoverImage => "Cover image updated successfully",
     };
-    let user = state.users.replace_image(caller, image, file).await?;
+    let user = state
+        .services
+        .users
+        .replace_image(caller, image, file)
+        .await?;
     Ok(respond(StatusCode::OK, UserView::from(&user), message))
 }
 
@@ -551,7 +569,8 @@ async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let (page, after) = query.parse()?;
     let found = state
-        .videos
+        .services
+        .watching
         .history(caller.user_id, page, after.as_ref())
         .await?;
     Ok(respond_list(
@@ -570,7 +589,11 @@ async fn clear_history(
     state: web::Data<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    state.videos.clear_history(caller.user_id).await?;
+    state
+        .services
+        .watching
+        .clear_history(caller.user_id)
+        .await?;
     Ok(respond(StatusCode::OK, Empty {}, "Watch history cleared"))
 }
 
@@ -584,7 +607,11 @@ async fn forget_watch(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    state.videos.forget_watch(caller.user_id, video_id).await?;
+    state
+        .services
+        .watching
+        .forget(caller.user_id, video_id)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},
@@ -603,7 +630,11 @@ async fn channel_profile(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let username = Username::parse(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
-    let channel = state.channels.profile(caller.user_id, username).await?;
+    let channel = state
+        .services
+        .channels
+        .profile(caller.user_id, username)
+        .await?;
     let user = &channel.user;
     let data = ChannelView {
         id: user.id.to_string(),

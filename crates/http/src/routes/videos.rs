@@ -496,6 +496,7 @@ async fn publish_uploaded(
         thumbnail,
     } = body.try_into()?;
     let video = state
+        .services
         .videos
         .publish_uploaded(caller.user_id, title, description, &video_file, &thumbnail)
         .await?;
@@ -524,6 +525,7 @@ async fn publish_files(
     let video_file = video_file.keep_in(&state.jobs_dir)?;
     let thumbnail = thumbnail.keep_in(&state.jobs_dir)?;
     let video = state
+        .services
         .videos
         .publish(
             caller.user_id,
@@ -536,7 +538,6 @@ async fn publish_files(
     // The job owns the files now.
     video_file.hand_over();
     thumbnail.hand_over();
-    state.job_wake.notify_one();
     Ok(respond(
         StatusCode::ACCEPTED,
         VideoView::from(&video),
@@ -574,7 +575,7 @@ async fn list(
         viewer: caller.user_id,
         after,
     };
-    let found = state.videos.list(&search, page).await?;
+    let found = state.services.videos.list(&search, page).await?;
     Ok(respond(
         StatusCode::OK,
         paginated(&found, video_with_owner),
@@ -593,7 +594,11 @@ async fn watch(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    let video = state.videos.watch(caller.user_id, video_id).await?;
+    let video = state
+        .services
+        .watching
+        .watch(caller.user_id, video_id)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         video_with_owner(&video),
@@ -633,6 +638,7 @@ async fn update(
     };
     let thumbnail = form.as_ref().and_then(|form| form.file(&NEW_THUMBNAIL));
     let video = state
+        .services
         .videos
         .update(caller.user_id, video_id, changes, thumbnail)
         .await?;
@@ -656,7 +662,11 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    state.videos.delete(caller.user_id, video_id).await?;
+    state
+        .services
+        .videos
+        .delete(caller.user_id, video_id)
+        .await?;
     Ok(respond(
         StatusCode::OK,
         Empty {},
@@ -678,6 +688,7 @@ async fn toggle_publish(
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
     let video = state
+        .services
         .videos
         .toggle_publish(caller.user_id, video_id)
         .await?;

@@ -11,8 +11,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use videotube_http::config::Settings;
+use videotube_http::startup::{BackgroundTasks, Services};
 use videotube_http::Application;
 use videotube_infra::mongo::{self, Database};
+use videotube_infra::worker::run_due_jobs;
 
 use crate::query_shapes::{ShapeLog, WireReader};
 
@@ -46,6 +48,11 @@ pub struct TestApp {
     pub db_proxy: TcpProxy,
     /// The app's database, reached directly, for checking what was (not) written.
     pub db: Database,
+    /// The app's services, for driving its background work directly (`run_jobs`).
+    pub services: Arc<Services>,
+    /// The job worker and sweeper, when the test asked for them (`spawn_app_with_worker`);
+    /// other tests run jobs themselves, when they choose.
+    _background: Option<BackgroundTasks>,
 }
 
 pub fn database_uri() -> String {
@@ -62,6 +69,15 @@ pub async fn spawn_app() -> TestApp {
 /// given variables on top (e.g. `[("REFRESH_REUSE_GRACE_SECONDS", "0")]`). The database is reached
 /// through a proxy that tests may cut to simulate an outage.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    spawn(vars, false).await
+}
+
+/// The app with its own job worker and sweeper running, as `main` starts them.
+pub async fn spawn_app_with_worker(vars: &[(&str, &str)]) -> TestApp {
+    spawn(vars, true).await
+}
+
+async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
     LazyLock::force(&TRACING);
     let upstream = database_uri();
     let db_proxy = TcpProxy::start(upstream_address(&upstream)).await;
@@ -95,6 +111,8 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services();
+    let background = with_background_tasks.then(|| app.start_background_tasks());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -108,6 +126,8 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
         db: mongo::connect(&upstream, &db_name, Duration::from_secs(5))
             .await
             .unwrap(),
+        services,
+        _background: background,
     }
 }
 
@@ -201,6 +221,13 @@ pub struct Login {
 }
 
 impl TestApp {
+    /// Runs the media jobs that are due, as the worker would.
+    pub async fn run_jobs(&self) {
+        run_due_jobs(&self.services.jobs)
+            .await
+            .expect("the due jobs ran");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.address)
     }

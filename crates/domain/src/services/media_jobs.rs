@@ -1,0 +1,191 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::videos::known_duration;
+use super::MediaVisibility;
+use crate::error::Error;
+use crate::media::{MediaFolder, StoredMedia};
+use crate::ports::{MediaJobRepository, MediaStore, VideoRepository};
+use crate::video::{JobLease, MediaJob};
+
+/// How the background job worker behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct JobPolicy {
+    /// How long a claimed job is reserved for its worker; a crashed worker's job is taken over
+    /// after this.
+    pub lease: Duration,
+    /// Attempts before a video is marked `failed`.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles each time.
+    pub first_backoff: Duration,
+}
+
+/// What running a claimed job did.
+#[derive(Debug)]
+pub enum JobStep {
+    /// A job failed and was put back for a later attempt.
+    Retrying,
+    /// A job ended (ready or failed) and its spooled files may be deleted.
+    Finished { spooled: Vec<PathBuf> },
+    /// Another worker claimed the job meanwhile; this one wrote nothing and must let it go.
+    LeaseLost,
+}
+
+/// A job whose video never appeared (the process died between the two writes of `publish`)
+/// is dropped after this long.
+const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// The background work of publishing: storing a published video's files, as durable jobs with
+/// leases (a crashed worker's job is taken over) and fencing (a worker that lost its job writes
+/// nothing).
+pub struct MediaJobService {
+    videos: Arc<dyn VideoRepository>,
+    jobs: Arc<dyn MediaJobRepository>,
+    media: Arc<dyn MediaStore>,
+    visibility: MediaVisibility,
+    policy: JobPolicy,
+}
+
+impl MediaJobService {
+    pub fn new(
+        videos: Arc<dyn VideoRepository>,
+        jobs: Arc<dyn MediaJobRepository>,
+        media: Arc<dyn MediaStore>,
+        policy: JobPolicy,
+    ) -> Self {
+        Self {
+            visibility: MediaVisibility::new(videos.clone(), media.clone()),
+            videos,
+            jobs,
+            media,
+            policy,
+        }
+    }
+
+    /// Claims a due job for this worker, for the lease's length.
+    #[tracing::instrument(name = "MediaJobService::claim", skip_all)]
+    pub async fn claim(&self) -> Result<Option<JobLease>, Error> {
+        Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
+    }
+
+    /// Extends a running job's lease; `false` when another worker took the job over (the lease
+    /// had run out), in which case this worker must stop working on it.
+    #[tracing::instrument(name = "MediaJobService::renew", skip_all)]
+    pub async fn renew(&self, lease: &JobLease) -> Result<bool, Error> {
+        Ok(self
+            .jobs
+            .renew(lease, Utc::now(), self.policy.lease)
+            .await?)
+    }
+
+    /// Gives a claimed job back at once, its attempt not counted (the worker is stopping), so
+    /// that another worker, or this one after a restart, takes it up without waiting for the
+    /// lease to run out. Files already stored are replaced by the next attempt.
+    #[tracing::instrument(name = "MediaJobService::release", skip_all)]
+    pub async fn release(&self, lease: &JobLease) -> Result<(), Error> {
+        let job = &lease.job;
+        self.jobs
+            .retry_later(lease, job.attempts, "interrupted by a shutdown", Utc::now())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a claimed job's files and records the result. Every write is refused once another
+    /// worker holds the job (`JobStep::LeaseLost`).
+    #[tracing::instrument(name = "MediaJobService::run", skip_all)]
+    pub async fn run(&self, lease: &JobLease) -> Result<JobStep, Error> {
+        let job = &lease.job;
+        let now = Utc::now();
+        let spooled = vec![job.video.path.clone(), job.thumbnail.path.clone()];
+        let finished = |done: bool| {
+            if done {
+                JobStep::Finished { spooled }
+            } else {
+                JobStep::LeaseLost
+            }
+        };
+        let retrying = |done: bool| {
+            if done {
+                JobStep::Retrying
+            } else {
+                JobStep::LeaseLost
+            }
+        };
+        if self.videos.find_by_id(job.video_id).await?.is_none() {
+            if now - job.created_at > ORPHAN_AFTER {
+                tracing::warn!(job = %job.id, "dropping a job whose video does not exist");
+                return Ok(finished(self.jobs.finish(lease).await?));
+            }
+            // `publish` may still be writing the video.
+            let again = now + chrono::TimeDelta::seconds(2);
+            let given_back = self
+                .jobs
+                .retry_later(lease, job.attempts, "video not written yet", again)
+                .await?;
+            return Ok(retrying(given_back));
+        }
+        match self.store_files(job).await {
+            Ok((video_file, thumbnail, duration)) => {
+                let recorded = self
+                    .videos
+                    .mark_ready(job.video_id, lease.fence, &video_file, &thumbnail, duration)
+                    .await?;
+                if !recorded {
+                    return Ok(JobStep::LeaseLost);
+                }
+                tracing::info!(video = %job.video_id, duration, "video ready");
+                // Files are stored public; a video hidden meanwhile gets them moved. If that
+                // fails, the next toggle of the video aligns them.
+                if let Some(video) = self.videos.find_by_id(job.video_id).await? {
+                    if let Err(err) = self.visibility.align(video).await {
+                        tracing::warn!(video = %job.video_id, error = ?err,
+                            "could not make a hidden video's files private");
+                    }
+                }
+                Ok(finished(self.jobs.finish(lease).await?))
+            }
+            Err(err) => {
+                let attempts = job.attempts + 1;
+                tracing::warn!(video = %job.video_id, attempts, error = ?err, "storing the video failed");
+                if attempts >= self.policy.max_attempts {
+                    let reason = format!("Storing the video failed after {attempts} attempts; please upload it again");
+                    if !self
+                        .videos
+                        .mark_failed(job.video_id, lease.fence, &reason)
+                        .await?
+                    {
+                        return Ok(JobStep::LeaseLost);
+                    }
+                    return Ok(finished(self.jobs.finish(lease).await?));
+                }
+                let backoff = self.policy.first_backoff * 2u32.saturating_pow(attempts - 1);
+                let not_before =
+                    now + chrono::TimeDelta::from_std(backoff).unwrap_or(chrono::TimeDelta::MAX);
+                let given_back = self
+                    .jobs
+                    .retry_later(lease, attempts, &err.to_string(), not_before)
+                    .await?;
+                Ok(retrying(given_back))
+            }
+        }
+    }
+
+    /// Stores both files under the job's id, so a retried or taken-over job replaces what an
+    /// earlier attempt stored instead of adding a second copy.
+    async fn store_files(&self, job: &MediaJob) -> Result<(StoredMedia, StoredMedia, f64), Error> {
+        let name = &job.name;
+        let video = self
+            .media
+            .store(&job.video, MediaFolder::Videos, Some(name))
+            .await?;
+        let thumbnail = self
+            .media
+            .store(&job.thumbnail, MediaFolder::Thumbnails, Some(name))
+            .await?;
+        let duration = known_duration(video.duration_seconds, "media job");
+        Ok((video.media, thumbnail.media, duration))
+    }
+}

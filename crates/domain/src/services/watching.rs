@@ -1,0 +1,91 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{visible_in_order, visible_video, VideoWithOwner};
+use crate::error::Error;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::ports::{UserRepository, VideoRepository, WatchHistoryRepository};
+use crate::video::VideoStatus;
+use crate::Id;
+
+/// Loads of one video by one viewer within this window count as one view.
+const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
+
+/// Watching videos: the watch page (views) and the viewer's history.
+pub struct WatchService {
+    videos: Arc<dyn VideoRepository>,
+    history: Arc<dyn WatchHistoryRepository>,
+    users: Arc<dyn UserRepository>,
+}
+
+impl WatchService {
+    pub fn new(
+        videos: Arc<dyn VideoRepository>,
+        history: Arc<dyn WatchHistoryRepository>,
+        users: Arc<dyn UserRepository>,
+    ) -> Self {
+        Self {
+            videos,
+            history,
+            users,
+        }
+    }
+
+    /// The watch page: the video with its owner. A ready video counts a view (once per viewer
+    /// within 30 minutes) and moves to the top of the viewer's history.
+    #[tracing::instrument(name = "WatchService::watch", skip_all)]
+    pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
+        let mut video = visible_video(self.videos.as_ref(), viewer, id)
+            .await?
+            .ok_or(Error::NotFound("Video not found"))?;
+        if video.status == VideoStatus::Ready
+            && self
+                .history
+                .record_watch(viewer, id, Utc::now(), VIEW_WINDOW)
+                .await?
+        {
+            self.videos.add_view(id).await?;
+            video.views += 1;
+        }
+        let owner = self.users.summaries(&[video.owner]).await?.pop();
+        Ok(VideoWithOwner { video, owner })
+    }
+
+    /// The viewer's history, newest first, without videos that are gone or hidden since (the
+    /// total counts every entry).
+    #[tracing::instrument(name = "WatchService::history", skip_all)]
+    pub async fn history(
+        &self,
+        user: Id,
+        page: PageRequest,
+        after: Option<&Cursor>,
+    ) -> Result<Page<VideoWithOwner>, Error> {
+        let ids = self.history.page(user, page, after).await?;
+        let items =
+            visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids.items).await?;
+        Ok(Page {
+            items,
+            total: ids.total,
+            request: ids.request,
+            next: ids.next,
+        })
+    }
+
+    #[tracing::instrument(name = "WatchService::forget", skip_all)]
+    pub async fn forget(&self, user: Id, video: Id) -> Result<(), Error> {
+        Ok(self.history.forget(user, video).await?)
+    }
+
+    #[tracing::instrument(name = "WatchService::clear_history", skip_all)]
+    pub async fn clear_history(&self, user: Id) -> Result<(), Error> {
+        Ok(self.history.clear(user).await?)
+    }
+
+    /// Deletes view records that can no longer keep a view from counting: run periodically.
+    #[tracing::instrument(name = "WatchService::sweep_view_records", skip_all)]
+    pub async fn sweep_view_records(&self) -> Result<(), Error> {
+        Ok(self.history.sweep(Utc::now(), VIEW_WINDOW).await?)
+    }
+}
