@@ -8,7 +8,7 @@ use videotube_domain::services::CommentView;
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::body::{Invalid, Json, Problems, Text};
-use crate::routes::videos::{Owner, OwnerView};
+use crate::routes::views::{Owner, OwnerView};
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, PageQuery};
 use crate::startup::AppState;

@@ -5,7 +5,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
-use crate::routes::videos::VideoView;
+use crate::routes::views::VideoView;
 use crate::routes::Endpoint;
 use crate::routes::ListQuery;
 use crate::startup::AppState;

@@ -5,7 +5,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
-use crate::routes::videos::{video_with_owner, VideoView};
+use crate::routes::views::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;

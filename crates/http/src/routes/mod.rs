@@ -33,6 +33,7 @@ mod tweets;
 mod uploads;
 mod users;
 pub mod videos;
+mod views;
 
 /// One route of the API: the router is built from these, and the OpenAPI test checks that the
 /// spec describes exactly these.

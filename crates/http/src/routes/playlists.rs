@@ -9,7 +9,7 @@ use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope
 use crate::auth::AuthUser;
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::origin::MediaUrl;
-use crate::routes::videos::{video_with_owner, VideoView};
+use crate::routes::views::{video_with_owner, VideoView};
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, parse_ids, ListQuery};
 use crate::startup::AppState;

@@ -5,7 +5,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::{respond, respond_list, ApiError, Envelope};
 use crate::auth::AuthUser;
-use crate::routes::videos::OwnerView;
+use crate::routes::views::OwnerView;
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;

@@ -8,7 +8,7 @@ use videotube_domain::tweet::{Tweet, TweetContent};
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::body::{Invalid, Json, Problems, Text};
-use crate::routes::videos::OwnerView;
+use crate::routes::views::OwnerView;
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, ListQuery};
 use crate::startup::AppState;
