@@ -1,6 +1,7 @@
 //! The `videotube` binary itself: configuration from the environment, refusal to start in
 //! production with development secrets, and a graceful exit on SIGTERM.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,54 @@ pub fn videotube(vars: &[(&str, &str)]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// Starts the binary on a port the system picks (`PORT=0`, so that no other process can take
+/// the port between a probe and the bind) and answers the process and that port, read from its
+/// "listening" log line, once it is healthy. Its output goes to the file `log`: nobody reads it
+/// while the test runs, and a full pipe would block the server.
+pub async fn start_videotube(vars: &[(&str, &str)], log: &Path) -> (Child, u16) {
+    let mut all = vars.to_vec();
+    all.retain(|(k, _)| *k != "PORT");
+    all.push(("PORT", "0"));
+    let file = std::fs::File::create(log).unwrap();
+    let mut child = videotube(&all).stdout(file).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(port) = listening_port(&text) {
+            wait_until_healthy(port).await;
+            return (child, port);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited ({status}) before listening: {text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The port of the "listening" line, whatever colours the log is written in.
+fn listening_port(log: &str) -> Option<u16> {
+    let line = log.lines().find(|line| line.contains("listening"))?;
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    let digits = plain.split("port=").nth(1)?;
+    digits
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -51,39 +100,25 @@ async fn sigint_stops_the_server_gracefully_too() {
 }
 
 async fn stops_gracefully_on(signal: &str) {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
     let media = tempfile::tempdir().unwrap();
     let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut child = videotube(&[
-        ("PORT", &port.to_string()),
-        ("MONGODB_URI", &database_uri()),
-        ("DB_NAME", &db_name),
-        (
-            "MEDIA_DIR",
-            &media.path().join("media").display().to_string(),
-        ),
-        (
-            "UPLOAD_TMP_DIR",
-            &media.path().join("spool").display().to_string(),
-        ),
-    ])
-    .spawn()
-    .unwrap();
-
-    let health = format!("http://127.0.0.1:{port}/api/v1/healthcheck");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(res) = client.get(&health).send().await {
-            assert_eq!(res.status(), reqwest::StatusCode::OK);
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let log = media.path().join("server.log");
+    let (mut child, _) = start_videotube(
+        &[
+            ("MONGODB_URI", &database_uri()),
+            ("DB_NAME", &db_name),
+            (
+                "MEDIA_DIR",
+                &media.path().join("media").display().to_string(),
+            ),
+            (
+                "UPLOAD_TMP_DIR",
+                &media.path().join("spool").display().to_string(),
+            ),
+        ],
+        &log,
+    )
+    .await;
 
     let killed = Command::new("kill")
         .args([signal, &child.id().to_string()])
@@ -91,8 +126,7 @@ async fn stops_gracefully_on(signal: &str) {
         .unwrap();
     assert!(killed.success());
     let status = wait_for_exit(&mut child, Duration::from_secs(20));
-    let mut log = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut log).unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status:?}: {log}");
     assert!(log.contains("finishing requests in flight"), "{log}");
     assert!(!log.contains("forced shutdown"), "{log}");
@@ -143,14 +177,9 @@ async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_ea
         .mount(&cloudinary)
         .await;
 
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
     let dirs = tempfile::tempdir().unwrap();
     let spool = dirs.path().join("spool");
     let vars = [
-        ("PORT", port.to_string()),
         ("MONGODB_URI", database_uri()),
         ("DB_NAME", format!("test_{}", uuid::Uuid::new_v4().simple())),
         ("MEDIA_DIR", dirs.path().join("media").display().to_string()),
@@ -165,8 +194,7 @@ async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_ea
         ("APP_AUTH__BCRYPT_COST", "4".into()),
     ];
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut first = videotube(&vars).spawn().unwrap();
-    wait_until_healthy(port).await;
+    let (mut first, port) = start_videotube(&vars, &dirs.path().join("first.log")).await;
 
     let api = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::Client::new();
@@ -211,8 +239,8 @@ async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_ea
     first.kill().unwrap();
     first.wait().unwrap();
 
-    let mut second = videotube(&vars).spawn().unwrap();
-    wait_until_healthy(port).await;
+    let (mut second, port) = start_videotube(&vars, &dirs.path().join("second.log")).await;
+    let api = format!("http://127.0.0.1:{port}/api/v1");
     let deadline = Instant::now() + Duration::from_secs(30);
     let video = loop {
         let body: serde_json::Value = client

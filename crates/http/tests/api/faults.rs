@@ -13,7 +13,7 @@ use videotube_infra::mongo::{self, Database};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::binary::{videotube, wait_for_exit, wait_until_healthy};
+use crate::binary::{start_videotube, wait_for_exit, wait_until_healthy};
 use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
 use crate::helpers::{
     body_of, database_uri, spawn_app_on_cloudinary, spawn_app_with, upstream_address, RegisterForm,
@@ -33,14 +33,9 @@ pub struct Server {
 
 impl Server {
     pub async fn start(database: &str, vars: &[(&str, String)]) -> Server {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
         let dirs = tempfile::tempdir().unwrap();
         let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
         let mut all = vec![
-            ("PORT", port.to_string()),
             ("MONGODB_URI", database.to_owned()),
             ("DB_NAME", db_name.clone()),
             ("MEDIA_DIR", dirs.path().join("media").display().to_string()),
@@ -52,11 +47,7 @@ impl Server {
         ];
         all.extend(vars.iter().map(|(k, v)| (*k, v.clone())));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        // A file, not a pipe: nobody reads the log while the test runs, and a full pipe would
-        // block the server.
-        let log = std::fs::File::create(dirs.path().join("server.log")).unwrap();
-        let child = videotube(&all).stdout(log).spawn().unwrap();
-        wait_until_healthy(port).await;
+        let (child, port) = start_videotube(&all, &dirs.path().join("server.log")).await;
         Server {
             child,
             port,

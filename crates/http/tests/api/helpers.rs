@@ -50,6 +50,8 @@ pub struct TestApp {
     pub db: Database,
     /// The app's services, for driving its background work directly (`run_jobs`).
     pub services: Arc<Services>,
+    /// What the app was started with.
+    pub settings: Settings,
     /// The job worker and sweeper, when the test asked for them (`spawn_app_with_worker`);
     /// other tests run jobs themselves, when they choose.
     _background: Option<BackgroundTasks>,
@@ -107,7 +109,7 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let db_name = env["DB_NAME"].clone();
     let (_, settings) = Settings::load(&env).expect("test settings load");
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -127,6 +129,7 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
             .await
             .unwrap(),
         services,
+        settings,
         _background: background,
     }
 }
@@ -221,6 +224,18 @@ pub struct Login {
 }
 
 impl TestApp {
+    /// Whether the spool becomes empty (or not) within two seconds: a request's files go when
+    /// its form is dropped, which may be just after the answer went out.
+    pub async fn spool_becomes(&self, empty: bool) -> bool {
+        for _ in 0..100 {
+            if self.spool_files().is_empty() == empty {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// Runs the media jobs that are due, as the worker would.
     pub async fn run_jobs(&self) {
         run_due_jobs(&self.services.jobs)

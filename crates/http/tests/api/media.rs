@@ -182,7 +182,7 @@ async fn nothing_outside_the_media_directory_is_served() {
 
 #[tokio::test]
 async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
-    let app = crate::helpers::spawn_app_with(&[("APP_MEDIA__PRIVATE_LINK_SECONDS", "3")]).await;
+    let app = crate::helpers::spawn_app().await;
     let creator = app.signed_up("private_eye").await;
     let video = crate::videos::ready_video(&app, &creator, "Soon private").await;
     let files = || {
@@ -259,9 +259,21 @@ async fn files_of_videos_that_are_not_public_are_for_their_owner_alone() {
     std::fs::write(app.media_dir.path().join("videos/orphan.mp4"), b"data").unwrap();
     let orphan = format!("{}/media/videos/orphan.mp4", app.address);
     assert_eq!(fetch(orphan).await.status(), StatusCode::NOT_FOUND);
-    // And a link runs out.
-    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-    assert_eq!(fetch(signed_file).await.status(), StatusCode::NOT_FOUND);
+    // And a link runs out: one signed with the app's key an hour ago.
+    let links = videotube_infra::media_links::MediaLinks::new(
+        &app.settings.auth.access_token_secret,
+        std::time::Duration::from_secs(60),
+    );
+    let stored = path.strip_prefix(&app.address).unwrap();
+    let an_hour_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    let expired = format!("{public_file}&{}", links.sign(stored, an_hour_ago));
+    assert_eq!(fetch(expired).await.status(), StatusCode::NOT_FOUND);
+    let fresh = format!("{public_file}&{}", links.sign(stored, chrono::Utc::now()));
+    assert_eq!(
+        fetch(fresh).await.status(),
+        StatusCode::OK,
+        "the same link, in time"
+    );
     // Published again, the plain URL works again.
     app.send(
         reqwest::Method::PATCH,

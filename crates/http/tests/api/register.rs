@@ -274,25 +274,14 @@ async fn a_client_that_disconnects_mid_upload_leaves_no_temp_file() {
     stream.write_all(PNG).await.unwrap();
     stream.write_all(&vec![0u8; 200_000]).await.unwrap();
     assert!(
-        spool_becomes(&app, false).await,
+        app.spool_becomes(false).await,
         "the upload reached the spool"
     );
     drop(stream);
-    let cleaned = spool_becomes(&app, true).await;
+    let cleaned = app.spool_becomes(true).await;
     assert!(
         cleaned,
         "the spool file outlived the connection: {:?}",
         app.spool_files()
     );
-}
-
-/// Waits up to two seconds for the spool to be empty (or not).
-async fn spool_becomes(app: &crate::helpers::TestApp, empty: bool) -> bool {
-    for _ in 0..100 {
-        if app.spool_files().is_empty() == empty {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    false
 }

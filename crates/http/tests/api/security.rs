@@ -323,8 +323,7 @@ async fn a_multipart_body_without_its_closing_delimiter_is_a_400_and_leaves_no_f
         let took = started.elapsed();
         assert!(took < Duration::from_secs(2), "{path}: {took:?}");
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+    assert!(app.spool_becomes(true).await, "{:?}", app.spool_files());
     let media = app.media_files();
     assert!(!media.iter().any(|f| f.contains("video")), "{media:?}");
 }
