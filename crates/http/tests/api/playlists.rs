@@ -266,33 +266,34 @@ async fn a_users_playlists_show_counts_and_the_first_visible_thumbnail() {
 }
 
 #[tokio::test]
-async fn playlist_bad_input_is_refused_and_nothing_is_written() {
+async fn playlist_bodies_are_checked_by_field_and_nothing_is_written() {
     let app = spawn_app().await;
     let curator = app.signed_up("curator_b").await;
-    let video = ready_video(&app, &curator, "Valid").await;
     let playlist = id_of(&create(&app, &curator, json!({ "name": "Valid" })).await);
-
-    for (body, fields) in [
-        (json!({}), vec!["name"]),
-        (json!({ "name": "  " }), vec!["name"]),
-        (json!({ "name": "n".repeat(101) }), vec!["name"]),
-        (json!({ "name": { "$gt": "" } }), vec!["name"]),
-        (json!({ "name": 7 }), vec!["name"]),
+    let long_name = "n".repeat(101);
+    let long_description = "d".repeat(1001);
+    let creations = [
+        (json!({}), "name"),
+        (json!({ "name": "  " }), "name"),
+        (json!({ "name": long_name }), "name"),
+        (json!({ "name": { "$gt": "" } }), "name"),
+        (json!({ "name": 7 }), "name"),
         (
-            json!({ "name": "ok", "description": "d".repeat(1001) }),
-            vec!["description"],
+            json!({ "name": "ok", "description": long_description }),
+            "description",
         ),
         (
             json!({ "name": "ok", "description": { "$ne": null } }),
-            vec!["description"],
+            "description",
         ),
-        (json!({ "description": "no name" }), vec!["name"]),
-    ] {
+        (json!({ "description": "no name" }), "name"),
+    ];
+    for (body, field) in creations {
         let res = app
             .post_json_authed("/playlist", &curator.access, body.clone())
             .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(error_fields(&body_of(res).await), fields, "{body}");
+        assert_eq!(error_fields(&body_of(res).await), [field], "{body}");
     }
     let path = format!("/playlist/{playlist}");
     for body in [json!({}), json!({ "name": "" }), json!({ "name": ["x"] })] {
@@ -309,69 +310,47 @@ async fn playlist_bad_input_is_refused_and_nothing_is_written() {
         .await
         .unwrap();
     assert_eq!(count, 1, "no playlist written by a refused request");
+}
 
-    for (method, path, status, fields) in [
+#[tokio::test]
+async fn malformed_ids_are_400_by_name_and_absent_ones_404() {
+    let app = spawn_app().await;
+    let curator = app.signed_up("curator_c").await;
+    let video = ready_video(&app, &curator, "Valid").await;
+    let playlist = id_of(&create(&app, &curator, json!({ "name": "Valid" })).await);
+    // `{v}`, `{p}`: the video and playlist that exist; `{absent}`: an id that exists nowhere.
+    let cases: [(Method, &str, u16, &[&str]); 10] = [
+        (Method::GET, "/playlist/nope", 400, &["playlistId"]),
+        (Method::GET, "/playlist/{absent}", 404, &[]),
+        (Method::DELETE, "/playlist/nope", 400, &["playlistId"]),
+        (Method::DELETE, "/playlist/{absent}", 404, &[]),
         (
-            Method::GET,
-            "/playlist/nope".to_owned(),
-            StatusCode::BAD_REQUEST,
-            vec!["playlistId"],
-        ),
-        (
-            Method::GET,
-            format!("/playlist/{ABSENT}"),
-            StatusCode::NOT_FOUND,
-            vec![],
-        ),
-        (
-            Method::DELETE,
-            "/playlist/nope".to_owned(),
-            StatusCode::BAD_REQUEST,
-            vec!["playlistId"],
-        ),
-        (
-            Method::DELETE,
-            format!("/playlist/{ABSENT}"),
-            StatusCode::NOT_FOUND,
-            vec![],
+            Method::PATCH,
+            "/playlist/add/nope/bad",
+            400,
+            &["videoId", "playlistId"],
         ),
         (
             Method::PATCH,
-            "/playlist/add/nope/bad".to_owned(),
-            StatusCode::BAD_REQUEST,
-            vec!["videoId", "playlistId"],
+            "/playlist/add/{v}/nope",
+            400,
+            &["playlistId"],
         ),
+        (Method::PATCH, "/playlist/add/{absent}/{p}", 404, &[]),
+        (Method::PATCH, "/playlist/add/{v}/{absent}", 404, &[]),
+        (Method::PATCH, "/playlist/remove/{absent}/{p}", 404, &[]),
         (
             Method::PATCH,
-            format!("/playlist/add/{video}/nope"),
-            StatusCode::BAD_REQUEST,
-            vec!["playlistId"],
+            "/playlist/remove/nope/{p}",
+            400,
+            &["videoId"],
         ),
-        (
-            Method::PATCH,
-            format!("/playlist/add/{ABSENT}/{playlist}"),
-            StatusCode::NOT_FOUND,
-            vec![],
-        ),
-        (
-            Method::PATCH,
-            format!("/playlist/add/{video}/{ABSENT}"),
-            StatusCode::NOT_FOUND,
-            vec![],
-        ),
-        (
-            Method::PATCH,
-            format!("/playlist/remove/{ABSENT}/{playlist}"),
-            StatusCode::NOT_FOUND,
-            vec![],
-        ),
-        (
-            Method::PATCH,
-            format!("/playlist/remove/nope/{playlist}"),
-            StatusCode::BAD_REQUEST,
-            vec!["videoId"],
-        ),
-    ] {
+    ];
+    for (method, path, status, fields) in cases {
+        let path = path
+            .replace("{v}", &video)
+            .replace("{p}", &playlist)
+            .replace("{absent}", ABSENT);
         let res = app
             .send_json(
                 method.clone(),
@@ -380,16 +359,29 @@ async fn playlist_bad_input_is_refused_and_nothing_is_written() {
                 json!({ "name": "x" }),
             )
             .await;
-        assert_eq!(res.status(), status, "{method} {path}");
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
         let body = body_of(res).await;
         if !fields.is_empty() {
             assert_eq!(error_fields(&body), fields, "{method} {path}");
         }
     }
+    let path = format!("/playlist/{playlist}");
     let res = app.client.get(app.url(&path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.send(Method::DELETE, &path, &curator.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    body_of(res).await;
+    assert_eq!(
+        app.get_authed(&path, &curator.access).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
 
-    // Someone else's hidden video cannot be added: it does not exist for the caller.
+#[tokio::test]
+async fn someone_elses_hidden_video_cannot_be_added() {
+    let app = spawn_app().await;
+    let curator = app.signed_up("curator_d").await;
+    let playlist = id_of(&create(&app, &curator, json!({ "name": "Valid" })).await);
     let other = app.signed_up("other_b").await;
     let secret = ready_video(&app, &other, "Secret").await;
     app.send(
@@ -405,7 +397,11 @@ async fn playlist_bad_input_is_refused_and_nothing_is_written() {
             &curator.access,
         )
         .await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "it does not exist for the caller"
+    );
     let entries = app
         .db
         .collection::<Document>("playlist_videos")
@@ -413,14 +409,6 @@ async fn playlist_bad_input_is_refused_and_nothing_is_written() {
         .await
         .unwrap();
     assert_eq!(entries, 0);
-
-    let res = app.send(Method::DELETE, &path, &curator.access).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    body_of(res).await;
-    assert_eq!(
-        app.get_authed(&path, &curator.access).await.status(),
-        StatusCode::NOT_FOUND
-    );
 }
 
 #[tokio::test]
