@@ -8,18 +8,20 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
+use videotube_domain::media::StoredMedia;
 use videotube_domain::ports::PasswordHasher;
-use videotube_domain::values::NewPassword;
-use videotube_domain::BoxError;
-use videotube_infra::mongo;
-use videotube_infra::mongo::bson::{doc, oid::ObjectId, DateTime, Document};
+use videotube_domain::user::NewUser;
+use videotube_domain::values::{Email, FullName, NewPassword, PasswordHash, Username};
+use videotube_domain::video::{Description, Title, Video, VideoStatus};
+use videotube_domain::{BoxError, Id};
+use videotube_infra::mongo::{self, bson::oid::ObjectId, seed};
 use videotube_infra::BcryptHasher;
 
 const CHANNELS: usize = 200;
 const VIEWERS: usize = 1_000;
 const SUBSCRIPTIONS_PER_VIEWER: usize = 100;
 const WATCHED_PER_VIEWER: usize = 200;
-const BATCH: usize = 5_000;
 
 /// A small deterministic generator, so every run seeds the same data.
 struct Lcg(u64);
@@ -32,6 +34,10 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
+}
+
+fn new_id() -> Id {
+    Id::from_bytes(ObjectId::new().bytes())
 }
 
 #[tokio::main]
@@ -52,56 +58,66 @@ async fn main() -> Result<(), BoxError> {
     let password =
         NewPassword::parse("benchmark-password".into(), "password").map_err(|e| e.to_string())?;
     let hash = BcryptHasher::new(10, 0)?.hash(&password).await?;
-    let now = DateTime::now().timestamp_millis();
-    let at = |minutes_ago: usize| DateTime::from_millis(now - minutes_ago as i64 * 60_000);
+    let now = Utc::now();
+    let at = |minutes_ago: usize| -> DateTime<Utc> { now - TimeDelta::minutes(minutes_ago as i64) };
     let mut rng = Lcg(42);
 
-    let user = |username: String, minutes_ago: usize| {
-        doc! {
-            "_id": ObjectId::new(), "email": format!("{username}@example.com"),
-            "fullName": format!("{username} Seeded"), "username": username,
-            "avatar": "http://localhost:8000/media/avatars/seed.png", "avatarAssetId": "avatars/seed.png",
-            "password": hash.expose(), "createdAt": at(minutes_ago), "updatedAt": at(minutes_ago),
-        }
+    let user = |username: String, minutes_ago: usize| -> Result<(Id, NewUser), BoxError> {
+        let invalid = |e: videotube_domain::FieldError| e.to_string();
+        Ok((
+            new_id(),
+            NewUser {
+                email: Email::parse(&format!("{username}@example.com")).map_err(invalid)?,
+                full_name: FullName::parse(&format!("{username} Seeded")).map_err(invalid)?,
+                username: Username::parse(&username).map_err(invalid)?,
+                avatar: StoredMedia {
+                    url: "/media/avatars/seed.png".into(),
+                    asset_id: "avatars/seed.png".into(),
+                },
+                cover_image: None,
+                password_hash: PasswordHash::new(hash.expose().to_owned()),
+                created_at: at(minutes_ago),
+            },
+        ))
     };
-    let channels: Vec<Document> = (0..CHANNELS)
+    let channels = (0..CHANNELS)
         .map(|i| user(format!("channel{i:03}"), 100_000 + i))
-        .collect();
-    let viewers: Vec<Document> = (0..VIEWERS)
+        .collect::<Result<Vec<_>, _>>()?;
+    let viewers = (0..VIEWERS)
         .map(|i| user(format!("viewer{i:04}"), 50_000 + i))
-        .collect();
-    let channel_ids: Vec<ObjectId> = channels
-        .iter()
-        .map(|d| d.get_object_id("_id").unwrap())
-        .collect();
-    let viewer_ids: Vec<ObjectId> = viewers
-        .iter()
-        .map(|d| d.get_object_id("_id").unwrap())
-        .collect();
-    insert(&db, "users", channels.into_iter().chain(viewers).collect()).await?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let channel_ids: Vec<Id> = channels.iter().map(|(id, _)| *id).collect();
+    let viewer_ids: Vec<Id> = viewers.iter().map(|(id, _)| *id).collect();
+    seed::insert_users(&db, &channels).await?;
+    seed::insert_users(&db, &viewers).await?;
 
-    let videos: Vec<Document> = (0..video_count)
-        .map(|i| {
-            let id = ObjectId::new();
-            doc! {
-                "_id": id, "owner": channel_ids[i % CHANNELS],
-                "title": format!("Video {i} about topic {}", i % 50),
-                "description": format!("Seeded video number {i}"),
-                "videoFile": format!("http://localhost:8000/media/videos/{id}.mp4"),
-                "videoFileAssetId": format!("videos/{id}.mp4"),
-                "thumbnail": format!("http://localhost:8000/media/thumbnails/{id}.png"),
-                "thumbnailAssetId": format!("thumbnails/{id}.png"),
-                "duration": (rng.next() % 3_600) as f64, "views": (rng.next() % 100_000) as i64,
-                "isPublished": true, "status": "ready", "listed": true,
-                "createdAt": at(video_count - i), "updatedAt": at(video_count - i),
-            }
-        })
-        .collect();
-    let video_ids: Vec<ObjectId> = videos
-        .iter()
-        .map(|d| d.get_object_id("_id").unwrap())
-        .collect();
-    insert(&db, "videos", videos).await?;
+    let mut videos = Vec::with_capacity(video_count);
+    for i in 0..video_count {
+        let id = new_id();
+        let file = |folder: &str, extension: &str| StoredMedia {
+            url: format!("/media/{folder}/{id}.{extension}"),
+            asset_id: format!("{folder}/{id}.{extension}"),
+        };
+        let invalid = |e: videotube_domain::FieldError| e.to_string();
+        videos.push(Video {
+            id,
+            owner: channel_ids[i % CHANNELS],
+            title: Title::parse(&format!("Video {i} about topic {}", i % 50)).map_err(invalid)?,
+            description: Description::parse(&format!("Seeded video number {i}"))
+                .map_err(invalid)?,
+            video_file: Some(file("videos", "mp4")),
+            thumbnail: Some(file("thumbnails", "png")),
+            duration_seconds: (rng.next() % 3_600) as f64,
+            views: rng.next() % 100_000,
+            is_published: true,
+            status: VideoStatus::Ready,
+            failure_reason: None,
+            created_at: at(video_count - i),
+            updated_at: at(video_count - i),
+        });
+    }
+    let video_ids: Vec<Id> = videos.iter().map(|v| v.id).collect();
+    seed::insert_videos(&db, &videos).await?;
 
     // Every viewer follows channel000, then 99 other channels from a shuffled list.
     let mut subscriptions = Vec::with_capacity(VIEWERS * SUBSCRIPTIONS_PER_VIEWER);
@@ -115,37 +131,24 @@ async fn main() -> Result<(), BoxError> {
             .take(SUBSCRIPTIONS_PER_VIEWER)
             .enumerate()
         {
-            subscriptions.push(doc! {
-                "_id": ObjectId::new(), "subscriber": viewer, "channel": channel_ids[channel],
-                "createdAt": at(v * SUBSCRIPTIONS_PER_VIEWER + k),
-            });
+            subscriptions.push((
+                *viewer,
+                channel_ids[channel],
+                at(v * SUBSCRIPTIONS_PER_VIEWER + k),
+            ));
         }
     }
-    insert(&db, "subscriptions", subscriptions).await?;
+    seed::insert_subscriptions(&db, &subscriptions).await?;
 
     // 200 distinct videos per viewer: a step coprime with the number of videos never repeats.
     let mut history = Vec::with_capacity(VIEWERS * WATCHED_PER_VIEWER);
     for (v, viewer) in viewer_ids.iter().enumerate() {
         for k in 0..WATCHED_PER_VIEWER {
-            history.push(doc! {
-                "user": viewer, "video": video_ids[(v * 37 + k * 101) % video_count], "watchedAt": at(k),
-            });
+            history.push((*viewer, video_ids[(v * 37 + k * 101) % video_count], at(k)));
         }
     }
-    insert(&db, "watch_history", history).await?;
+    seed::insert_history(&db, &history).await?;
     println!("seeded {name}: {CHANNELS} channels, {VIEWERS} viewers, {video_count} videos, {} subscriptions, {} history entries",
         VIEWERS * SUBSCRIPTIONS_PER_VIEWER, VIEWERS * WATCHED_PER_VIEWER);
-    Ok(())
-}
-
-async fn insert(
-    db: &mongo::Database,
-    collection: &str,
-    docs: Vec<Document>,
-) -> Result<(), mongo::DbError> {
-    let collection = db.collection::<Document>(collection);
-    for batch in docs.chunks(BATCH) {
-        collection.insert_many(batch).await?;
-    }
     Ok(())
 }

@@ -18,10 +18,20 @@ use super::{
 /// One entry per (user, video), unique; `watchedAt` is the latest watch.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct HistoryDoc {
+pub(super) struct HistoryDoc {
     user: ObjectId,
     video: ObjectId,
     watched_at: bson::DateTime,
+}
+
+impl HistoryDoc {
+    pub(super) fn new(user: Id, video: Id, at: DateTime<Utc>) -> Self {
+        HistoryDoc {
+            user: oid(user),
+            video: oid(video),
+            watched_at: to_bson_time(at),
+        }
+    }
 }
 
 /// A counted view. Its `_id` names video, viewer and the window-long time bucket it fell in, so

@@ -7,6 +7,7 @@ pub mod indexes;
 mod jobs;
 mod likes;
 mod playlists;
+pub mod seed;
 mod sessions;
 mod subscriptions;
 mod tweets;

@@ -18,12 +18,23 @@ use super::{
 /// The original's schema: `subscriber` follows `channel` (both user ids).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SubscriptionDoc {
+pub(super) struct SubscriptionDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     subscriber: ObjectId,
     channel: ObjectId,
     created_at: bson::DateTime,
+}
+
+impl SubscriptionDoc {
+    pub(super) fn new(subscriber: Id, channel: Id, at: DateTime<Utc>) -> Self {
+        SubscriptionDoc {
+            id: ObjectId::new(),
+            subscriber: oid(subscriber),
+            channel: oid(channel),
+            created_at: to_bson_time(at),
+        }
+    }
 }
 
 pub struct MongoSubscriptionRepository {
@@ -72,12 +83,7 @@ impl SubscriptionRepository for MongoSubscriptionRepository {
         channel: Id,
         at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
-        let doc = SubscriptionDoc {
-            id: ObjectId::new(),
-            subscriber: oid(subscriber),
-            channel: oid(channel),
-            created_at: to_bson_time(at),
-        };
+        let doc = SubscriptionDoc::new(subscriber, channel, at);
         insert_unique(self.limit, &self.subscriptions, doc).await
     }
 

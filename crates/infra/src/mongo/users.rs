@@ -19,7 +19,7 @@ use super::{find_all, id, media_path, oid, to_bson_time, Store, Within, USERS};
 /// URL, `password` as the bcrypt hash), so its data carries over; the asset ids sit beside the URLs.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UserDoc {
+pub(super) struct UserDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     username: String,
@@ -101,24 +101,30 @@ impl MongoUserRepository {
     }
 }
 
-#[async_trait]
-impl UserRepository for MongoUserRepository {
-    #[tracing::instrument(name = "users.insert", skip_all)]
-    async fn insert(&self, user: NewUser) -> Result<User, RepoError> {
+impl UserDoc {
+    pub(super) fn new(id: ObjectId, user: &NewUser) -> Self {
         let created_at = to_bson_time(user.created_at);
-        let doc = UserDoc {
-            id: ObjectId::new(),
+        UserDoc {
+            id,
             username: user.username.as_str().to_owned(),
             email: user.email.as_str().to_owned(),
             full_name: user.full_name.as_str().to_owned(),
-            avatar: user.avatar.url,
-            avatar_asset_id: user.avatar.asset_id,
+            avatar: user.avatar.url.clone(),
+            avatar_asset_id: user.avatar.asset_id.clone(),
             cover_image: user.cover_image.as_ref().map(|c| c.url.clone()),
             cover_image_asset_id: user.cover_image.as_ref().map(|c| c.asset_id.clone()),
             password: user.password_hash.expose().to_owned(),
             created_at,
             updated_at: created_at,
-        };
+        }
+    }
+}
+
+#[async_trait]
+impl UserRepository for MongoUserRepository {
+    #[tracing::instrument(name = "users.insert", skip_all)]
+    async fn insert(&self, user: NewUser) -> Result<User, RepoError> {
+        let doc = UserDoc::new(ObjectId::new(), &user);
         match self.users.insert_one(&doc).within(self.limit).await {
             Ok(_) => Ok(doc.into()),
             Err(RepoError::Duplicate(UniqueField::Unknown)) => {

@@ -26,7 +26,7 @@ use super::{
 /// `owner`, `isPublished`), with asset ids beside the URLs and the processing state added.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct VideoDoc {
+pub(super) struct VideoDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     owner: ObjectId,
@@ -72,6 +72,31 @@ fn media(url: String, asset_id: String) -> Option<StoredMedia> {
         url: media_path(url),
         asset_id,
     })
+}
+
+impl From<&Video> for VideoDoc {
+    fn from(video: &Video) -> Self {
+        let (video_file, video_file_asset_id) = split(video.video_file.as_ref());
+        let (thumbnail, thumbnail_asset_id) = split(video.thumbnail.as_ref());
+        VideoDoc {
+            id: oid(video.id),
+            owner: oid(video.owner),
+            title: video.title.as_str().to_owned(),
+            description: video.description.as_str().to_owned(),
+            video_file,
+            video_file_asset_id,
+            thumbnail,
+            thumbnail_asset_id,
+            duration: video.duration_seconds,
+            views: video.views as i64,
+            is_published: video.is_published,
+            status: video.status.as_str().to_owned(),
+            failure_reason: video.failure_reason.clone(),
+            listed: video.is_published && video.status == VideoStatus::Ready,
+            created_at: to_bson_time(video.created_at),
+            updated_at: to_bson_time(video.updated_at),
+        }
+    }
 }
 
 impl From<VideoDoc> for Video {
@@ -169,28 +194,8 @@ impl VideoRepository for MongoVideoRepository {
 
     #[tracing::instrument(name = "videos.insert", skip_all)]
     async fn insert(&self, video: &Video) -> Result<(), RepoError> {
-        let (video_file, video_file_asset_id) = split(video.video_file.as_ref());
-        let (thumbnail, thumbnail_asset_id) = split(video.thumbnail.as_ref());
-        let doc = VideoDoc {
-            id: oid(video.id),
-            owner: oid(video.owner),
-            title: video.title.as_str().to_owned(),
-            description: video.description.as_str().to_owned(),
-            video_file,
-            video_file_asset_id,
-            thumbnail,
-            thumbnail_asset_id,
-            duration: video.duration_seconds,
-            views: video.views as i64,
-            is_published: video.is_published,
-            status: video.status.as_str().to_owned(),
-            failure_reason: video.failure_reason.clone(),
-            listed: video.is_published && video.status == VideoStatus::Ready,
-            created_at: to_bson_time(video.created_at),
-            updated_at: to_bson_time(video.updated_at),
-        };
         self.videos
-            .insert_one(doc)
+            .insert_one(VideoDoc::from(video))
             .within(self.limit)
             .await
             .map(drop)
