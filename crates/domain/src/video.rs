@@ -82,7 +82,7 @@ impl fmt::Display for Title {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Video {
     pub id: Id,
     pub owner: Id,

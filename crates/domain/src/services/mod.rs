@@ -10,6 +10,8 @@ use crate::Id;
 pub mod channels;
 pub mod comments;
 pub mod dashboard;
+#[cfg(test)]
+mod fakes;
 pub mod health;
 pub mod likes;
 pub mod media_jobs;

@@ -77,3 +77,110 @@ impl MediaVisibility {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::fakes::{ready_video, FakeStore, FakeVideos};
+
+    fn visibility(videos: &Arc<FakeVideos>, store: &Arc<FakeStore>) -> MediaVisibility {
+        MediaVisibility::new(videos.clone(), store.clone())
+    }
+
+    #[tokio::test]
+    async fn a_hidden_videos_files_go_private_and_come_back_when_it_is_public_again() {
+        // Stored public (as a job stores them), the video hidden meanwhile: both files move.
+        let video = Video {
+            is_published: false,
+            ..ready_video(true)
+        };
+        let videos = Arc::new(FakeVideos::with(video.clone()));
+        let store = Arc::new(FakeStore::default());
+        let aligned = visibility(&videos, &store)
+            .align(videos.get(video.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            aligned.video_file,
+            Some(FakeStore::media("videos/a", false))
+        );
+        assert_eq!(
+            aligned.thumbnail,
+            Some(FakeStore::media("thumbnails/a", false))
+        );
+        assert_eq!(videos.get(video.id), aligned, "and recorded");
+
+        let published = videos.set_published(video.id, true).await.unwrap().unwrap();
+        let aligned = visibility(&videos, &store).align(published).await.unwrap();
+        assert_eq!(aligned.video_file, Some(FakeStore::media("videos/a", true)));
+        assert_eq!(store.moves.lock().unwrap().len(), 4);
+
+        let again = visibility(&videos, &store)
+            .align(aligned.clone())
+            .await
+            .unwrap();
+        assert_eq!(again, aligned);
+        assert_eq!(store.moves.lock().unwrap().len(), 4, "nothing to move");
+    }
+
+    #[tokio::test]
+    async fn files_moved_for_a_video_that_changed_meanwhile_go_back_and_the_new_state_wins() {
+        let video = ready_video(true);
+        let videos = Arc::new(FakeVideos::with(video.clone()));
+        let store = Arc::new(FakeStore::default());
+        // Hidden by one request; published again by another while its files move.
+        let hidden = videos
+            .set_published(video.id, false)
+            .await
+            .unwrap()
+            .unwrap();
+        let other = videos.clone();
+        *store.after_next_move.lock().unwrap() = Some(Box::new(move || {
+            other.update(video.id, |v| v.is_published = true);
+        }));
+        let aligned = visibility(&videos, &store).align(hidden).await.unwrap();
+        assert!(aligned.is_published);
+        assert_eq!(aligned.video_file, Some(FakeStore::media("videos/a", true)));
+        assert_eq!(
+            aligned.thumbnail,
+            Some(FakeStore::media("thumbnails/a", true))
+        );
+        assert_eq!(videos.get(video.id), aligned);
+        let moves = store.moves.lock().unwrap().clone();
+        assert_eq!(
+            moves,
+            [
+                ("videos/a".to_owned(), false),
+                ("thumbnails/a".to_owned(), false),
+                ("videos/a".to_owned(), true),
+                ("thumbnails/a".to_owned(), true),
+            ],
+            "moved, then moved back"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_move_undoes_the_other_and_records_nothing() {
+        let video = ready_video(true);
+        let videos = Arc::new(FakeVideos::with(video.clone()));
+        let store = Arc::new(FakeStore {
+            refuse: Some("thumbnails/a".into()),
+            ..FakeStore::default()
+        });
+        let hidden = videos
+            .set_published(video.id, false)
+            .await
+            .unwrap()
+            .unwrap();
+        let err = visibility(&videos, &store).align(hidden.clone()).await;
+        assert!(matches!(err, Err(Error::Internal(_))), "{err:?}");
+        assert_eq!(videos.get(video.id), hidden, "nothing recorded");
+        assert_eq!(
+            store.moves.lock().unwrap().clone(),
+            [
+                ("videos/a".to_owned(), false),
+                ("videos/a".to_owned(), true)
+            ]
+        );
+    }
+}
