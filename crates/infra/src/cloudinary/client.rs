@@ -55,14 +55,12 @@ impl CloudinaryStore {
     {
         let attempts = self.config.max_attempts.max(1);
         let mut delay = self.config.backoff;
-        for n in 1..=attempts {
-            let last = n == attempts;
+        for n in 1..attempts {
             match build().await?.send().await {
-                Ok(res) if !is_transient(res.status()) || last => return Ok(res),
+                Ok(res) if !is_transient(res.status()) => return Ok(res),
                 Ok(res) => {
                     tracing::warn!(status = %res.status(), attempt = n, "cloudinary {what}: retrying")
                 }
-                Err(err) if last => return Err(MediaStoreError::Unavailable(Box::new(err))),
                 Err(err) => {
                     tracing::warn!(error = %err, attempt = n, "cloudinary {what}: retrying")
                 }
@@ -70,7 +68,12 @@ impl CloudinaryStore {
             tokio::time::sleep(delay).await;
             delay *= 2;
         }
-        unreachable!("the last attempt returns")
+        // The last attempt's answer is the answer, transient or not.
+        build()
+            .await?
+            .send()
+            .await
+            .map_err(|err| MediaStoreError::Unavailable(Box::new(err)))
     }
 }
 
