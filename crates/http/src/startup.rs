@@ -20,7 +20,7 @@ use videotube_domain::services::{
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::media_links::MediaLinks;
-use videotube_infra::mongo::{self, Database, DbError};
+use videotube_infra::mongo::{self, Database, DbError, PrepareError};
 use videotube_infra::password::HasherError;
 use videotube_infra::throttle::{Allowance, KeyedThrottle};
 use videotube_infra::worker::{run_media_jobs, run_sweeps, JobBell};
@@ -63,8 +63,8 @@ pub enum BuildError {
     Directory(PathBuf, #[source] std::io::Error),
     #[error("invalid database settings (MONGODB_URI)")]
     DatabaseUri(#[source] DbError),
-    #[error("could not prepare the database (indexes, backfills); is the database at MONGODB_URI reachable?")]
-    Indexes(#[source] DbError),
+    #[error("could not prepare the database")]
+    Database(#[source] Box<PrepareError>),
     #[error("could not set up password hashing")]
     Bcrypt(#[source] HasherError),
     #[error(transparent)]
@@ -230,7 +230,9 @@ async fn prepare_database(settings: &config::DatabaseSettings) -> Result<Databas
     )
     .await
     .map_err(BuildError::DatabaseUri)?;
-    mongo::prepare(&db).await.map_err(BuildError::Indexes)?;
+    mongo::prepare(&db)
+        .await
+        .map_err(|err| BuildError::Database(Box::new(err)))?;
     Ok(db)
 }
 

@@ -167,31 +167,96 @@ impl videotube_domain::ports::DatabaseProbe for Store {
     }
 }
 
+/// Why the database could not be prepared at start-up. Each names what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("could not reach the database; is MONGODB_URI right and the server up?")]
+    Unreachable(#[source] DbError),
+    #[error(
+        "`{collection}` has documents that share the key ({keys}) of the unique index `{index}`, \
+         so the index cannot be built (a database the Node backend wrote can hold duplicate likes \
+         and subscriptions, and likes without `target`); remove the duplicates, keeping the \
+         oldest of each, then start again"
+    )]
+    Duplicates {
+        collection: &'static str,
+        index: &'static str,
+        keys: String,
+        #[source]
+        source: DbError,
+    },
+    #[error(
+        "`{collection}` has an index `{existing}` on the key ({keys}) of the index `{index}`, but \
+         {difference}; drop it (`db.{collection}.dropIndex(\"{existing}\")`) and start again"
+    )]
+    Conflicting {
+        collection: &'static str,
+        index: &'static str,
+        existing: String,
+        keys: String,
+        difference: &'static str,
+    },
+    #[error("could not prepare the database (indexes, backfills)")]
+    Failed(#[source] DbError),
+}
+
+impl From<DbError> for PrepareError {
+    fn from(err: DbError) -> Self {
+        if is_unreachable(&err) {
+            PrepareError::Unreachable(err)
+        } else {
+            PrepareError::Failed(err)
+        }
+    }
+}
+
 /// Makes the database ready for this version: its indexes, and fields earlier versions did not
 /// store. Run at start-up; each step is a no-op once done.
-pub async fn prepare(db: &Database) -> Result<(), mongodb::error::Error> {
+pub async fn prepare(db: &Database) -> Result<(), PrepareError> {
     ensure_indexes(db).await?;
-    videos::backfill_listed(db).await
+    Ok(videos::backfill_listed(db).await?)
 }
 
 /// Creates the indexes the repositories rely on (`indexes::INDEXES`; unique ones are what make
-/// duplicates impossible) and drops those no version uses any more.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    // One index per command: FerretDB 1.24 drops the connection (an internal panic) when a
-    // single createIndexes names several indexes that already exist, i.e. on every restart.
+/// duplicates impossible) and drops those no version uses any more. An index is told apart by
+/// its keys and options, not its name: one the Node backend's Mongoose made (`username_1`,
+/// unique) is ours already, and is kept under its name.
+pub async fn ensure_indexes(db: &Database) -> Result<(), PrepareError> {
+    let mut existing: Vec<(&str, Vec<IndexModel>)> = Vec::new();
     for spec in INDEXES {
-        let keys: Document = spec
-            .keys
+        let listed = match existing.iter().position(|(c, _)| *c == spec.collection) {
+            Some(at) => at,
+            None => {
+                existing.push((spec.collection, list_indexes(db, spec.collection).await?));
+                existing.len() - 1
+            }
+        };
+        let same_keys = existing[listed]
+            .1
             .iter()
-            .map(|(field, direction)| ((*field).to_owned(), bson::Bson::Int32(*direction)))
-            .collect();
-        let options = IndexOptions::builder()
-            .name(spec.name.to_owned())
-            .unique(spec.unique.then_some(true))
-            .build();
-        db.collection::<Document>(spec.collection)
-            .create_index(IndexModel::builder().keys(keys).options(options).build())
-            .await?;
+            .find(|index| same_keys(&index.keys, spec.keys));
+        if let Some(index) = same_keys {
+            let unique = index
+                .options
+                .as_ref()
+                .and_then(|o| o.unique)
+                .unwrap_or(false);
+            if unique == spec.unique {
+                continue;
+            }
+            return Err(PrepareError::Conflicting {
+                collection: spec.collection,
+                index: spec.name,
+                existing: index_name(index),
+                keys: describe_keys(spec.keys),
+                difference: if spec.unique {
+                    "it is not unique and ours must be"
+                } else {
+                    "it is unique and ours must not be"
+                },
+            });
+        }
+        create_index(db, spec).await?;
     }
     for (collection, name) in RETIRED {
         let collection = db.collection::<Document>(collection);
@@ -201,6 +266,84 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
         }
     }
     Ok(())
+}
+
+/// One index per command: FerretDB 1.24 drops the connection (an internal panic) when a single
+/// createIndexes names several indexes that already exist, i.e. on every restart.
+async fn create_index(db: &Database, spec: &IndexSpec) -> Result<(), PrepareError> {
+    let keys: Document = spec
+        .keys
+        .iter()
+        .map(|(field, direction)| ((*field).to_owned(), bson::Bson::Int32(*direction)))
+        .collect();
+    let options = IndexOptions::builder()
+        .name(spec.name.to_owned())
+        .unique(spec.unique.then_some(true))
+        .build();
+    let created = db
+        .collection::<Document>(spec.collection)
+        .create_index(IndexModel::builder().keys(keys).options(options).build())
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(err) if spec.unique && is_duplicate_key(&err) => Err(PrepareError::Duplicates {
+            collection: spec.collection,
+            index: spec.name,
+            keys: describe_keys(spec.keys),
+            source: err,
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The collection's indexes; none when the collection does not exist yet.
+async fn list_indexes(db: &Database, collection: &str) -> Result<Vec<IndexModel>, DbError> {
+    let listed = async {
+        db.collection::<Document>(collection)
+            .list_indexes()
+            .await?
+            .try_collect()
+            .await
+    };
+    match listed.await {
+        Err(err) if matches!(err.kind.as_ref(), ErrorKind::Command(e) if e.code == NAMESPACE_NOT_FOUND) => {
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
+/// Whether an index's key document is `keys`: the same fields in the same order, each in the same
+/// direction (a server may give `1` as an int, a long or a double).
+fn same_keys(index: &Document, keys: &[(&str, i32)]) -> bool {
+    index.len() == keys.len()
+        && index
+            .iter()
+            .zip(keys)
+            .all(|((field, direction), (ours, way))| {
+                field == ours
+                    && match direction {
+                        bson::Bson::Int32(n) => *n == *way,
+                        bson::Bson::Int64(n) => *n == i64::from(*way),
+                        bson::Bson::Double(n) => *n == f64::from(*way),
+                        _ => false,
+                    }
+            })
+}
+
+fn index_name(index: &IndexModel) -> String {
+    index
+        .options
+        .as_ref()
+        .and_then(|o| o.name.clone())
+        .unwrap_or_default()
+}
+
+fn describe_keys(keys: &[(&str, i32)]) -> String {
+    keys.iter()
+        .map(|(field, _)| *field)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Inserts a document whose unique key may already exist: `false` when it does. This is how
@@ -398,12 +541,34 @@ pub(crate) fn group_number(group: &Document, field: &str) -> u64 {
 const DUPLICATE_KEY: i32 = 11000;
 /// MongoDB's (and FerretDB's) code for an operation stopped by its `maxTimeMS`.
 const MAX_TIME_EXPIRED: i32 = 50;
+/// listIndexes on a collection that does not exist.
+const NAMESPACE_NOT_FOUND: i32 = 26;
 /// FerretDB 1.x reports a unique-index violation inside findAndModify as an InternalError
 /// (code 1) carrying SQLite's message instead of 11000.
 const FERRETDB_UNIQUE_VIOLATION: &str = "UNIQUE constraint failed";
 
 /// Translates a driver error into the domain's terms: duplicate keys become conflicts naming the
 /// field, unreachable servers become `Unavailable` (503), everything else is opaque.
+/// The server could not be reached, as opposed to refusing what was asked.
+fn is_unreachable(err: &DbError) -> bool {
+    matches!(
+        err.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::Io(_)
+    )
+}
+
+fn is_duplicate_key(err: &DbError) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::Command(e) => {
+            e.code == DUPLICATE_KEY || e.message.contains(FERRETDB_UNIQUE_VIOLATION)
+        }
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        _ => false,
+    }
+}
+
 pub(crate) fn repo_error(err: mongodb::error::Error) -> RepoError {
     let duplicate = match err.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY => {
@@ -419,12 +584,8 @@ pub(crate) fn repo_error(err: mongodb::error::Error) -> RepoError {
     if let Some(message) = duplicate {
         return RepoError::Duplicate(unique_field(message));
     }
-    let unreachable = matches!(
-        err.kind.as_ref(),
-        ErrorKind::ServerSelection { .. }
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::Io(_)
-    ) || matches!(err.kind.as_ref(), ErrorKind::Command(e) if e.code == MAX_TIME_EXPIRED);
+    let unreachable = is_unreachable(&err)
+        || matches!(err.kind.as_ref(), ErrorKind::Command(e) if e.code == MAX_TIME_EXPIRED);
     if unreachable {
         RepoError::Unavailable(Box::new(err))
     } else {

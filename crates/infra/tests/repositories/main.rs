@@ -11,6 +11,7 @@ use videotube_infra::mongo::{self, Store};
 
 mod comments;
 mod history;
+mod indexes;
 mod likes;
 mod playlists;
 mod sessions;
