@@ -64,6 +64,22 @@ impl Username {
         }
         Ok(Username(value))
     }
+
+    /// A name to look an existing account up by (login, channel pages): trimmed and lowercased
+    /// as every stored name is, but otherwise as it was registered. The original accepted names
+    /// our registration refuses (`legacy-user`); those accounts still log in by name and keep
+    /// their channel page. At most 100 characters, no control characters.
+    pub fn existing(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().to_lowercase();
+        let len = value.chars().count();
+        if !(1..=100).contains(&len) || value.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must be 1 to 100 characters long, without control characters",
+            ));
+        }
+        Ok(Username(value))
+    }
 }
 
 /// An email address, trimmed and lowercased so that uniqueness ignores case.
@@ -114,6 +130,14 @@ impl Email {
         } else {
             Err(invalid())
         }
+    }
+
+    /// An address to log in with: checked as `parse` checks, but kept as typed (trimmed). The
+    /// original stored addresses as registered, case included, so a login matches either the
+    /// address as typed or its lowercase form (every address this server stores).
+    pub fn for_login(raw: &str) -> Result<Self, FieldError> {
+        Email::parse(raw)?;
+        Ok(Email(raw.trim().to_owned()))
     }
 }
 
@@ -233,11 +257,11 @@ pub enum LoginId {
 }
 
 impl LoginId {
-    /// The key login throttling counts attempts under.
-    pub fn as_str(&self) -> &str {
+    /// The key login throttling counts attempts under: whatever the case it was typed in.
+    pub fn key(&self) -> String {
         match self {
-            LoginId::Username(u) => u.as_str(),
-            LoginId::Email(e) => e.as_str(),
+            LoginId::Username(u) => u.as_str().to_owned(),
+            LoginId::Email(e) => e.as_str().to_ascii_lowercase(),
         }
     }
 }

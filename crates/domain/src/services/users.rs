@@ -190,7 +190,7 @@ impl UserService {
         // (telling the two apart would tell which accounts exist).
         let budget = match &user {
             Some(user) => format!("account:{}", user.id),
-            None => format!("unknown:{}", login.as_str()),
+            None => format!("unknown:{}", login.key()),
         };
         self.throttle.check_account(&budget).map_err(too_many)?;
         let matches = self

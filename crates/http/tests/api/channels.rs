@@ -189,9 +189,13 @@ async fn bad_subscription_requests_are_refused() {
     let res = app.get_authed("/users/c/nobody", &me.access).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     body_of(res).await;
+    // A name registration would refuse may belong to an account of the original backend.
     let res = app
         .get_authed("/users/c/no%20such%20name", &me.access)
         .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    body_of(res).await;
+    let res = app.get_authed("/users/c/bell%07", &me.access).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = app
         .client

@@ -20,6 +20,7 @@ mod envelope;
 mod faults;
 mod health;
 mod helpers;
+mod legacy;
 mod lists;
 mod media;
 mod openapi;

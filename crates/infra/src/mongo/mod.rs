@@ -5,6 +5,7 @@ mod comments;
 mod history;
 pub mod indexes;
 mod jobs;
+mod legacy;
 mod likes;
 mod playlists;
 pub mod seed;

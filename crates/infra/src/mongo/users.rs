@@ -13,6 +13,7 @@ use videotube_domain::user::{AccountChanges, NewUser, User, UserSummary};
 use videotube_domain::values::{Email, FullName, LoginId, PasswordHash, Username};
 use videotube_domain::{Id, RepoError};
 
+use super::legacy::MediaField;
 use super::{find_all, id, media_path, oid, to_bson_time, Store, Within, USERS};
 
 /// A user as stored. Field names follow the original backend's schema (`fullName`, `avatar` as a
@@ -25,12 +26,13 @@ pub(super) struct UserDoc {
     username: String,
     email: String,
     full_name: String,
-    avatar: String,
+    #[serde(default)]
+    avatar: MediaField,
     #[serde(default)]
     avatar_asset_id: String,
     // The original stored "" for a missing cover image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    cover_image: Option<String>,
+    cover_image: Option<MediaField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cover_image_asset_id: Option<String>,
     password: String,
@@ -42,20 +44,19 @@ impl From<UserDoc> for User {
     fn from(doc: UserDoc) -> Self {
         let cover_image = doc
             .cover_image
-            .filter(|url| !url.is_empty())
-            .map(|url| StoredMedia {
-                url: media_path(url),
-                asset_id: doc.cover_image_asset_id.unwrap_or_default(),
-            });
+            .and_then(|field| field.into_media(doc.cover_image_asset_id));
         User {
             id: id(doc.id),
             username: Username::from_stored(doc.username),
             email: Email::from_stored(doc.email),
             full_name: FullName::from_stored(doc.full_name),
-            avatar: StoredMedia {
-                url: media_path(doc.avatar),
-                asset_id: doc.avatar_asset_id,
-            },
+            avatar: doc
+                .avatar
+                .into_media(Some(doc.avatar_asset_id))
+                .unwrap_or_else(|| StoredMedia {
+                    url: String::new(),
+                    asset_id: String::new(),
+                }),
             cover_image,
             password_hash: PasswordHash::new(doc.password),
             created_at: doc.created_at.to_chrono(),
@@ -109,9 +110,9 @@ impl UserDoc {
             username: user.username.as_str().to_owned(),
             email: user.email.as_str().to_owned(),
             full_name: user.full_name.as_str().to_owned(),
-            avatar: user.avatar.url.clone(),
+            avatar: MediaField::url(&user.avatar.url),
             avatar_asset_id: user.avatar.asset_id.clone(),
-            cover_image: user.cover_image.as_ref().map(|c| c.url.clone()),
+            cover_image: user.cover_image.as_ref().map(|c| MediaField::url(&c.url)),
             cover_image_asset_id: user.cover_image.as_ref().map(|c| c.asset_id.clone()),
             password: user.password_hash.expose().to_owned(),
             created_at,
@@ -149,7 +150,10 @@ impl UserRepository for MongoUserRepository {
     async fn find_by_login(&self, login: &LoginId) -> Result<Option<User>, RepoError> {
         let filter = match login {
             LoginId::Username(username) => doc! { "username": username.as_str() },
-            LoginId::Email(email) => doc! { "email": email.as_str() },
+            // As typed (the original kept the case) or lowercase (what this server stores).
+            LoginId::Email(email) => doc! {
+                "email": { "$in": [email.as_str(), email.as_str().to_ascii_lowercase()] }
+            },
         };
         let found = self
             .users
@@ -205,7 +209,7 @@ impl UserRepository for MongoUserRepository {
                     full_name: FullName::from_stored(
                         d.get_str("fullName").unwrap_or_default().to_owned(),
                     ),
-                    avatar_url: media_path(d.get_str("avatar").unwrap_or_default().to_owned()),
+                    avatar_url: media_path(MediaField::read(d.get("avatar")).url),
                 })
             })
             .collect())

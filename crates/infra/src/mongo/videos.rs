@@ -17,9 +17,10 @@ use videotube_domain::video::{
 };
 use videotube_domain::{Id, RepoError};
 
+use super::legacy::{real_number, whole_number, MediaField};
 use super::{
-    after_cursor, find_all, find_ids, group_number, groups, id, media_path, oid, page_of,
-    to_bson_time, Store, Within, VIDEOS,
+    after_cursor, find_all, find_ids, group_number, groups, id, oid, page_of, to_bson_time, Store,
+    Within, VIDEOS,
 };
 
 /// A video as stored; field names follow the original (`videoFile` and `thumbnail` as URLs,
@@ -33,16 +34,16 @@ pub(super) struct VideoDoc {
     title: String,
     description: String,
     #[serde(default)]
-    video_file: String,
+    video_file: MediaField,
     #[serde(default)]
     video_file_asset_id: String,
     #[serde(default)]
-    thumbnail: String,
+    thumbnail: MediaField,
     #[serde(default)]
     thumbnail_asset_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "real_number")]
     duration: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     views: i64,
     #[serde(default = "published_by_default")]
     is_published: bool,
@@ -67,13 +68,6 @@ fn ready_by_default() -> String {
     VideoStatus::Ready.as_str().to_owned()
 }
 
-fn media(url: String, asset_id: String) -> Option<StoredMedia> {
-    (!url.is_empty()).then(|| StoredMedia {
-        url: media_path(url),
-        asset_id,
-    })
-}
-
 impl From<&Video> for VideoDoc {
     fn from(video: &Video) -> Self {
         let (video_file, video_file_asset_id) = split(video.video_file.as_ref());
@@ -83,9 +77,9 @@ impl From<&Video> for VideoDoc {
             owner: oid(video.owner),
             title: video.title.as_str().to_owned(),
             description: video.description.as_str().to_owned(),
-            video_file,
+            video_file: MediaField::url(&video_file),
             video_file_asset_id,
-            thumbnail,
+            thumbnail: MediaField::url(&thumbnail),
             thumbnail_asset_id,
             duration: video.duration_seconds,
             views: video.views as i64,
@@ -106,8 +100,8 @@ impl From<VideoDoc> for Video {
             owner: id(doc.owner),
             title: Title::from_stored(doc.title),
             description: Description::from_stored(doc.description),
-            video_file: media(doc.video_file, doc.video_file_asset_id),
-            thumbnail: media(doc.thumbnail, doc.thumbnail_asset_id),
+            video_file: doc.video_file.into_media(Some(doc.video_file_asset_id)),
+            thumbnail: doc.thumbnail.into_media(Some(doc.thumbnail_asset_id)),
             duration_seconds: doc.duration,
             views: doc.views.max(0) as u64,
             is_published: doc.is_published,

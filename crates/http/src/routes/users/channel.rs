@@ -40,7 +40,7 @@ pub(super) async fn channel_profile(
     AuthUser(caller): AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let username = Username::parse(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
+    let username = Username::existing(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
     let channel = state
         .services
         .channels

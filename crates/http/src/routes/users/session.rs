@@ -54,8 +54,9 @@ impl TryFrom<LoginRequest> for Credentials {
 
     fn try_from(body: LoginRequest) -> Result<Self, Invalid> {
         let mut problems = Problems::default();
-        let username = problems.optional(Username::FIELD, &body.username, |s| Username::parse(&s));
-        let email = problems.optional(Email::FIELD, &body.email, |s| Email::parse(&s));
+        let username =
+            problems.optional(Username::FIELD, &body.username, |s| Username::existing(&s));
+        let email = problems.optional(Email::FIELD, &body.email, |s| Email::for_login(&s));
         let password = problems.required("password", &body.password, |s| {
             Password::parse(s, "password")
         });
