@@ -23,6 +23,7 @@ mod helpers;
 mod legacy;
 mod lists;
 mod media;
+mod node_fixture;
 mod openapi;
 mod origins;
 mod playlists;
