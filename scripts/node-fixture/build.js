@@ -2,15 +2,18 @@
 // Mongoose models (hiteshchoudhary/chai-backend, src/models/, as ../../../shared/design.md lists
 // them), so the documents, their `__v`, timestamps and Mongoose's own indexes are Mongoose's.
 //
-//   MONGODB_URI=mongodb://127.0.0.1:27017 DB_NAME=node_videotube node build.js [--objects]
+//   MONGODB_URI=mongodb://127.0.0.1:27017 DB_NAME=node_videotube node build.js [--objects] [--duplicates]
 //
 // `--objects` stores media as `{url, public_id}` objects, as a well-known complete fork
-// (Hruthik-28/youtube-twitter) does. Prints what it wrote as JSON on stdout.
+// (Hruthik-28/youtube-twitter) does. `--duplicates` adds what the original let in for want of
+// unique indexes: a second like of the same video by the same user, a second subscription, and a
+// like of nothing. Prints what it wrote as JSON on stdout.
 const mongoose = require("mongoose");
 const bcrypt = require("bcryptjs");
 const { Schema } = mongoose;
 
 const objects = process.argv.includes("--objects");
+const duplicates = process.argv.includes("--duplicates");
 const PASSWORD = process.env.FIXTURE_PASSWORD || "correct horse battery";
 const cloud = "http://res.cloudinary.com/demo";
 const media = (kind, id, ext) => {
@@ -128,11 +131,16 @@ async function main() {
     name: "Favourites", description: "In order", owner: bob._id,
     videos: [videos[2]._id, videos[0]._id],
   });
+  if (duplicates) {
+    await Like.create({ video: videos[0]._id, likedBy: bob._id });
+    await Subscription.create({ subscriber: bob._id, channel: ada._id });
+    await Like.create({ likedBy: ada._id });
+  }
   // The original pushes to `watchHistory` on watch; the newest is last.
   await User.updateOne({ _id: bob._id }, { $push: { watchHistory: { $each: [videos[1]._id, videos[0]._id] } } });
 
   console.log(JSON.stringify({
-    db: dbName, objects, password: PASSWORD,
+    db: dbName, objects, duplicates, password: PASSWORD,
     users: { ada: String(ada._id), bob: String(bob._id) },
     videos: videos.map((v) => String(v._id)),
     comment: String(comment._id), tweet: String(tweet._id), playlist: String(playlist._id),

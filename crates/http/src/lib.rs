@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod middleware;
+pub mod migrate;
 pub mod openapi;
 pub mod origin;
 pub mod routes;

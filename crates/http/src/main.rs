@@ -20,7 +20,43 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match Application::build(settings).await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => serve(settings).await,
+        ["migrate"] => migrate(&settings, false).await,
+        ["migrate", "--apply"] => migrate(&settings, true).await,
+        _ => {
+            eprintln!("usage: videotube [migrate [--apply]]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(settings: &Settings, apply: bool) -> Result<(), String> {
+    videotube_http::migrate::run(settings, apply)
+        .await
+        .map_err(|err| {
+            format!(
+                "migration failed: {}",
+                videotube_http::api::CauseChain(err.as_ref())
+            )
+        })
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    match Application::build(settings).await {
         Ok(app) => {
             let background = app.start_background_tasks();
             let (stop_server, stop_background) = (app.stopper(), background.stopper());
@@ -33,16 +69,12 @@ async fn main() -> ExitCode {
             });
             let served = app.run_until_stopped().await;
             background.stop().await;
-            served.map_err(|e| e.to_string())
+            served.map_err(|e| format!("server stopped: {e}"))
         }
-        Err(err) => Err(videotube_http::api::CauseChain(&err).to_string()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!("server stopped: {err}");
-            ExitCode::FAILURE
-        }
+        Err(err) => Err(format!(
+            "server stopped: {}",
+            videotube_http::api::CauseChain(&err)
+        )),
     }
 }
 

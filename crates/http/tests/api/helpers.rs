@@ -63,6 +63,13 @@ pub fn database_uri() -> String {
     )
 }
 
+/// The test database server's database `name`, reached directly.
+pub async fn database(name: &str) -> Database {
+    mongo::connect(&database_uri(), name, Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }

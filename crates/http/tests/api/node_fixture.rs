@@ -1,17 +1,20 @@
 //! A database as the Node backend leaves it, built with its own Mongoose models
 //! (`scripts/node-fixture`): the server starts on it as it is and serves its users, videos,
-//! comments, tweets and subscriptions. (Likes, playlists and watch histories wait for
-//! `videotube migrate`, issue 13.)
+//! comments, tweets and subscriptions; `videotube migrate` gives its likes our `target` and
+//! removes the duplicates it let in. (Playlists and watch histories: issue 13.)
 
 use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use videotube_infra::mongo::bson;
+
 use crate::helpers::{body_of, database_uri, spawn_app_with, TestApp};
 
-/// Builds the fixture in a fresh database; answers its name and what the script wrote.
-fn node_fixture(objects: bool) -> (String, Value) {
+/// Builds the fixture in a fresh database, with the script's `flags`; answers the database's
+/// name and what the script wrote.
+fn node_fixture(flags: &[&str]) -> (String, Value) {
     let db = format!("test_{}", uuid::Uuid::new_v4().simple());
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -20,10 +23,8 @@ fn node_fixture(objects: bool) -> (String, Value) {
     let mut command = Command::new(script);
     command
         .env("MONGODB_URI", database_uri())
-        .env("DB_NAME", &db);
-    if objects {
-        command.arg("--objects");
-    }
+        .env("DB_NAME", &db)
+        .args(flags);
     let output = command.output().expect("scripts/node-fixture/build runs");
     assert!(
         output.status.success(),
@@ -42,7 +43,8 @@ async fn login(app: &TestApp, body: Value) -> Value {
 #[tokio::test]
 async fn the_server_starts_on_the_node_backends_database_and_serves_its_data() {
     for objects in [false, true] {
-        let (db, fixture) = node_fixture(objects);
+        let flags: &[&str] = if objects { &["--objects"] } else { &[] };
+        let (db, fixture) = node_fixture(flags);
         let app = spawn_app_with(&[("DB_NAME", &db)]).await;
         let password = fixture["password"].as_str().unwrap();
         let ada = fixture["users"]["ada"].as_str().unwrap();
@@ -95,4 +97,87 @@ async fn the_server_starts_on_the_node_backends_database_and_serves_its_data() {
         let tweets = body_of(app.get_authed(&format!("/tweets/user/{ada}"), access).await).await;
         assert_eq!(tweets["data"][0]["content"], "Hello from Node");
     }
+}
+
+/// `videotube migrate` on the fixture: what the binary prints, and whether it succeeded.
+fn migrate(db: &str, apply: bool) -> String {
+    let uri = database_uri();
+    let mut args = vec!["migrate"];
+    if apply {
+        args.push("--apply");
+    }
+    let output = crate::binary::videotube(&[("MONGODB_URI", &uri), ("DB_NAME", db)])
+        .args(&args)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    printed
+}
+
+#[tokio::test]
+async fn migrate_says_what_it_would_do_then_does_it_once() {
+    let (db, fixture) = node_fixture(&["--duplicates"]);
+    let likes = || async {
+        crate::helpers::database(&db)
+            .await
+            .collection::<bson::Document>("likes")
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap()
+    };
+    assert_eq!(likes().await, 5);
+
+    let planned = migrate(&db, false);
+    assert!(planned.contains("Would change"), "{planned}");
+    for line in [
+        "likes: remove likes of nothing or by nobody: 1 documents",
+        "likes: set `target` (and a video like's `videoOwner`): 4 documents",
+        "likes: remove duplicates, keeping the oldest: 1 documents",
+        "subscriptions: remove duplicates, keeping the oldest: 1 documents",
+    ] {
+        assert!(planned.contains(line), "{line}\n{planned}");
+    }
+    assert_eq!(likes().await, 5, "a dry run writes nothing");
+
+    let applied = migrate(&db, true);
+    assert!(
+        applied.contains("Done; the indexes are built."),
+        "{applied}"
+    );
+    assert_eq!(likes().await, 3);
+    let again = migrate(&db, true);
+    assert!(again.contains("Nothing to do"), "{again}");
+    assert!(migrate(&db, false).contains("Nothing to do"));
+
+    let app = spawn_app_with(&[("DB_NAME", &db)]).await;
+    let password = fixture["password"].as_str().unwrap();
+    let bob = login(&app, json!({ "username": "bob", "password": password })).await;
+    let access = bob["accessToken"].as_str().unwrap();
+    let first = fixture["videos"][0].as_str().unwrap();
+    let liked = body_of(app.get_authed("/likes/videos", access).await).await;
+    assert_eq!(liked["data"][0]["_id"], first, "{liked}");
+    assert_eq!(liked["data"].as_array().unwrap().len(), 1);
+    let ada = fixture["users"]["ada"].as_str().unwrap();
+    let tweets = body_of(app.get_authed(&format!("/tweets/user/{ada}"), access).await).await;
+    assert_eq!(tweets["data"][0]["likesCount"], 1);
+    assert_eq!(tweets["data"][0]["isLiked"], true);
+    let channel = body_of(app.get_authed("/users/c/legacy-user", access).await).await;
+    assert_eq!(channel["data"]["subscribersCount"], 1);
+    let res = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/likes/toggle/v/{first}"),
+            access,
+        )
+        .await;
+    assert_eq!(
+        body_of(res).await["data"]["isLiked"],
+        false,
+        "a Node-era like can be taken back"
+    );
 }

@@ -7,6 +7,7 @@ pub mod indexes;
 mod jobs;
 mod legacy;
 mod likes;
+pub mod migrate;
 mod playlists;
 pub mod seed;
 mod sessions;
@@ -176,8 +177,8 @@ pub enum PrepareError {
     #[error(
         "`{collection}` has documents that share the key ({keys}) of the unique index `{index}`, \
          so the index cannot be built (a database the Node backend wrote can hold duplicate likes \
-         and subscriptions, and likes without `target`); remove the duplicates, keeping the \
-         oldest of each, then start again"
+         and subscriptions, and likes without `target`); `videotube migrate --apply` removes \
+         them, keeping the oldest of each"
     )]
     Duplicates {
         collection: &'static str,

@@ -85,6 +85,7 @@ async fn duplicates_that_forbid_a_unique_index_are_named_with_what_to_do() {
         "{err:?}"
     );
     assert!(message.contains("subscriber, channel"), "{message}");
+    assert!(message.contains("videotube migrate --apply"), "{message}");
     assert!(!message.contains("reachable"), "{message}");
 }
 
