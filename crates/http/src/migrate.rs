@@ -20,7 +20,10 @@ pub async fn run(settings: &Settings, apply: bool) -> Result<(), BoxError> {
     .await?;
     let progress = |line: &str| eprintln!("[migrate] {line}");
     let changes = mongo::migrate::migrate(&db, apply, &progress).await?;
-    let pending: Vec<_> = changes.iter().filter(|c| c.documents > 0).collect();
+    let pending: Vec<_> = changes
+        .iter()
+        .filter(|c| c.documents > 0 || !c.notes.is_empty())
+        .collect();
     if apply {
         for change in &pending {
             println!(

@@ -135,6 +135,12 @@ async fn migrate_says_what_it_would_do_then_does_it_once() {
     let planned = migrate(&db, false);
     assert!(planned.contains("Would change"), "{planned}");
     for line in [
+        "users: remove the old `refreshToken`: 1 documents",
+        "users: lowercase emails: 1 documents",
+        "users: move `watchHistory` into watch_history: 2 documents",
+        "users: flatten media and record asset ids: 2 documents",
+        "videos: flatten media, record asset ids, fill `isPublished` and `views`: 3 documents",
+        "playlists: move the `videos` arrays into playlist_videos, in order: 1 documents",
         "likes: remove likes of nothing or by nobody: 1 documents",
         "likes: set `target` (and a video like's `videoOwner`): 4 documents",
         "likes: remove duplicates, keeping the oldest: 1 documents",
@@ -168,6 +174,50 @@ async fn migrate_says_what_it_would_do_then_does_it_once() {
     assert_eq!(tweets["data"][0]["isLiked"], true);
     let channel = body_of(app.get_authed("/users/c/legacy-user", access).await).await;
     assert_eq!(channel["data"]["subscribersCount"], 1);
+    let videos: Vec<&str> = fixture["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let history = body_of(app.get_authed("/users/history", access).await).await;
+    let watched: Vec<&str> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(watched, [videos[0], videos[1]], "the last watched first");
+    let playlist = fixture["playlist"].as_str().unwrap();
+    let listed = body_of(
+        app.get_authed(&format!("/playlist/{playlist}"), access)
+            .await,
+    )
+    .await;
+    let in_order: Vec<&str> = listed["data"]["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_order, [videos[2], videos[0]]);
+    let ada_now = login(
+        &app,
+        json!({ "email": "ada@example.com", "password": password }),
+    )
+    .await;
+    assert_eq!(ada_now["user"]["email"], "ada@example.com");
+    let users = crate::helpers::database(&db)
+        .await
+        .collection::<bson::Document>("users");
+    let stored = users
+        .find_one(bson::doc! { "username": "legacy-user" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.contains_key("refreshToken"));
+    assert!(!stored.contains_key("watchHistory"));
+    assert_eq!(stored.get_str("avatarAssetId").unwrap(), "image/ada_avatar");
     let res = app
         .send(
             reqwest::Method::POST,

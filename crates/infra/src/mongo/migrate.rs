@@ -2,16 +2,19 @@
 //! Every step selects only what it has not converted yet, so a second run finds nothing to do
 //! and a run killed at any moment is finished by the next one. Work goes a batch at a time.
 //!
-//! Done so far (issue 13 lists the rest): likes get our `target` (and `videoOwner`), likes and
-//! subscriptions that name nothing are removed, duplicates of both are removed keeping the oldest.
-//! The caller then builds the indexes (`prepare`).
+//! Users, videos and playlists are walked by `_id` and each document converted at once; likes
+//! and subscriptions are selected by what they lack. The caller then builds the indexes
+//! (`prepare`).
 
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
 use futures_util::TryStreamExt;
 use mongodb::Database;
 
-use super::{DbError, LIKES, SUBSCRIPTIONS, VIDEOS};
+use super::legacy::MediaField;
+use super::{
+    DbError, LIKES, PLAYLISTS, PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS, WATCH_HISTORY,
+};
 
 /// Documents read per query.
 const BATCH: i64 = 1_000;
@@ -22,6 +25,19 @@ pub struct Change {
     pub collection: &'static str,
     pub what: &'static str,
     pub documents: u64,
+    /// What the step leaves alone and a person should know of (colliding emails).
+    pub notes: Vec<String>,
+}
+
+impl Change {
+    fn new(collection: &'static str, what: &'static str, documents: u64) -> Self {
+        Change {
+            collection,
+            what,
+            documents,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Runs every step: with `apply`, converting; without, only counting. Answers each step's count
@@ -32,7 +48,10 @@ pub async fn migrate(
     apply: bool,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Change>, DbError> {
-    Ok(vec![
+    let mut changes = convert_users(db, apply, progress).await?;
+    changes.push(convert_videos(db, apply, progress).await?);
+    changes.push(convert_playlists(db, apply, progress).await?);
+    changes.extend([
         remove_incomplete_likes(db, apply).await?,
         set_like_targets(db, apply, progress).await?,
         // A like names its target by one of `video`, `comment`, `tweet` (ours too, beside
@@ -56,7 +75,8 @@ pub async fn migrate(
             progress,
         )
         .await?,
-    ])
+    ]);
+    Ok(changes)
 }
 
 /// Likes of nothing (none of `video`, `comment`, `tweet`) or by nobody.
@@ -74,11 +94,11 @@ async fn remove_incomplete_likes(db: &Database, apply: bool) -> Result<Change, D
     } else {
         likes.count_documents(incomplete_like()).await?
     };
-    Ok(Change {
-        collection: LIKES,
-        what: "remove likes of nothing or by nobody",
+    Ok(Change::new(
+        LIKES,
+        "remove likes of nothing or by nobody",
         documents,
-    })
+    ))
 }
 
 /// The original's likes name their target by one of `video`, `comment`, `tweet`; ours also carry
@@ -101,11 +121,11 @@ async fn set_like_targets(
         ],
     };
     if !apply {
-        return Ok(Change {
-            collection: LIKES,
-            what: "set `target` (and a video like's `videoOwner`)",
-            documents: likes.count_documents(missing).await?,
-        });
+        return Ok(Change::new(
+            LIKES,
+            "set `target` (and a video like's `videoOwner`)",
+            likes.count_documents(missing).await?,
+        ));
     }
     let videos = db.collection::<Document>(VIDEOS);
     let mut done = 0;
@@ -162,11 +182,11 @@ async fn set_like_targets(
         }
         progress(&format!("likes: {done} given a target"));
     }
-    Ok(Change {
-        collection: LIKES,
-        what: "set `target` (and a video like's `videoOwner`)",
-        documents: done,
-    })
+    Ok(Change::new(
+        LIKES,
+        "set `target` (and a video like's `videoOwner`)",
+        done,
+    ))
 }
 
 async fn remove_incomplete_subscriptions(db: &Database, apply: bool) -> Result<Change, DbError> {
@@ -180,11 +200,11 @@ async fn remove_incomplete_subscriptions(db: &Database, apply: bool) -> Result<C
     } else {
         subscriptions.count_documents(incomplete).await?
     };
-    Ok(Change {
-        collection: SUBSCRIPTIONS,
-        what: "remove subscriptions missing their subscriber or channel",
+    Ok(Change::new(
+        SUBSCRIPTIONS,
+        "remove subscriptions missing their subscriber or channel",
         documents,
-    })
+    ))
 }
 
 /// Documents that share `keys` (the original had no unique index), among those that have the
@@ -247,9 +267,264 @@ async fn remove_duplicates(
             .deleted_count;
         progress(&format!("{collection}: {extra} duplicates removed"));
     }
-    Ok(Change {
+    Ok(Change::new(
         collection,
-        what: "remove duplicates, keeping the oldest",
-        documents: extra,
-    })
+        "remove duplicates, keeping the oldest",
+        extra,
+    ))
+}
+
+/// The documents of a collection a batch at a time, in `_id` order: bounded memory, and a
+/// step that changes what it reads cannot make the walk skip or repeat a document.
+struct Batches<'a> {
+    collection: mongodb::Collection<Document>,
+    name: &'static str,
+    after: Option<ObjectId>,
+    read: u64,
+    progress: &'a (dyn Fn(&str) + Sync),
+}
+
+impl<'a> Batches<'a> {
+    fn new(db: &Database, name: &'static str, progress: &'a (dyn Fn(&str) + Sync)) -> Self {
+        Batches {
+            collection: db.collection(name),
+            name,
+            after: None,
+            read: 0,
+            progress,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<Document>>, DbError> {
+        let filter = self
+            .after
+            .map_or_else(Document::new, |id| doc! { "_id": { "$gt": id } });
+        let batch: Vec<Document> = self
+            .collection
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(BATCH)
+            .await?
+            .try_collect()
+            .await?;
+        let Some(last) = batch.last().and_then(|d| d.get_object_id("_id").ok()) else {
+            return Ok(None);
+        };
+        self.after = Some(last);
+        self.read += batch.len() as u64;
+        if self.read.is_multiple_of(10 * BATCH as u64) {
+            (self.progress)(&format!("{}: {} read", self.name, self.read));
+        }
+        Ok(Some(batch))
+    }
+}
+
+/// A media field stored as `{url, public_id}`, or without our asset id beside it: the URL alone,
+/// and the asset id it names. Empty when there is nothing to change.
+fn flatten_media(document: &Document, field: &str, asset_field: &str, set: &mut Document) {
+    let value = document.get(field);
+    let Some(value) = value.filter(|v| !matches!(v, Bson::Null)) else {
+        return;
+    };
+    let media = MediaField::read(Some(value));
+    if media.url.is_empty() {
+        return;
+    }
+    let has_asset = document.get_str(asset_field).is_ok_and(|id| !id.is_empty());
+    let object = matches!(value, Bson::Document(_));
+    if !object && has_asset {
+        return;
+    }
+    let url = media.url.clone();
+    if let Some(stored) = media.into_media(None) {
+        if object {
+            set.insert(field, url);
+        }
+        if !has_asset && !stored.asset_id.is_empty() {
+            set.insert(asset_field, stored.asset_id);
+        }
+    }
+}
+
+/// Users: `refreshToken` removed (our sessions replace it), emails lowercased unless that
+/// collides with another account's (listed instead; those log in by username), `watchHistory`
+/// into `watch_history` (the last in the array the most recent), media flattened.
+async fn convert_users(
+    db: &Database,
+    apply: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<Change>, DbError> {
+    let users = db.collection::<Document>(USERS);
+    let history = db.collection::<Document>(WATCH_HISTORY);
+    let (mut tokens, mut emails, mut histories, mut media) = (0, 0, 0, 0);
+    let mut collisions = Vec::new();
+    let mut batches = Batches::new(db, USERS, progress);
+    while let Some(batch) = batches.next().await? {
+        for user in batch {
+            let Ok(id) = user.get_object_id("_id") else {
+                continue;
+            };
+            let mut set = Document::new();
+            let mut unset = Document::new();
+            if user.contains_key("refreshToken") {
+                unset.insert("refreshToken", "");
+                tokens += 1;
+            }
+            if let Ok(email) = user.get_str("email") {
+                let lower = email.to_lowercase();
+                if lower != email {
+                    let taken = users
+                        .find_one(doc! { "email": &lower, "_id": { "$ne": id } })
+                        .await?
+                        .is_some();
+                    if taken {
+                        collisions.push(format!("{email} (user {id}) is {lower} once lowercased, which another account has"));
+                    } else {
+                        set.insert("email", lower);
+                        emails += 1;
+                    }
+                }
+            }
+            let before = set.len();
+            flatten_media(&user, "avatar", "avatarAssetId", &mut set);
+            flatten_media(&user, "coverImage", "coverImageAssetId", &mut set);
+            if set.len() > before {
+                media += 1;
+            }
+            if let Ok(watched) = user.get_array("watchHistory") {
+                histories += 1;
+                if apply {
+                    let newest = user
+                        .get_datetime("updatedAt")
+                        .map_or_else(|_| bson::DateTime::now(), |t| *t)
+                        .timestamp_millis();
+                    // From the most recent: an entry already there (a later watch) is kept.
+                    for (age, video) in watched.iter().rev().enumerate() {
+                        let Bson::ObjectId(video) = video else {
+                            continue;
+                        };
+                        let at = bson::DateTime::from_millis(newest - age as i64 * 1000);
+                        history
+                            .update_one(
+                                doc! { "user": id, "video": video },
+                                doc! { "$setOnInsert": { "watchedAt": at } },
+                            )
+                            .upsert(true)
+                            .await?;
+                    }
+                }
+                unset.insert("watchHistory", "");
+            }
+            if apply && (!set.is_empty() || !unset.is_empty()) {
+                let mut update = Document::new();
+                if !set.is_empty() {
+                    update.insert("$set", set);
+                }
+                if !unset.is_empty() {
+                    update.insert("$unset", unset);
+                }
+                users.update_one(doc! { "_id": id }, update).await?;
+            }
+        }
+    }
+    let mut lowercased = Change::new(USERS, "lowercase emails", emails);
+    lowercased.notes = collisions;
+    Ok(vec![
+        Change::new(USERS, "remove the old `refreshToken`", tokens),
+        lowercased,
+        Change::new(USERS, "move `watchHistory` into watch_history", histories),
+        Change::new(USERS, "flatten media and record asset ids", media),
+    ])
+}
+
+/// Videos: media flattened with asset ids, missing `isPublished` (true) and `views` (0) filled.
+async fn convert_videos(
+    db: &Database,
+    apply: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Change, DbError> {
+    let videos = db.collection::<Document>(VIDEOS);
+    let mut changed = 0;
+    let mut batches = Batches::new(db, VIDEOS, progress);
+    while let Some(batch) = batches.next().await? {
+        for video in batch {
+            let Ok(id) = video.get_object_id("_id") else {
+                continue;
+            };
+            let mut set = Document::new();
+            flatten_media(&video, "videoFile", "videoFileAssetId", &mut set);
+            flatten_media(&video, "thumbnail", "thumbnailAssetId", &mut set);
+            if !video.contains_key("isPublished") {
+                set.insert("isPublished", true);
+            }
+            if !video.contains_key("views") {
+                set.insert("views", 0i64);
+            }
+            if set.is_empty() {
+                continue;
+            }
+            changed += 1;
+            if apply {
+                videos
+                    .update_one(doc! { "_id": id }, doc! { "$set": set })
+                    .await?;
+            }
+        }
+    }
+    Ok(Change::new(
+        VIDEOS,
+        "flatten media, record asset ids, fill `isPublished` and `views`",
+        changed,
+    ))
+}
+
+/// Playlists: the `videos` array into playlist_videos entries, in its order.
+async fn convert_playlists(
+    db: &Database,
+    apply: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Change, DbError> {
+    let playlists = db.collection::<Document>(PLAYLISTS);
+    let entries = db.collection::<Document>(PLAYLIST_VIDEOS);
+    let mut changed = 0;
+    let mut batches = Batches::new(db, PLAYLISTS, progress);
+    while let Some(batch) = batches.next().await? {
+        for playlist in batch {
+            let (Ok(id), Ok(videos)) =
+                (playlist.get_object_id("_id"), playlist.get_array("videos"))
+            else {
+                continue;
+            };
+            changed += 1;
+            if !apply {
+                continue;
+            }
+            let first = playlist
+                .get_datetime("createdAt")
+                .map_or_else(|_| bson::DateTime::now(), |t| *t)
+                .timestamp_millis();
+            // A video listed twice keeps its first place.
+            for (place, video) in videos.iter().enumerate() {
+                let Bson::ObjectId(video) = video else {
+                    continue;
+                };
+                let at = bson::DateTime::from_millis(first + place as i64);
+                entries
+                    .update_one(
+                        doc! { "playlist": id, "video": video },
+                        doc! { "$setOnInsert": { "_id": ObjectId::new(), "addedAt": at } },
+                    )
+                    .upsert(true)
+                    .await?;
+            }
+            playlists
+                .update_one(doc! { "_id": id }, doc! { "$unset": { "videos": "" } })
+                .await?;
+        }
+    }
+    Ok(Change::new(
+        PLAYLISTS,
+        "move the `videos` arrays into playlist_videos, in order",
+        changed,
+    ))
 }

@@ -1,9 +1,10 @@
-//! Index set-up on a database someone else started: the Node backend's Mongoose indexes, its
-//! duplicates, an index on our keys with other options.
+//! A database someone else started: index set-up on the Node backend's Mongoose indexes, its
+//! duplicates, an index on our keys with other options; what `migrate` makes of its emails.
 
 use std::time::Duration;
 
 use bson::{doc, oid::ObjectId, Document};
+use futures_util::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 use videotube_infra::mongo::{self, PrepareError};
@@ -119,4 +120,52 @@ async fn an_unreachable_server_is_said_to_be_unreachable() {
         .unwrap();
     let err = mongo::ensure_indexes(&db).await.unwrap_err();
     assert!(matches!(err, PrepareError::Unreachable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn migrate_lowercases_emails_but_lists_those_that_would_collide() {
+    let db = empty_database().await;
+    let users = db.collection::<Document>("users");
+    for email in ["Ada@Example.com", "ada@example.com", "Bob@Example.com"] {
+        users
+            .insert_one(doc! { "username": email.to_lowercase().replace('@', "."), "email": email })
+            .await
+            .unwrap();
+    }
+    let quiet = |_: &str| {};
+    let changes = mongo::migrate::migrate(&db, true, &quiet).await.unwrap();
+    let lowercased = changes
+        .iter()
+        .find(|c| c.what == "lowercase emails")
+        .unwrap();
+    assert_eq!(lowercased.documents, 1);
+    assert_eq!(lowercased.notes.len(), 1);
+    assert!(
+        lowercased.notes[0].starts_with("Ada@Example.com"),
+        "{:?}",
+        lowercased.notes
+    );
+    let mut emails: Vec<String> = users
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect::<Vec<Document>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.get_str("email").unwrap().to_owned())
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        ["Ada@Example.com", "ada@example.com", "bob@example.com"]
+    );
+    let again = mongo::migrate::migrate(&db, true, &quiet).await.unwrap();
+    let lowercased = again.iter().find(|c| c.what == "lowercase emails").unwrap();
+    assert_eq!(lowercased.documents, 0, "nothing more to do");
+    assert_eq!(
+        lowercased.notes.len(),
+        1,
+        "and the collision is still reported"
+    );
 }
