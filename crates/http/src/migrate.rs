@@ -2,22 +2,15 @@
 //! `videotube_infra::mongo::migrate`), with the server's own configuration. Without `--apply` it
 //! only says what it would change.
 
-use std::time::Duration;
-
-use secrecy::ExposeSecret;
 use videotube_domain::BoxError;
 use videotube_infra::mongo;
 
 use crate::config::Settings;
+use crate::startup::connect_database;
 
 pub async fn run(settings: &Settings, apply: bool) -> Result<(), BoxError> {
     let database = &settings.database;
-    let db = mongo::connect(
-        database.uri.expose_secret(),
-        &database.name,
-        Duration::from_secs(database.timeout_seconds),
-    )
-    .await?;
+    let db = connect_database(database).await?;
     let progress = |line: &str| eprintln!("[migrate] {line}");
     let changes = mongo::migrate::migrate(&db, apply, &progress).await?;
     let pending: Vec<_> = changes

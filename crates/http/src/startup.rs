@@ -222,14 +222,20 @@ fn prepare_directories(media: &config::MediaSettings) -> Result<PathBuf, BuildEr
     Ok(jobs_dir)
 }
 
-async fn prepare_database(settings: &config::DatabaseSettings) -> Result<Database, BuildError> {
-    let db = mongo::connect(
+/// A client for the configured database (nothing is sent until it is used).
+pub async fn connect_database(settings: &config::DatabaseSettings) -> Result<Database, DbError> {
+    mongo::connect(
         settings.uri.expose_secret(),
         &settings.name,
         Duration::from_secs(settings.timeout_seconds),
     )
     .await
-    .map_err(BuildError::DatabaseUri)?;
+}
+
+async fn prepare_database(settings: &config::DatabaseSettings) -> Result<Database, BuildError> {
+    let db = connect_database(settings)
+        .await
+        .map_err(BuildError::DatabaseUri)?;
     mongo::prepare(&db)
         .await
         .map_err(|err| BuildError::Database(Box::new(err)))?;

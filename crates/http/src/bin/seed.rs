@@ -36,6 +36,10 @@ impl Lcg {
     }
 }
 
+fn invalid(error: videotube_domain::FieldError) -> String {
+    error.to_string()
+}
+
 fn new_id() -> Id {
     Id::from_bytes(ObjectId::new().bytes())
 }
@@ -63,7 +67,6 @@ async fn main() -> Result<(), BoxError> {
     let mut rng = Lcg(42);
 
     let user = |username: String, minutes_ago: usize| -> Result<(Id, NewUser), BoxError> {
-        let invalid = |e: videotube_domain::FieldError| e.to_string();
         Ok((
             new_id(),
             NewUser {
@@ -98,7 +101,6 @@ async fn main() -> Result<(), BoxError> {
             url: format!("/media/{folder}/{id}.{extension}"),
             asset_id: format!("{folder}/{id}.{extension}"),
         };
-        let invalid = |e: videotube_domain::FieldError| e.to_string();
         videos.push(Video {
             id,
             owner: channel_ids[i % CHANNELS],

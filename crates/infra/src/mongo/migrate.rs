@@ -13,7 +13,8 @@ use mongodb::Database;
 
 use super::legacy::MediaField;
 use super::{
-    DbError, LIKES, PLAYLISTS, PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS, WATCH_HISTORY,
+    group_number, DbError, LIKES, PLAYLISTS, PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS,
+    WATCH_HISTORY,
 };
 
 /// Documents read per query.
@@ -239,12 +240,7 @@ async fn remove_duplicates(
         let Ok(key) = found.get_document("_id") else {
             continue;
         };
-        let n = match found.get("n") {
-            Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-            Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-            Some(Bson::Double(n)) => *n as u64,
-            _ => 0,
-        };
+        let n = group_number(&found, "n");
         if !apply {
             extra += n.saturating_sub(1);
             continue;
