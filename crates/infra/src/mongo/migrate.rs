@@ -2,23 +2,29 @@
 //! Every step selects only what it has not converted yet, so a second run finds nothing to do
 //! and a run killed at any moment is finished by the next one. Work goes a batch at a time.
 //!
-//! Users, videos and playlists are walked by `_id` and each document converted at once; likes
-//! and subscriptions are selected by what they lack. The caller then builds the indexes
+//! Every collection is walked by `_id` (one pass, whatever the database indexes) and each
+//! document converted at once; entries the conversions create (watch history, playlist entries)
+//! are inserted under their unique indexes, built first, so an entry an interrupted run wrote is
+//! refused the second time rather than doubled. The caller then builds the other indexes
 //! (`prepare`).
+
+use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
-use futures_util::TryStreamExt;
-use mongodb::Database;
+use futures_util::{stream, StreamExt, TryStreamExt};
+use mongodb::{Collection, Database};
 
 use super::legacy::MediaField;
 use super::{
-    group_number, DbError, LIKES, PLAYLISTS, PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS,
-    WATCH_HISTORY,
+    ensure_indexes_of, group_number, only_duplicate_keys, DbError, PrepareError, LIKES, PLAYLISTS,
+    PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS, WATCH_HISTORY,
 };
 
 /// Documents read per query.
 const BATCH: i64 = 1_000;
+/// Likes written at once: one update per like, so round trips, not the server, set the pace.
+const IN_FLIGHT: usize = 8;
 
 /// What one step changes (or would change) in one collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +54,10 @@ pub async fn migrate(
     db: &Database,
     apply: bool,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<Change>, DbError> {
+) -> Result<Vec<Change>, PrepareError> {
+    if apply {
+        ensure_indexes_of(db, &[WATCH_HISTORY, PLAYLIST_VIDEOS]).await?;
+    }
     let mut changes = convert_users(db, apply, progress).await?;
     changes.push(convert_videos(db, apply, progress).await?);
     changes.push(convert_playlists(db, apply, progress).await?);
@@ -104,90 +113,87 @@ async fn remove_incomplete_likes(db: &Database, apply: bool) -> Result<Change, D
 
 /// The original's likes name their target by one of `video`, `comment`, `tweet`; ours also carry
 /// `target` (`video:<id>`, ...), which the unique index and every count use, and a video like its
-/// video's owner.
+/// video's owner. (Likes of nothing are another step's, run before.)
 async fn set_like_targets(
     db: &Database,
     apply: bool,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Change, DbError> {
+    const WHAT: &str = "set `target` (and a video like's `videoOwner`)";
     let likes = db.collection::<Document>(LIKES);
-    // The incomplete ones are another step's.
-    let missing = doc! {
-        "target": { "$exists": false },
-        "likedBy": { "$exists": true },
-        "$or": [
-            { "video": { "$exists": true } },
-            { "comment": { "$exists": true } },
-            { "tweet": { "$exists": true } },
-        ],
-    };
     if !apply {
+        let missing = doc! {
+            "target": { "$exists": false },
+            "likedBy": { "$exists": true },
+            "$or": [
+                { "video": { "$exists": true } },
+                { "comment": { "$exists": true } },
+                { "tweet": { "$exists": true } },
+            ],
+        };
         return Ok(Change::new(
             LIKES,
-            "set `target` (and a video like's `videoOwner`)",
+            WHAT,
             likes.count_documents(missing).await?,
         ));
     }
     let videos = db.collection::<Document>(VIDEOS);
     let mut done = 0;
-    loop {
-        let batch: Vec<Document> = likes
-            .find(missing.clone())
-            .projection(doc! { "video": 1, "comment": 1, "tweet": 1 })
-            .limit(BATCH)
-            .await?
-            .try_collect()
-            .await?;
-        if batch.is_empty() {
-            break;
-        }
+    let mut batches = Batches::new(db, LIKES, progress)
+        .projection(doc! { "target": 1, "video": 1, "comment": 1, "tweet": 1 });
+    while let Some(batch) = batches.next().await? {
+        let batch: Vec<Document> = batch
+            .into_iter()
+            .filter(|like| !like.contains_key("target"))
+            .collect();
         let video_ids: Vec<ObjectId> = batch
             .iter()
             .filter_map(|like| like.get_object_id("video").ok())
             .collect();
-        let owners: Vec<Document> = videos
+        let owners: HashMap<ObjectId, ObjectId> = videos
             .find(doc! { "_id": { "$in": &video_ids } })
             .projection(doc! { "owner": 1 })
             .await?
-            .try_collect()
-            .await?;
-        let owner_of = |video: ObjectId| {
-            owners
-                .iter()
-                .find(|v| v.get_object_id("_id").ok() == Some(video))
-                .and_then(|v| v.get_object_id("owner").ok())
-        };
-        for like in &batch {
-            let Ok(id) = like.get_object_id("_id") else {
-                continue;
-            };
+            .try_collect::<Vec<Document>>()
+            .await?
+            .iter()
+            .filter_map(|v| Some((v.get_object_id("_id").ok()?, v.get_object_id("owner").ok()?)))
+            .collect();
+        let writes = batch.iter().filter_map(|like| {
+            let id = like.get_object_id("_id").ok()?;
             let mut set = Document::new();
             if let Ok(video) = like.get_object_id("video") {
                 set.insert("target", format!("video:{}", video.to_hex()));
-                if let Some(owner) = owner_of(video) {
+                if let Some(owner) = owners.get(&video) {
                     set.insert("videoOwner", owner);
                 }
             } else if let Ok(comment) = like.get_object_id("comment") {
                 set.insert("target", format!("comment:{}", comment.to_hex()));
             } else if let Ok(tweet) = like.get_object_id("tweet") {
                 set.insert("target", format!("tweet:{}", tweet.to_hex()));
-            } else {
-                // Its target is not an id (the original never checked): a like of nothing.
-                likes.delete_one(doc! { "_id": id }).await?;
-                continue;
             }
-            likes
-                .update_one(doc! { "_id": id }, doc! { "$set": set })
-                .await?;
-            done += 1;
-        }
-        progress(&format!("likes: {done} given a target"));
+            Some((id, set))
+        });
+        let likes = &likes;
+        stream::iter(writes)
+            .map(|(id, set)| async move {
+                if set.is_empty() {
+                    // Its target is not an id (the original never checked): a like of nothing.
+                    likes.delete_one(doc! { "_id": id }).await.map(|_| ())
+                } else {
+                    let update = doc! { "$set": set };
+                    likes
+                        .update_one(doc! { "_id": id }, update)
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_for_each(|()| async { Ok(()) })
+            .await?;
+        done += batch.len() as u64;
     }
-    Ok(Change::new(
-        LIKES,
-        "set `target` (and a video like's `videoOwner`)",
-        done,
-    ))
+    Ok(Change::new(LIKES, WHAT, done))
 }
 
 async fn remove_incomplete_subscriptions(db: &Database, apply: bool) -> Result<Change, DbError> {
@@ -210,8 +216,11 @@ async fn remove_incomplete_subscriptions(db: &Database, apply: bool) -> Result<C
 
 /// Documents that share `keys` (the original had no unique index), among those that have the
 /// `required` ones: all but the oldest of each group go. Groups are found with one aggregation
-/// (a key a document lacks is left out of its group's id, on MongoDB and FerretDB alike), then
-/// handled a group at a time.
+/// (a key a document lacks is left out of its group's id, on MongoDB and FerretDB alike), their
+/// members with one walk of the collection (FerretDB has no `$push` to gather them, and a query per
+/// group would scan the collection each time: the Node backend indexed none of these keys).
+/// Memory holds the members of duplicated groups only. The oldest is never removed, so a run
+/// killed half-way is finished by the next with the same survivors.
 async fn remove_duplicates(
     db: &Database,
     apply: bool,
@@ -220,6 +229,7 @@ async fn remove_duplicates(
     required: &[&str],
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Change, DbError> {
+    const WHAT: &str = "remove duplicates, keeping the oldest";
     let coll = db.collection::<Document>(collection);
     let group: Document = keys
         .iter()
@@ -234,47 +244,76 @@ async fn remove_duplicates(
         doc! { "$group": { "_id": group, "n": { "$sum": 1 } } },
         doc! { "$match": { "n": { "$gt": 1 } } },
     ];
-    let mut groups = coll.aggregate(pipeline).await?;
+    let mut found = coll.aggregate(pipeline).await?;
+    let mut groups: HashMap<String, Vec<(i64, ObjectId)>> = HashMap::new();
     let mut extra = 0u64;
-    while let Some(found) = groups.try_next().await? {
-        let Ok(key) = found.get_document("_id") else {
+    while let Some(duplicated) = found.try_next().await? {
+        let Ok(key) = duplicated.get_document("_id") else {
             continue;
         };
-        let n = group_number(&found, "n");
-        if !apply {
-            extra += n.saturating_sub(1);
-            continue;
+        extra += group_number(&duplicated, "n").saturating_sub(1);
+        groups.insert(group_key(key, keys), Vec::new());
+    }
+    if !apply || groups.is_empty() {
+        return Ok(Change::new(collection, WHAT, extra));
+    }
+    let mut projection: Document = keys
+        .iter()
+        .map(|key| ((*key).to_owned(), Bson::Int32(1)))
+        .collect();
+    projection.insert("createdAt", 1);
+    let mut batches = Batches::new(db, collection, progress).projection(projection);
+    while let Some(batch) = batches.next().await? {
+        for document in batch {
+            if !required.iter().all(|key| document.contains_key(key)) {
+                continue;
+            }
+            let Some(members) = groups.get_mut(&group_key(&document, keys)) else {
+                continue;
+            };
+            if let Ok(id) = document.get_object_id("_id") {
+                // Without `createdAt`, first: as MongoDB sorts a missing field.
+                let created = document
+                    .get_datetime("createdAt")
+                    .map_or(i64::MIN, |at| at.timestamp_millis());
+                members.push((created, id));
+            }
         }
-        let members: Vec<Document> = coll
-            .find(key.clone())
-            .sort(doc! { "createdAt": 1, "_id": 1 })
-            .projection(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        let others: Vec<ObjectId> = members
-            .iter()
-            .skip(1)
-            .filter_map(|d| d.get_object_id("_id").ok())
-            .collect();
-        extra += coll
-            .delete_many(doc! { "_id": { "$in": others } })
+    }
+    let mut others: Vec<ObjectId> = Vec::new();
+    for mut members in groups.into_values() {
+        members.sort_unstable();
+        others.extend(members.into_iter().skip(1).map(|(_, id)| id));
+    }
+    let mut removed = 0;
+    for chunk in others.chunks(BATCH as usize) {
+        removed += coll
+            .delete_many(doc! { "_id": { "$in": chunk } })
             .await?
             .deleted_count;
-        progress(&format!("{collection}: {extra} duplicates removed"));
+        progress(&format!("{collection}: {removed} duplicates removed"));
     }
-    Ok(Change::new(
-        collection,
-        "remove duplicates, keeping the oldest",
-        extra,
-    ))
+    Ok(Change::new(collection, WHAT, removed))
+}
+
+/// The values of `keys` in `document`, as one string: a group's key from the aggregation's `_id`
+/// and from a member alike (absent and null are the same, as in the group).
+fn group_key(document: &Document, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|key| match document.get(key) {
+            None | Some(Bson::Null) => String::new(),
+            Some(value) => value.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
 }
 
 /// The documents of a collection a batch at a time, in `_id` order: bounded memory, and a
 /// step that changes what it reads cannot make the walk skip or repeat a document.
 struct Batches<'a> {
-    collection: mongodb::Collection<Document>,
+    collection: Collection<Document>,
     name: &'static str,
+    projection: Option<Document>,
     after: Option<ObjectId>,
     read: u64,
     progress: &'a (dyn Fn(&str) + Sync),
@@ -285,24 +324,32 @@ impl<'a> Batches<'a> {
         Batches {
             collection: db.collection(name),
             name,
+            projection: None,
             after: None,
             read: 0,
             progress,
         }
     }
 
+    /// Reads only these fields (and `_id`).
+    fn projection(mut self, fields: Document) -> Self {
+        self.projection = Some(fields);
+        self
+    }
+
     async fn next(&mut self) -> Result<Option<Vec<Document>>, DbError> {
         let filter = self
             .after
             .map_or_else(Document::new, |id| doc! { "_id": { "$gt": id } });
-        let batch: Vec<Document> = self
+        let mut find = self
             .collection
             .find(filter)
             .sort(doc! { "_id": 1 })
-            .limit(BATCH)
-            .await?
-            .try_collect()
-            .await?;
+            .limit(BATCH);
+        if let Some(fields) = &self.projection {
+            find = find.projection(fields.clone());
+        }
+        let batch: Vec<Document> = find.await?.try_collect().await?;
         let Some(last) = batch.last().and_then(|d| d.get_object_id("_id").ok()) else {
             return Ok(None);
         };
@@ -374,7 +421,10 @@ async fn convert_users(
                         .await?
                         .is_some();
                     if taken {
-                        collisions.push(format!("{email} (user {id}) is {lower} once lowercased, which another account has"));
+                        collisions.push(format!(
+                            "{email} (user {id}) is {lower} once lowercased, which another \
+                             account has: both keep their emails and log in with them as stored"
+                        ));
                     } else {
                         set.insert("email", lower);
                         emails += 1;
@@ -392,22 +442,8 @@ async fn convert_users(
                 if apply {
                     let newest = user
                         .get_datetime("updatedAt")
-                        .map_or_else(|_| bson::DateTime::now(), |t| *t)
-                        .timestamp_millis();
-                    // From the most recent: an entry already there (a later watch) is kept.
-                    for (age, video) in watched.iter().rev().enumerate() {
-                        let Bson::ObjectId(video) = video else {
-                            continue;
-                        };
-                        let at = bson::DateTime::from_millis(newest - age as i64 * 1000);
-                        history
-                            .update_one(
-                                doc! { "user": id, "video": video },
-                                doc! { "$setOnInsert": { "watchedAt": at } },
-                            )
-                            .upsert(true)
-                            .await?;
-                    }
+                        .map_or_else(|_| bson::DateTime::now(), |t| *t);
+                    insert_new(&history, history_entries(id, watched, newest)).await?;
                 }
                 unset.insert("watchHistory", "");
             }
@@ -495,24 +531,10 @@ async fn convert_playlists(
             if !apply {
                 continue;
             }
-            let first = playlist
+            let created = playlist
                 .get_datetime("createdAt")
-                .map_or_else(|_| bson::DateTime::now(), |t| *t)
-                .timestamp_millis();
-            // A video listed twice keeps its first place.
-            for (place, video) in videos.iter().enumerate() {
-                let Bson::ObjectId(video) = video else {
-                    continue;
-                };
-                let at = bson::DateTime::from_millis(first + place as i64);
-                entries
-                    .update_one(
-                        doc! { "playlist": id, "video": video },
-                        doc! { "$setOnInsert": { "_id": ObjectId::new(), "addedAt": at } },
-                    )
-                    .upsert(true)
-                    .await?;
-            }
+                .map_or_else(|_| bson::DateTime::now(), |t| *t);
+            insert_new(&entries, playlist_entries(id, videos, created)).await?;
             playlists
                 .update_one(doc! { "_id": id }, doc! { "$unset": { "videos": "" } })
                 .await?;
@@ -523,4 +545,52 @@ async fn convert_playlists(
         "move the `videos` arrays into playlist_videos, in order",
         changed,
     ))
+}
+
+/// A user's `watchHistory` (the most recent last) as watch_history entries a second apart, the
+/// most recent at `newest`; a video watched twice keeps its latest watch.
+fn history_entries(user: ObjectId, watched: &[Bson], newest: bson::DateTime) -> Vec<Document> {
+    let mut seen = HashSet::new();
+    watched
+        .iter()
+        .rev()
+        .filter_map(Bson::as_object_id)
+        .filter(|video| seen.insert(*video))
+        .enumerate()
+        .map(|(age, video)| {
+            let at = bson::DateTime::from_millis(newest.timestamp_millis() - age as i64 * 1000);
+            doc! { "user": user, "video": video, "watchedAt": at }
+        })
+        .collect()
+}
+
+/// A playlist's `videos` array as entries in its order, from the playlist's creation a
+/// millisecond apart; a video listed twice keeps its first place.
+fn playlist_entries(playlist: ObjectId, videos: &[Bson], created: bson::DateTime) -> Vec<Document> {
+    let mut seen = HashSet::new();
+    videos
+        .iter()
+        .filter_map(Bson::as_object_id)
+        .filter(|video| seen.insert(*video))
+        .enumerate()
+        .map(|(place, video)| {
+            let at = bson::DateTime::from_millis(created.timestamp_millis() + place as i64);
+            doc! { "playlist": playlist, "video": video, "addedAt": at }
+        })
+        .collect()
+}
+
+/// Inserts `entries`, leaving those their collection's unique index says are there already
+/// (written by an interrupted run, or since, by the server).
+async fn insert_new(
+    collection: &Collection<Document>,
+    entries: Vec<Document>,
+) -> Result<(), DbError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    match collection.insert_many(entries).ordered(false).await {
+        Err(err) if !only_duplicate_keys(&err) => Err(err),
+        _ => Ok(()),
+    }
 }

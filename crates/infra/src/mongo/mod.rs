@@ -224,8 +224,38 @@ pub async fn prepare(db: &Database) -> Result<(), PrepareError> {
 /// its keys and options, not its name: one the Node backend's Mongoose made (`username_1`,
 /// unique) is ours already, and is kept under its name.
 pub async fn ensure_indexes(db: &Database) -> Result<(), PrepareError> {
+    ensure(db, INDEXES.iter()).await?;
+    for (collection, name) in RETIRED {
+        let collection = db.collection::<Document>(collection);
+        let existing = collection.list_index_names().await?;
+        if existing.iter().any(|n| n == name) {
+            collection.drop_index(*name).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `ensure_indexes` for some collections only: those a migration fills, whose unique indexes it
+/// relies on to write each entry once.
+pub(crate) async fn ensure_indexes_of(
+    db: &Database,
+    collections: &[&str],
+) -> Result<(), PrepareError> {
+    ensure(
+        db,
+        INDEXES
+            .iter()
+            .filter(|spec| collections.contains(&spec.collection)),
+    )
+    .await
+}
+
+async fn ensure(
+    db: &Database,
+    specs: impl Iterator<Item = &IndexSpec>,
+) -> Result<(), PrepareError> {
     let mut existing: Vec<(&str, Vec<IndexModel>)> = Vec::new();
-    for spec in INDEXES {
+    for spec in specs {
         let listed = match existing.iter().position(|(c, _)| *c == spec.collection) {
             Some(at) => at,
             None => {
@@ -259,13 +289,6 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), PrepareError> {
             });
         }
         create_index(db, spec).await?;
-    }
-    for (collection, name) in RETIRED {
-        let collection = db.collection::<Document>(collection);
-        let existing = collection.list_index_names().await?;
-        if existing.iter().any(|n| n == name) {
-            collection.drop_index(*name).await?;
-        }
     }
     Ok(())
 }
@@ -568,6 +591,20 @@ fn is_duplicate_key(err: &DbError) -> bool {
         }
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
         _ => false,
+    }
+}
+
+/// Whether every document an `insert_many` refused was refused as a duplicate key, i.e. was
+/// there already.
+pub(crate) fn only_duplicate_keys(err: &DbError) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::InsertMany(e) => {
+            e.write_concern_error.is_none()
+                && e.write_errors
+                    .as_ref()
+                    .is_some_and(|errors| errors.iter().all(|e| e.code == DUPLICATE_KEY))
+        }
+        _ => is_duplicate_key(err),
     }
 }
 

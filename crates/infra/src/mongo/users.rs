@@ -148,20 +148,30 @@ impl UserRepository for MongoUserRepository {
 
     #[tracing::instrument(name = "users.find_by_login", skip_all)]
     async fn find_by_login(&self, login: &LoginId) -> Result<Option<User>, RepoError> {
-        let filter = match login {
-            LoginId::Username(username) => doc! { "username": username.as_str() },
-            // As typed (the original kept the case) or lowercase (what this server stores).
-            LoginId::Email(email) => doc! {
-                "email": { "$in": [email.as_str(), email.as_str().to_ascii_lowercase()] }
-            },
+        let email = match login {
+            LoginId::Username(username) => {
+                let found = self
+                    .users
+                    .find_one(doc! { "username": username.as_str() })
+                    .max_time(self.limit)
+                    .within(self.limit)
+                    .await?;
+                return Ok(found.map(User::from));
+            }
+            LoginId::Email(email) => email.as_str(),
         };
-        let found = self
-            .users
-            .find_one(filter)
-            .max_time(self.limit)
-            .within(self.limit)
-            .await?;
-        Ok(found.map(User::from))
+        // As typed (the original kept the case) or lowercase (what this server stores). Both
+        // exist when two Node-era accounts differ in case only (the migration merges neither):
+        // the address as typed is the one meant.
+        let found = find_all(
+            self.users
+                .find(doc! { "email": { "$in": [email, email.to_ascii_lowercase()] } })
+                .limit(2),
+            self.limit,
+        )
+        .await?;
+        let exact = found.iter().position(|user| user.email == email);
+        Ok(found.into_iter().nth(exact.unwrap_or(0)).map(User::from))
     }
 
     #[tracing::instrument(name = "users.taken", skip_all)]

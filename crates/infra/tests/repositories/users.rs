@@ -184,3 +184,26 @@ async fn documents_of_the_original_backend_load() {
     assert_eq!(user.cover_image, None);
     assert_eq!(user.avatar.asset_id, "");
 }
+
+/// Two Node-era accounts whose emails differ in case only (the migration lowercases neither):
+/// each logs in with its email as stored, whichever the database happens to return first.
+#[tokio::test]
+async fn an_email_as_stored_wins_over_another_accounts_lowercase_one() {
+    let db = fresh_database().await;
+    let raw = db.collection::<bson::Document>("users");
+    for (username, email) in [("lower", "ada@example.com"), ("mixed", "Ada@Example.com")] {
+        raw.insert_one(doc! {
+            "username": username, "email": email, "fullName": username,
+            "avatar": "http://res.cloudinary.com/demo/image/upload/v1/a.png", "password": "$2b$04$hash",
+            "createdAt": bson::DateTime::now(), "updatedAt": bson::DateTime::now(),
+        })
+        .await
+        .unwrap();
+    }
+    let users = MongoUserRepository::new(&db);
+    for (typed, owner) in [("Ada@Example.com", "mixed"), ("ada@example.com", "lower")] {
+        let login = LoginId::Email(Email::for_login(typed).unwrap());
+        let found = users.find_by_login(&login).await.unwrap().unwrap();
+        assert_eq!(found.username.as_str(), owner, "{typed}");
+    }
+}
