@@ -4,7 +4,9 @@
 // arguments (ids and `createdAt` come from a counter and a seeded generator; `updatedAt` is the
 // time of the build).
 //
-//   MONGODB_URI=... DB_NAME=... node bulk.js [--users N] [--likes N] [--objects]
+//   MONGODB_URI=... DB_NAME=... node bulk.js [--users N] [--likes N] [--objects] [--drop]
+//
+// `--drop` drops the database first (a benchmark's, built again each time).
 //
 // Besides N users and N likes: a video per 5 users, as many comments and tweets, 2 subscriptions
 // and a playlist of 8 videos per 10 users, 0-6 watched videos per user. What the original let in is
@@ -47,7 +49,7 @@ async function insert(Model, count, make) {
 
 async function main() {
   const { mongoose, dbName, User, Video, Like, Comment, Playlist, Subscription, Tweet } =
-    await connect(objects);
+    await connect(objects, { drop: process.argv.includes("--drop") });
   const VIDEOS = Math.max(1, Math.floor(USERS / 5));
   const COLLIDING = Math.floor(USERS / 200);
   const users = USERS + COLLIDING;

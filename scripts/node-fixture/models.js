@@ -86,11 +86,15 @@ function schemas(objects) {
   };
 }
 
-// Connects to MONGODB_URI / DB_NAME and answers the models, their indexes made by Mongoose.
-async function connect(objects) {
+// Connects to MONGODB_URI / DB_NAME (dropped first with `drop`) and answers the models, their
+// indexes made by Mongoose.
+async function connect(objects, { drop = false } = {}) {
   const uri = process.env.MONGODB_URI || "mongodb://127.0.0.1:27017";
   const dbName = process.env.DB_NAME || "node_videotube";
   await mongoose.connect(uri, { dbName });
+  if (drop) {
+    await mongoose.connection.dropDatabase();
+  }
   const models = {};
   for (const [name, schema] of Object.entries(schemas(objects))) {
     models[name] = mongoose.model(name, schema);

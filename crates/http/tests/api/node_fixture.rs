@@ -1,7 +1,7 @@
 //! A database as the Node backend leaves it, built with its own Mongoose models
 //! (`scripts/node-fixture`): the server starts on it as it is and serves its users, videos,
-//! comments, tweets and subscriptions; `videotube migrate` gives its likes our `target` and
-//! removes the duplicates it let in. (Playlists and watch histories: issue 13.)
+//! comments, tweets and subscriptions; `videotube migrate` converts it once, and finishes the job
+//! when a run is killed half-way (on a larger generated database, `build bulk`).
 
 use std::process::Command;
 
@@ -121,7 +121,13 @@ fn migrate(db: &str, apply: bool) -> String {
 
 #[tokio::test]
 async fn migrate_says_what_it_would_do_then_does_it_once() {
-    let (db, fixture) = node_fixture(&["--duplicates"]);
+    for flags in [&["--duplicates"][..], &["--duplicates", "--objects"]] {
+        migrate_once(flags).await;
+    }
+}
+
+async fn migrate_once(flags: &[&str]) {
+    let (db, fixture) = node_fixture(flags);
     let likes = || async {
         crate::helpers::database(&db)
             .await
@@ -146,7 +152,7 @@ async fn migrate_says_what_it_would_do_then_does_it_once() {
         "likes: remove duplicates, keeping the oldest: 1 documents",
         "subscriptions: remove duplicates, keeping the oldest: 1 documents",
     ] {
-        assert!(planned.contains(line), "{line}\n{planned}");
+        assert!(planned.contains(line), "{flags:?}: {line}\n{planned}");
     }
     assert_eq!(likes().await, 5, "a dry run writes nothing");
 
@@ -230,4 +236,123 @@ async fn migrate_says_what_it_would_do_then_does_it_once() {
         false,
         "a Node-era like can be taken back"
     );
+}
+
+/// `build bulk`: a generated Node-era database (`scripts/node-fixture/bulk.js`), the same
+/// documents each time; answers its name.
+fn bulk_fixture() -> String {
+    let (db, _) = node_fixture(&["bulk", "--users", "1500", "--likes", "6000"]);
+    db
+}
+
+/// Every document of the database, as text, in an order and a form two databases built alike
+/// and migrated alike share: `updatedAt` is the time of the build, so it is left out, and the
+/// watch history (whose times follow it) is each user's videos, the latest first.
+async fn contents(name: &str) -> Vec<String> {
+    use futures_util::TryStreamExt;
+    let db = crate::helpers::database(name).await;
+    let mut names = db.list_collection_names().await.unwrap();
+    names.sort();
+    let mut contents = vec![format!("collections: {names:?}")];
+    for collection in names {
+        let coll = db.collection::<bson::Document>(&collection);
+        let mut indexes = coll.list_index_names().await.unwrap();
+        indexes.sort();
+        contents.push(format!("{collection} indexes: {indexes:?}"));
+        let mut documents: Vec<bson::Document> = coll
+            .find(bson::doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut lines: Vec<String> = match collection.as_str() {
+            "watch_history" => {
+                documents.sort_by_key(|d| {
+                    let at = d.get_datetime("watchedAt").unwrap().timestamp_millis();
+                    (d.get_object_id("user").unwrap(), -at)
+                });
+                documents
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} {}",
+                            d.get_object_id("user").unwrap(),
+                            d.get_object_id("video").unwrap()
+                        )
+                    })
+                    .collect()
+            }
+            _ => documents
+                .into_iter()
+                .map(|mut d| {
+                    d.remove("updatedAt");
+                    if collection == "playlist_videos" {
+                        d.remove("_id");
+                    }
+                    d.to_string()
+                })
+                .collect(),
+        };
+        if collection == "playlist_videos" {
+            lines.sort();
+        }
+        contents.push(format!("{collection}: {} documents", lines.len()));
+        contents.extend(lines);
+    }
+    contents
+}
+
+/// Killed (SIGKILL) at several moments, then run again, `videotube migrate --apply` leaves what
+/// one uninterrupted run leaves: nothing lost, nothing twice.
+#[tokio::test]
+async fn a_migration_killed_at_any_moment_is_finished_by_the_next_run() {
+    let reference = bulk_fixture();
+    migrate(&reference, true);
+    let interrupted = bulk_fixture();
+    let db = crate::helpers::database(&interrupted).await;
+    let count = |collection: &'static str| {
+        let coll = db.collection::<bson::Document>(collection);
+        async move { coll.count_documents(bson::doc! {}).await.unwrap_or(0) }
+    };
+    let uri = database_uri();
+    let vars = [
+        ("MONGODB_URI", uri.as_str()),
+        ("DB_NAME", interrupted.as_str()),
+    ];
+    // While the users' history entries are written (before their copy replaces them), while the
+    // likes are copied, and at moments a clock picks.
+    let moments: [(&str, &str, u64); 4] = [
+        ("watch history half-written", "watch_history", 1),
+        ("likes half-copied", "likes__migrating", 2000),
+        ("a clock's moment", "", 150),
+        ("a later clock's moment", "", 400),
+    ];
+    for (moment, collection, at_least) in moments {
+        let mut run = crate::binary::videotube(&vars)
+            .args(["migrate", "--apply"])
+            .spawn()
+            .unwrap();
+        if collection.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(at_least)).await;
+        } else {
+            while count(collection).await < at_least {
+                assert!(
+                    run.try_wait().unwrap().is_none(),
+                    "the run ended before {moment}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            assert!(run.try_wait().unwrap().is_none(), "killed at {moment}");
+        }
+        run.kill().unwrap();
+        run.wait().unwrap();
+    }
+    migrate(&interrupted, true);
+    assert!(migrate(&interrupted, true).contains("Nothing to do"));
+    let (expected, found) = (contents(&reference).await, contents(&interrupted).await);
+    assert_eq!(expected.len(), found.len(), "{:?}", &found[..3]);
+    for (expected, found) in expected.iter().zip(&found) {
+        assert_eq!(expected, found);
+    }
 }

@@ -26,6 +26,16 @@ pub struct IndexSpec {
     pub unique: bool,
 }
 
+impl IndexSpec {
+    /// The key document, as `createIndexes` takes it.
+    pub fn keys_document(&self) -> Document {
+        self.keys
+            .iter()
+            .map(|(field, direction)| ((*field).to_owned(), Bson::Int32(*direction)))
+            .collect()
+    }
+}
+
 const fn index(
     collection: &'static str,
     name: &'static str,

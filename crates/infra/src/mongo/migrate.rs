@@ -1,30 +1,60 @@
 //! `videotube migrate`: brings a database the Node backend left to what this server stores.
-//! Every step selects only what it has not converted yet, so a second run finds nothing to do
-//! and a run killed at any moment is finished by the next one. Work goes a batch at a time.
 //!
-//! Every collection is walked by `_id` (one pass, whatever the database indexes) and each
-//! document converted at once; entries the conversions create (watch history, playlist entries)
-//! are inserted under their unique indexes, built first, so an entry an interrupted run wrote is
-//! refused the second time rather than doubled. The caller then builds the other indexes
-//! (`prepare`).
+//! Each collection with something to convert is copied: its documents are read once in `_id`
+//! order, converted, and written a batch at a time into `<name>__migrating`, which then replaces
+//! the collection (drop, then rename: FerretDB has no `dropTarget`). Until that swap the original is
+//! untouched, so a run killed at any moment leaves either the old collection and a partial copy
+//! (the next run drops the copy and makes it again) or, between drop and rename, the copy alone
+//! (the next run renames it). Entries moved into other collections (watch history, playlist
+//! entries) go in under those collections' unique indexes, built first, so an entry an interrupted
+//! run wrote is refused the second time rather than doubled. A collection with nothing to convert
+//! is left alone, so a second run writes nothing.
+//!
+//! Why a copy rather than updates in place: nearly every document changes, and a bulk insert is
+//! one round trip per thousand documents where updates are one each (on FerretDB 1.24 on
+//! PostgreSQL, an update by `_id` even scans the table). The price: the servers must be stopped
+//! while it runs (README), and the database needs room for a second copy of its largest collection.
+//!
+//! Duplicates (likes, subscriptions) keep the oldest by `_id`: the copy is made under the unique
+//! index, in `_id` order (ObjectIds begin with their creation time), so a later twin is refused.
+//!
+//! Memory: one batch of documents, the owner of every video (a like records it) and the mixed-case
+//! emails (collisions are decided before anything is written), tens of bytes each. Counting the
+//! duplicates without writing keeps an 8-byte fingerprint per like and per subscription.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
-use futures_util::{stream, StreamExt, TryStreamExt};
-use mongodb::{Collection, Database};
+use futures_util::TryStreamExt;
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Cursor, Database, IndexModel};
 
 use super::legacy::MediaField;
 use super::{
-    ensure_indexes_of, group_number, only_duplicate_keys, DbError, PrepareError, LIKES, PLAYLISTS,
+    ensure_indexes_of, only_duplicate_keys, DbError, PrepareError, INDEXES, LIKES, PLAYLISTS,
     PLAYLIST_VIDEOS, SUBSCRIPTIONS, USERS, VIDEOS, WATCH_HISTORY,
 };
 
-/// Documents read per query.
-const BATCH: i64 = 1_000;
-/// Likes written at once: one update per like, so round trips, not the server, set the pace.
-const IN_FLIGHT: usize = 8;
+/// Documents written per insert, and read per round trip.
+const BATCH: usize = 1_000;
+/// A progress line per this many documents read.
+const PROGRESS_EVERY: u64 = 10_000;
+/// The copy a collection is converted into, beside it until the swap.
+const COPY_SUFFIX: &str = "__migrating";
+
+const REFRESH_TOKENS: &str = "remove the old `refreshToken`";
+const EMAILS: &str = "lowercase emails";
+const HISTORY: &str = "move `watchHistory` into watch_history";
+const USER_MEDIA: &str = "flatten media and record asset ids";
+const VIDEO_FIELDS: &str = "flatten media, record asset ids, fill `isPublished` and `views`";
+const PLAYLIST_ENTRIES: &str = "move the `videos` arrays into playlist_videos, in order";
+const INCOMPLETE_LIKES: &str = "remove likes of nothing or by nobody";
+const LIKE_TARGETS: &str = "set `target` (and a video like's `videoOwner`)";
+const INCOMPLETE_SUBSCRIPTIONS: &str = "remove subscriptions missing their subscriber or channel";
+const DUPLICATES: &str = "remove duplicates, keeping the oldest";
 
 /// What one step changes (or would change) in one collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,20 +66,9 @@ pub struct Change {
     pub notes: Vec<String>,
 }
 
-impl Change {
-    fn new(collection: &'static str, what: &'static str, documents: u64) -> Self {
-        Change {
-            collection,
-            what,
-            documents,
-            notes: Vec::new(),
-        }
-    }
-}
-
 /// Runs every step: with `apply`, converting; without, only counting. Answers each step's count
 /// (zero counts included, so a report can say there was nothing to do). `progress` hears about
-/// long steps, a batch at a time.
+/// long collections as they are read.
 pub async fn migrate(
     db: &Database,
     apply: bool,
@@ -58,493 +77,498 @@ pub async fn migrate(
     if apply {
         ensure_indexes_of(db, &[WATCH_HISTORY, PLAYLIST_VIDEOS]).await?;
     }
-    let mut changes = convert_users(db, apply, progress).await?;
-    changes.push(convert_videos(db, apply, progress).await?);
-    changes.push(convert_playlists(db, apply, progress).await?);
-    changes.extend([
-        remove_incomplete_likes(db, apply).await?,
-        set_like_targets(db, apply, progress).await?,
-        // A like names its target by one of `video`, `comment`, `tweet` (ours too, beside
-        // `target`), so duplicates are found the same way before and after the step above.
-        remove_duplicates(
-            db,
-            apply,
-            LIKES,
-            &["likedBy", "video", "comment", "tweet"],
-            &["likedBy"],
-            progress,
-        )
-        .await?,
-        remove_incomplete_subscriptions(db, apply).await?,
-        remove_duplicates(
-            db,
-            apply,
-            SUBSCRIPTIONS,
-            &["subscriber", "channel"],
-            &["subscriber", "channel"],
-            progress,
-        )
-        .await?,
-    ]);
+    let (lowercase, collisions) = plan_emails(db, progress).await?;
+    let users = Step {
+        collection: USERS,
+        changes: &[REFRESH_TOKENS, EMAILS, HISTORY, USER_MEDIA],
+        entries: Some(WATCH_HISTORY),
+        unique: None,
+        convert: &|user, tally, entries| convert_user(user, &lowercase, tally, entries),
+    };
+    let mut changes = users.run(db, apply, progress).await?;
+    if let Some(emails) = changes.iter_mut().find(|c| c.what == EMAILS) {
+        emails.notes = collisions;
+    }
+    let videos = Step {
+        collection: VIDEOS,
+        changes: &[VIDEO_FIELDS],
+        entries: None,
+        unique: None,
+        convert: &|video, tally, _| Some(convert_video(video, tally)),
+    };
+    changes.extend(videos.run(db, apply, progress).await?);
+    let playlists = Step {
+        collection: PLAYLISTS,
+        changes: &[PLAYLIST_ENTRIES],
+        entries: Some(PLAYLIST_VIDEOS),
+        unique: None,
+        convert: &|playlist, tally, entries| Some(convert_playlist(playlist, tally, entries)),
+    };
+    changes.extend(playlists.run(db, apply, progress).await?);
+    let owners = video_owners(db).await?;
+    let likes = Step {
+        collection: LIKES,
+        changes: &[INCOMPLETE_LIKES, LIKE_TARGETS, DUPLICATES],
+        entries: None,
+        unique: Some(&["likedBy", "target"]),
+        convert: &|like, tally, _| convert_like(like, &owners, tally),
+    };
+    changes.extend(likes.run(db, apply, progress).await?);
+    let subscriptions = Step {
+        collection: SUBSCRIPTIONS,
+        changes: &[INCOMPLETE_SUBSCRIPTIONS, DUPLICATES],
+        entries: None,
+        unique: Some(&["subscriber", "channel"]),
+        convert: &|subscription, tally, _| {
+            let complete = ["subscriber", "channel"]
+                .iter()
+                .all(|key| subscription.get_object_id(key).is_ok());
+            if !complete {
+                tally.add(INCOMPLETE_SUBSCRIPTIONS);
+            }
+            complete.then_some(subscription)
+        },
+    };
+    changes.extend(subscriptions.run(db, apply, progress).await?);
     Ok(changes)
 }
 
-/// Likes of nothing (none of `video`, `comment`, `tweet`) or by nobody.
-fn incomplete_like() -> Document {
-    doc! { "target": { "$exists": false }, "$or": [
-        { "likedBy": { "$exists": false } },
-        { "video": { "$exists": false }, "comment": { "$exists": false }, "tweet": { "$exists": false } },
-    ] }
-}
+/// What a document becomes: `None` drops it; entries for another collection go to `entries`.
+type Convert<'a> = dyn Fn(Document, &mut Tally, &mut Vec<Document>) -> Option<Document> + Sync + 'a;
 
-async fn remove_incomplete_likes(db: &Database, apply: bool) -> Result<Change, DbError> {
-    let likes = db.collection::<Document>(LIKES);
-    let documents = if apply {
-        likes.delete_many(incomplete_like()).await?.deleted_count
-    } else {
-        likes.count_documents(incomplete_like()).await?
-    };
-    Ok(Change::new(
-        LIKES,
-        "remove likes of nothing or by nobody",
-        documents,
-    ))
-}
-
-/// The original's likes name their target by one of `video`, `comment`, `tweet`; ours also carry
-/// `target` (`video:<id>`, ...), which the unique index and every count use, and a video like its
-/// video's owner. (Likes of nothing are another step's, run before.)
-async fn set_like_targets(
-    db: &Database,
-    apply: bool,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<Change, DbError> {
-    const WHAT: &str = "set `target` (and a video like's `videoOwner`)";
-    let likes = db.collection::<Document>(LIKES);
-    if !apply {
-        let missing = doc! {
-            "target": { "$exists": false },
-            "likedBy": { "$exists": true },
-            "$or": [
-                { "video": { "$exists": true } },
-                { "comment": { "$exists": true } },
-                { "tweet": { "$exists": true } },
-            ],
-        };
-        return Ok(Change::new(
-            LIKES,
-            WHAT,
-            likes.count_documents(missing).await?,
-        ));
-    }
-    let videos = db.collection::<Document>(VIDEOS);
-    let mut done = 0;
-    let mut batches = Batches::new(db, LIKES, progress)
-        .projection(doc! { "target": 1, "video": 1, "comment": 1, "tweet": 1 });
-    while let Some(batch) = batches.next().await? {
-        let batch: Vec<Document> = batch
-            .into_iter()
-            .filter(|like| !like.contains_key("target"))
-            .collect();
-        let video_ids: Vec<ObjectId> = batch
-            .iter()
-            .filter_map(|like| like.get_object_id("video").ok())
-            .collect();
-        let owners: HashMap<ObjectId, ObjectId> = videos
-            .find(doc! { "_id": { "$in": &video_ids } })
-            .projection(doc! { "owner": 1 })
-            .await?
-            .try_collect::<Vec<Document>>()
-            .await?
-            .iter()
-            .filter_map(|v| Some((v.get_object_id("_id").ok()?, v.get_object_id("owner").ok()?)))
-            .collect();
-        let writes = batch.iter().filter_map(|like| {
-            let id = like.get_object_id("_id").ok()?;
-            let mut set = Document::new();
-            if let Ok(video) = like.get_object_id("video") {
-                set.insert("target", format!("video:{}", video.to_hex()));
-                if let Some(owner) = owners.get(&video) {
-                    set.insert("videoOwner", owner);
-                }
-            } else if let Ok(comment) = like.get_object_id("comment") {
-                set.insert("target", format!("comment:{}", comment.to_hex()));
-            } else if let Ok(tweet) = like.get_object_id("tweet") {
-                set.insert("target", format!("tweet:{}", tweet.to_hex()));
-            }
-            Some((id, set))
-        });
-        let likes = &likes;
-        stream::iter(writes)
-            .map(|(id, set)| async move {
-                if set.is_empty() {
-                    // Its target is not an id (the original never checked): a like of nothing.
-                    likes.delete_one(doc! { "_id": id }).await.map(|_| ())
-                } else {
-                    let update = doc! { "$set": set };
-                    likes
-                        .update_one(doc! { "_id": id }, update)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .buffer_unordered(IN_FLIGHT)
-            .try_for_each(|()| async { Ok(()) })
-            .await?;
-        done += batch.len() as u64;
-    }
-    Ok(Change::new(LIKES, WHAT, done))
-}
-
-async fn remove_incomplete_subscriptions(db: &Database, apply: bool) -> Result<Change, DbError> {
-    let subscriptions = db.collection::<Document>(SUBSCRIPTIONS);
-    let incomplete = doc! { "$or": [
-        { "subscriber": { "$exists": false } },
-        { "channel": { "$exists": false } },
-    ] };
-    let documents = if apply {
-        subscriptions.delete_many(incomplete).await?.deleted_count
-    } else {
-        subscriptions.count_documents(incomplete).await?
-    };
-    Ok(Change::new(
-        SUBSCRIPTIONS,
-        "remove subscriptions missing their subscriber or channel",
-        documents,
-    ))
-}
-
-/// Documents that share `keys` (the original had no unique index), among those that have the
-/// `required` ones: all but the oldest of each group go. Groups are found with one aggregation
-/// (a key a document lacks is left out of its group's id, on MongoDB and FerretDB alike), their
-/// members with one walk of the collection (FerretDB has no `$push` to gather them, and a query per
-/// group would scan the collection each time: the Node backend indexed none of these keys).
-/// Memory holds the members of duplicated groups only. The oldest is never removed, so a run
-/// killed half-way is finished by the next with the same survivors.
-async fn remove_duplicates(
-    db: &Database,
-    apply: bool,
+/// One collection's conversion.
+struct Step<'a> {
     collection: &'static str,
-    keys: &[&str],
-    required: &[&str],
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<Change, DbError> {
-    const WHAT: &str = "remove duplicates, keeping the oldest";
-    let coll = db.collection::<Document>(collection);
-    let group: Document = keys
-        .iter()
-        .map(|key| ((*key).to_owned(), Bson::String(format!("${key}"))))
-        .collect();
-    let present: Document = required
-        .iter()
-        .map(|key| ((*key).to_owned(), Bson::Document(doc! { "$exists": true })))
-        .collect();
-    let pipeline = [
-        doc! { "$match": present },
-        doc! { "$group": { "_id": group, "n": { "$sum": 1 } } },
-        doc! { "$match": { "n": { "$gt": 1 } } },
-    ];
-    let mut found = coll.aggregate(pipeline).await?;
-    let mut groups: HashMap<String, Vec<(i64, ObjectId)>> = HashMap::new();
-    let mut extra = 0u64;
-    while let Some(duplicated) = found.try_next().await? {
-        let Ok(key) = duplicated.get_document("_id") else {
-            continue;
-        };
-        extra += group_number(&duplicated, "n").saturating_sub(1);
-        groups.insert(group_key(key, keys), Vec::new());
-    }
-    if !apply || groups.is_empty() {
-        return Ok(Change::new(collection, WHAT, extra));
-    }
-    let mut projection: Document = keys
-        .iter()
-        .map(|key| ((*key).to_owned(), Bson::Int32(1)))
-        .collect();
-    projection.insert("createdAt", 1);
-    let mut batches = Batches::new(db, collection, progress).projection(projection);
-    while let Some(batch) = batches.next().await? {
-        for document in batch {
-            if !required.iter().all(|key| document.contains_key(key)) {
-                continue;
-            }
-            let Some(members) = groups.get_mut(&group_key(&document, keys)) else {
+    /// What the conversion can change, in report order.
+    changes: &'static [&'static str],
+    /// The collection a document's entries move into.
+    entries: Option<&'static str>,
+    /// Fields no two documents may share (the collection's unique index): of those that do,
+    /// all but the oldest go.
+    unique: Option<&'static [&'static str]>,
+    convert: &'a Convert<'a>,
+}
+
+impl Step<'_> {
+    /// Counts what would change by reading the collection; with `apply`, and when something
+    /// would, converts it by copying.
+    async fn run(
+        &self,
+        db: &Database,
+        apply: bool,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<Change>, DbError> {
+        if apply {
+            finish_swap(db, self.collection).await?;
+        }
+        let mut tally = Tally::new(self.collection, self.changes);
+        let mut seen = HashSet::new();
+        let mut entries = Vec::new();
+        let mut walk = Walk::new(db, self.collection, "read", progress).await?;
+        while let Some(document) = walk.next().await? {
+            entries.clear();
+            let Some(kept) = (self.convert)(document, &mut tally, &mut entries) else {
                 continue;
             };
-            if let Ok(id) = document.get_object_id("_id") {
-                // Without `createdAt`, first: as MongoDB sorts a missing field.
-                let created = document
-                    .get_datetime("createdAt")
-                    .map_or(i64::MIN, |at| at.timestamp_millis());
-                members.push((created, id));
+            if let Some(keys) = self.unique {
+                if !seen.insert(fingerprint(&kept, keys)) {
+                    tally.add(DUPLICATES);
+                }
             }
         }
+        if apply && tally.changed() {
+            drop(seen);
+            self.copy(db, progress).await?;
+        }
+        Ok(tally.changes)
     }
-    let mut others: Vec<ObjectId> = Vec::new();
-    for mut members in groups.into_values() {
-        members.sort_unstable();
-        others.extend(members.into_iter().skip(1).map(|(_, id)| id));
+
+    /// Writes the converted documents into the copy, then puts the copy in the collection's
+    /// place.
+    async fn copy(&self, db: &Database, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DbError> {
+        let copy_name = format!("{}{COPY_SUFFIX}", self.collection);
+        let copy = db.collection::<Document>(&copy_name);
+        copy.drop().await?;
+        db.create_collection(&copy_name).await?;
+        if self.unique.is_some() {
+            for spec in INDEXES
+                .iter()
+                .filter(|spec| spec.collection == self.collection && spec.unique)
+            {
+                let options = IndexOptions::builder()
+                    .name(spec.name.to_owned())
+                    .unique(true)
+                    .build();
+                copy.create_index(
+                    IndexModel::builder()
+                        .keys(spec.keys_document())
+                        .options(options)
+                        .build(),
+                )
+                .await?;
+            }
+        }
+        let entries_collection = self.entries.map(|name| db.collection::<Document>(name));
+        let mut tally = Tally::new(self.collection, self.changes);
+        let mut kept = Vec::with_capacity(BATCH);
+        // The unique keys in the batch: of twins in one insert, the server may keep either.
+        let mut batch_keys = HashSet::new();
+        let mut entries = Vec::new();
+        let mut walk = Walk::new(db, self.collection, "copied", progress).await?;
+        while let Some(document) = walk.next().await? {
+            if let Some(document) = (self.convert)(document, &mut tally, &mut entries) {
+                let first = self
+                    .unique
+                    .is_none_or(|keys| batch_keys.insert(fingerprint(&document, keys)));
+                if first {
+                    kept.push(document);
+                }
+            }
+            if kept.len() >= BATCH {
+                self.insert(&copy, std::mem::take(&mut kept)).await?;
+                batch_keys.clear();
+            }
+            if let (Some(into), true) = (&entries_collection, entries.len() >= BATCH) {
+                insert_new(into, std::mem::take(&mut entries)).await?;
+            }
+        }
+        self.insert(&copy, kept).await?;
+        if let Some(into) = &entries_collection {
+            insert_new(into, entries).await?;
+        }
+        // The swap. Until the drop, the collection is as the Node backend left it.
+        db.collection::<Document>(self.collection).drop().await?;
+        rename(db, &copy_name, self.collection).await
     }
-    let mut removed = 0;
-    for chunk in others.chunks(BATCH as usize) {
-        removed += coll
-            .delete_many(doc! { "_id": { "$in": chunk } })
-            .await?
-            .deleted_count;
-        progress(&format!("{collection}: {removed} duplicates removed"));
+
+    /// Writes converted documents into the copy; a duplicate (of a document an earlier batch
+    /// wrote) is refused by the unique index, and left out.
+    async fn insert(
+        &self,
+        copy: &Collection<Document>,
+        documents: Vec<Document>,
+    ) -> Result<(), DbError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        if self.unique.is_some() {
+            insert_new(copy, documents).await
+        } else {
+            copy.insert_many(documents).await.map(|_| ())
+        }
     }
-    Ok(Change::new(collection, WHAT, removed))
 }
 
-/// The values of `keys` in `document`, as one string: a group's key from the aggregation's `_id`
-/// and from a member alike (absent and null are the same, as in the group).
-fn group_key(document: &Document, keys: &[&str]) -> String {
-    keys.iter()
-        .map(|key| match document.get(key) {
-            None | Some(Bson::Null) => String::new(),
-            Some(value) => value.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
+/// A copy left by a run killed before its swap: dropped when the collection is still there (it
+/// is made again), renamed into its place when the kill came between the drop and the rename.
+async fn finish_swap(db: &Database, collection: &str) -> Result<(), DbError> {
+    let copy_name = format!("{collection}{COPY_SUFFIX}");
+    let names = db.list_collection_names().await?;
+    if !names.contains(&copy_name) {
+        return Ok(());
+    }
+    if names.iter().any(|name| name == collection) {
+        db.collection::<Document>(&copy_name).drop().await
+    } else {
+        rename(db, &copy_name, collection).await
+    }
 }
 
-/// The documents of a collection a batch at a time, in `_id` order: bounded memory, and a
-/// step that changes what it reads cannot make the walk skip or repeat a document.
-struct Batches<'a> {
-    collection: Collection<Document>,
+async fn rename(db: &Database, from: &str, to: &str) -> Result<(), DbError> {
+    let name = db.name();
+    db.client()
+        .database("admin")
+        .run_command(
+            doc! { "renameCollection": format!("{name}.{from}"), "to": format!("{name}.{to}") },
+        )
+        .await
+        .map(|_| ())
+}
+
+/// The counts of one collection's changes.
+struct Tally {
+    changes: Vec<Change>,
+}
+
+impl Tally {
+    fn new(collection: &'static str, whats: &[&'static str]) -> Self {
+        let changes = whats
+            .iter()
+            .map(|what| Change {
+                collection,
+                what,
+                documents: 0,
+                notes: Vec::new(),
+            })
+            .collect();
+        Tally { changes }
+    }
+
+    fn add(&mut self, what: &'static str) {
+        if let Some(change) = self.changes.iter_mut().find(|c| c.what == what) {
+            change.documents += 1;
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.changes.iter().any(|c| c.documents > 0)
+    }
+}
+
+/// A collection read once, in `_id` order: on MongoDB an index scan that streams (no sort in
+/// memory); FerretDB sorts in its own memory.
+struct Walk<'a> {
+    cursor: Cursor<Document>,
     name: &'static str,
-    projection: Option<Document>,
-    after: Option<ObjectId>,
+    verb: &'static str,
     read: u64,
     progress: &'a (dyn Fn(&str) + Sync),
 }
 
-impl<'a> Batches<'a> {
-    fn new(db: &Database, name: &'static str, progress: &'a (dyn Fn(&str) + Sync)) -> Self {
-        Batches {
-            collection: db.collection(name),
+impl<'a> Walk<'a> {
+    async fn new(
+        db: &Database,
+        name: &'static str,
+        verb: &'static str,
+        progress: &'a (dyn Fn(&str) + Sync),
+    ) -> Result<Self, DbError> {
+        let cursor = db
+            .collection::<Document>(name)
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .batch_size(BATCH as u32)
+            .await?;
+        Ok(Walk {
+            cursor,
             name,
-            projection: None,
-            after: None,
+            verb,
             read: 0,
             progress,
-        }
+        })
     }
 
-    /// Reads only these fields (and `_id`).
-    fn projection(mut self, fields: Document) -> Self {
-        self.projection = Some(fields);
-        self
-    }
-
-    async fn next(&mut self) -> Result<Option<Vec<Document>>, DbError> {
-        let filter = self
-            .after
-            .map_or_else(Document::new, |id| doc! { "_id": { "$gt": id } });
-        let mut find = self
-            .collection
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(BATCH);
-        if let Some(fields) = &self.projection {
-            find = find.projection(fields.clone());
+    async fn next(&mut self) -> Result<Option<Document>, DbError> {
+        let next = self.cursor.try_next().await?;
+        if next.is_some() {
+            self.read += 1;
+            if self.read.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(&format!("{}: {} {}", self.name, self.read, self.verb));
+            }
         }
-        let batch: Vec<Document> = find.await?.try_collect().await?;
-        let Some(last) = batch.last().and_then(|d| d.get_object_id("_id").ok()) else {
-            return Ok(None);
-        };
-        self.after = Some(last);
-        self.read += batch.len() as u64;
-        if self.read.is_multiple_of(10 * BATCH as u64) {
-            (self.progress)(&format!("{}: {} read", self.name, self.read));
-        }
-        Ok(Some(batch))
+        Ok(next)
     }
 }
 
-/// A media field stored as `{url, public_id}`, or without our asset id beside it: the URL alone,
-/// and the asset id it names. Empty when there is nothing to change.
-fn flatten_media(document: &Document, field: &str, asset_field: &str, set: &mut Document) {
-    let value = document.get(field);
-    let Some(value) = value.filter(|v| !matches!(v, Bson::Null)) else {
-        return;
-    };
-    let media = MediaField::read(Some(value));
-    if media.url.is_empty() {
-        return;
-    }
-    let has_asset = document.get_str(asset_field).is_ok_and(|id| !id.is_empty());
-    let object = matches!(value, Bson::Document(_));
-    if !object && has_asset {
-        return;
-    }
-    let url = media.url.clone();
-    if let Some(stored) = media.into_media(None) {
-        if object {
-            set.insert(field, url);
-        }
-        if !has_asset && !stored.asset_id.is_empty() {
-            set.insert(asset_field, stored.asset_id);
+/// A document's values of `keys`, hashed: two documents that share them share it.
+fn fingerprint(document: &Document, keys: &[&str]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for key in keys {
+        match document.get(key) {
+            None | Some(Bson::Null) => "".hash(&mut hasher),
+            Some(value) => value.to_string().hash(&mut hasher),
         }
     }
+    hasher.finish()
 }
 
-/// Users: `refreshToken` removed (our sessions replace it), emails lowercased unless that
-/// collides with another account's (listed instead; those log in by username), `watchHistory`
-/// into `watch_history` (the last in the array the most recent), media flattened.
-async fn convert_users(
+/// Which mixed-case emails become lowercase (user → address), and the collisions left alone: an
+/// address is lowercased unless another account has the lowercase form, or an older account
+/// (by `_id`) has the same address in another case (that one is lowercased).
+async fn plan_emails(
     db: &Database,
-    apply: bool,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<Change>, DbError> {
-    let users = db.collection::<Document>(USERS);
-    let history = db.collection::<Document>(WATCH_HISTORY);
-    let (mut tokens, mut emails, mut histories, mut media) = (0, 0, 0, 0);
-    let mut collisions = Vec::new();
-    let mut batches = Batches::new(db, USERS, progress);
-    while let Some(batch) = batches.next().await? {
-        for user in batch {
-            let Ok(id) = user.get_object_id("_id") else {
-                continue;
-            };
-            let mut set = Document::new();
-            let mut unset = Document::new();
-            if user.contains_key("refreshToken") {
-                unset.insert("refreshToken", "");
-                tokens += 1;
-            }
+) -> Result<(HashMap<ObjectId, String>, Vec<String>), DbError> {
+    let mut mixed: HashMap<String, Vec<(ObjectId, String)>> = HashMap::new();
+    let mut walk = Walk::new(db, USERS, "read (emails)", progress).await?;
+    while let Some(user) = walk.next().await? {
+        let (Ok(id), Ok(email)) = (user.get_object_id("_id"), user.get_str("email")) else {
+            continue;
+        };
+        let lower = email.to_lowercase();
+        if lower != email {
+            mixed.entry(lower).or_default().push((id, email.to_owned()));
+        }
+    }
+    let mut taken = HashSet::new();
+    if !mixed.is_empty() {
+        let mut walk = Walk::new(db, USERS, "read (emails)", progress).await?;
+        while let Some(user) = walk.next().await? {
             if let Ok(email) = user.get_str("email") {
-                let lower = email.to_lowercase();
-                if lower != email {
-                    let taken = users
-                        .find_one(doc! { "email": &lower, "_id": { "$ne": id } })
-                        .await?
-                        .is_some();
-                    if taken {
-                        collisions.push(format!(
-                            "{email} (user {id}) is {lower} once lowercased, which another \
-                             account has: both keep their emails and log in with them as stored"
-                        ));
-                    } else {
-                        set.insert("email", lower);
-                        emails += 1;
-                    }
+                if mixed.contains_key(email) {
+                    taken.insert(email.to_owned());
                 }
-            }
-            let before = set.len();
-            flatten_media(&user, "avatar", "avatarAssetId", &mut set);
-            flatten_media(&user, "coverImage", "coverImageAssetId", &mut set);
-            if set.len() > before {
-                media += 1;
-            }
-            if let Ok(watched) = user.get_array("watchHistory") {
-                histories += 1;
-                if apply {
-                    let newest = user
-                        .get_datetime("updatedAt")
-                        .map_or_else(|_| bson::DateTime::now(), |t| *t);
-                    insert_new(&history, history_entries(id, watched, newest)).await?;
-                }
-                unset.insert("watchHistory", "");
-            }
-            if apply && (!set.is_empty() || !unset.is_empty()) {
-                let mut update = Document::new();
-                if !set.is_empty() {
-                    update.insert("$set", set);
-                }
-                if !unset.is_empty() {
-                    update.insert("$unset", unset);
-                }
-                users.update_one(doc! { "_id": id }, update).await?;
             }
         }
     }
-    let mut lowercased = Change::new(USERS, "lowercase emails", emails);
-    lowercased.notes = collisions;
-    Ok(vec![
-        Change::new(USERS, "remove the old `refreshToken`", tokens),
-        lowercased,
-        Change::new(USERS, "move `watchHistory` into watch_history", histories),
-        Change::new(USERS, "flatten media and record asset ids", media),
-    ])
+    let mut lowercase = HashMap::new();
+    let mut collisions = Vec::new();
+    for (lower, accounts) in mixed {
+        let mut accounts = accounts.into_iter();
+        if !taken.contains(&lower) {
+            if let Some((id, _)) = accounts.next() {
+                lowercase.insert(id, lower.clone());
+            }
+        }
+        for (id, email) in accounts {
+            collisions.push(format!(
+                "{email} (user {id}) is {lower} once lowercased, which another account has: \
+                 both keep their emails and log in with them as stored"
+            ));
+        }
+    }
+    collisions.sort();
+    Ok((lowercase, collisions))
+}
+
+/// Users: `refreshToken` removed (our sessions replace it), the email lowercased when planned so,
+/// `watchHistory` into watch_history entries, media flattened.
+fn convert_user(
+    mut user: Document,
+    lowercase: &HashMap<ObjectId, String>,
+    tally: &mut Tally,
+    entries: &mut Vec<Document>,
+) -> Option<Document> {
+    let Ok(id) = user.get_object_id("_id") else {
+        return Some(user);
+    };
+    if user.remove("refreshToken").is_some() {
+        tally.add(REFRESH_TOKENS);
+    }
+    if let Some(lower) = lowercase.get(&id) {
+        user.insert("email", lower.as_str());
+        tally.add(EMAILS);
+    }
+    let avatar = flatten_media(&mut user, "avatar", "avatarAssetId");
+    let cover = flatten_media(&mut user, "coverImage", "coverImageAssetId");
+    if avatar || cover {
+        tally.add(USER_MEDIA);
+    }
+    if let Some(watched) = user.remove("watchHistory") {
+        tally.add(HISTORY);
+        if let Bson::Array(watched) = watched {
+            let newest = user
+                .get_datetime("updatedAt")
+                .map_or_else(|_| bson::DateTime::now(), |t| *t);
+            entries.extend(history_entries(id, &watched, newest));
+        }
+    }
+    Some(user)
 }
 
 /// Videos: media flattened with asset ids, missing `isPublished` (true) and `views` (0) filled.
-async fn convert_videos(
-    db: &Database,
-    apply: bool,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<Change, DbError> {
-    let videos = db.collection::<Document>(VIDEOS);
-    let mut changed = 0;
-    let mut batches = Batches::new(db, VIDEOS, progress);
-    while let Some(batch) = batches.next().await? {
-        for video in batch {
-            let Ok(id) = video.get_object_id("_id") else {
-                continue;
-            };
-            let mut set = Document::new();
-            flatten_media(&video, "videoFile", "videoFileAssetId", &mut set);
-            flatten_media(&video, "thumbnail", "thumbnailAssetId", &mut set);
-            if !video.contains_key("isPublished") {
-                set.insert("isPublished", true);
-            }
-            if !video.contains_key("views") {
-                set.insert("views", 0i64);
-            }
-            if set.is_empty() {
-                continue;
-            }
-            changed += 1;
-            if apply {
-                videos
-                    .update_one(doc! { "_id": id }, doc! { "$set": set })
-                    .await?;
-            }
-        }
+fn convert_video(mut video: Document, tally: &mut Tally) -> Document {
+    let file = flatten_media(&mut video, "videoFile", "videoFileAssetId");
+    let thumbnail = flatten_media(&mut video, "thumbnail", "thumbnailAssetId");
+    let mut filled = false;
+    if !video.contains_key("isPublished") {
+        video.insert("isPublished", true);
+        filled = true;
     }
-    Ok(Change::new(
-        VIDEOS,
-        "flatten media, record asset ids, fill `isPublished` and `views`",
-        changed,
-    ))
+    if !video.contains_key("views") {
+        video.insert("views", 0i64);
+        filled = true;
+    }
+    if file || thumbnail || filled {
+        tally.add(VIDEO_FIELDS);
+    }
+    video
 }
 
 /// Playlists: the `videos` array into playlist_videos entries, in its order.
-async fn convert_playlists(
-    db: &Database,
-    apply: bool,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<Change, DbError> {
-    let playlists = db.collection::<Document>(PLAYLISTS);
-    let entries = db.collection::<Document>(PLAYLIST_VIDEOS);
-    let mut changed = 0;
-    let mut batches = Batches::new(db, PLAYLISTS, progress);
-    while let Some(batch) = batches.next().await? {
-        for playlist in batch {
-            let (Ok(id), Ok(videos)) =
-                (playlist.get_object_id("_id"), playlist.get_array("videos"))
-            else {
-                continue;
-            };
-            changed += 1;
-            if !apply {
-                continue;
-            }
-            let created = playlist
-                .get_datetime("createdAt")
-                .map_or_else(|_| bson::DateTime::now(), |t| *t);
-            insert_new(&entries, playlist_entries(id, videos, created)).await?;
-            playlists
-                .update_one(doc! { "_id": id }, doc! { "$unset": { "videos": "" } })
-                .await?;
+fn convert_playlist(
+    mut playlist: Document,
+    tally: &mut Tally,
+    entries: &mut Vec<Document>,
+) -> Document {
+    let Some(videos) = playlist.remove("videos") else {
+        return playlist;
+    };
+    tally.add(PLAYLIST_ENTRIES);
+    if let (Ok(id), Bson::Array(videos)) = (playlist.get_object_id("_id"), videos) {
+        let created = playlist
+            .get_datetime("createdAt")
+            .map_or_else(|_| bson::DateTime::now(), |t| *t);
+        entries.extend(playlist_entries(id, &videos, created));
+    }
+    playlist
+}
+
+/// Likes: the original's name their target by one of `video`, `comment`, `tweet`; ours also
+/// carry `target` (`video:<id>`, ...), which the unique index and every count use, and a video
+/// like its video's owner. A like of nothing (no target, or one that is not an id: the original
+/// never checked) or by nobody goes.
+fn convert_like(
+    mut like: Document,
+    owners: &HashMap<ObjectId, ObjectId>,
+    tally: &mut Tally,
+) -> Option<Document> {
+    if like.get_object_id("likedBy").is_err() {
+        tally.add(INCOMPLETE_LIKES);
+        return None;
+    }
+    if like.contains_key("target") {
+        return Some(like);
+    }
+    if let Ok(video) = like.get_object_id("video") {
+        like.insert("target", format!("video:{}", video.to_hex()));
+        if let Some(owner) = owners.get(&video) {
+            like.insert("videoOwner", owner);
+        }
+    } else if let Ok(comment) = like.get_object_id("comment") {
+        like.insert("target", format!("comment:{}", comment.to_hex()));
+    } else if let Ok(tweet) = like.get_object_id("tweet") {
+        like.insert("target", format!("tweet:{}", tweet.to_hex()));
+    } else {
+        tally.add(INCOMPLETE_LIKES);
+        return None;
+    }
+    tally.add(LIKE_TARGETS);
+    Some(like)
+}
+
+/// Every video's owner, read once (likes of a video record it).
+async fn video_owners(db: &Database) -> Result<HashMap<ObjectId, ObjectId>, DbError> {
+    let mut videos = db
+        .collection::<Document>(VIDEOS)
+        .find(doc! {})
+        .projection(doc! { "owner": 1 })
+        .batch_size(BATCH as u32)
+        .await?;
+    let mut owners = HashMap::new();
+    while let Some(video) = videos.try_next().await? {
+        if let (Ok(id), Ok(owner)) = (video.get_object_id("_id"), video.get_object_id("owner")) {
+            owners.insert(id, owner);
         }
     }
-    Ok(Change::new(
-        PLAYLISTS,
-        "move the `videos` arrays into playlist_videos, in order",
-        changed,
-    ))
+    Ok(owners)
+}
+
+/// A media field stored as `{url, public_id}`, or without our asset id beside it, becomes the URL
+/// alone and the asset id it names. Answers whether anything changed.
+fn flatten_media(document: &mut Document, field: &str, asset_field: &str) -> bool {
+    let Some(value) = document.get(field).filter(|v| !matches!(v, Bson::Null)) else {
+        return false;
+    };
+    let object = matches!(value, Bson::Document(_));
+    let has_asset = document.get_str(asset_field).is_ok_and(|id| !id.is_empty());
+    if !object && has_asset {
+        return false;
+    }
+    let media = MediaField::read(Some(value));
+    let url = media.url.clone();
+    let Some(stored) = media.into_media(None) else {
+        return false;
+    };
+    let mut changed = false;
+    if object {
+        document.insert(field, url);
+        changed = true;
+    }
+    if !has_asset && !stored.asset_id.is_empty() {
+        document.insert(asset_field, stored.asset_id);
+        changed = true;
+    }
+    changed
 }
 
 /// A user's `watchHistory` (the most recent last) as watch_history entries a second apart, the
@@ -580,16 +604,16 @@ fn playlist_entries(playlist: ObjectId, videos: &[Bson], created: bson::DateTime
         .collect()
 }
 
-/// Inserts `entries`, leaving those their collection's unique index says are there already
-/// (written by an interrupted run, or since, by the server).
+/// Inserts `documents`, leaving those a unique index says are there already (written by an
+/// interrupted run, or since, by the server).
 async fn insert_new(
     collection: &Collection<Document>,
-    entries: Vec<Document>,
+    documents: Vec<Document>,
 ) -> Result<(), DbError> {
-    if entries.is_empty() {
+    if documents.is_empty() {
         return Ok(());
     }
-    match collection.insert_many(entries).ordered(false).await {
+    match collection.insert_many(documents).ordered(false).await {
         Err(err) if !only_duplicate_keys(&err) => Err(err),
         _ => Ok(()),
     }

@@ -296,11 +296,7 @@ async fn ensure(
 /// One index per command: FerretDB 1.24 drops the connection (an internal panic) when a single
 /// createIndexes names several indexes that already exist, i.e. on every restart.
 async fn create_index(db: &Database, spec: &IndexSpec) -> Result<(), PrepareError> {
-    let keys: Document = spec
-        .keys
-        .iter()
-        .map(|(field, direction)| ((*field).to_owned(), bson::Bson::Int32(*direction)))
-        .collect();
+    let keys = spec.keys_document();
     let options = IndexOptions::builder()
         .name(spec.name.to_owned())
         .unique(spec.unique.then_some(true))

@@ -169,3 +169,56 @@ async fn migrate_lowercases_emails_but_lists_those_that_would_collide() {
         "and the collision is still reported"
     );
 }
+
+/// A run killed between dropping a collection and renaming its converted copy into its place
+/// leaves the copy alone; the next run puts it in place. A copy left beside its collection (a
+/// run killed while copying) is made again.
+#[tokio::test]
+async fn migrate_finishes_a_swap_a_killed_run_left_half_done() {
+    let db = empty_database().await;
+    let user = ObjectId::new();
+    let like = doc! { "_id": ObjectId::new(), "likedBy": user, "tweet": ObjectId::new() };
+    let mut converted = like.clone();
+    converted.insert(
+        "target",
+        format!("tweet:{}", like.get_object_id("tweet").unwrap()),
+    );
+    db.collection::<Document>("likes__migrating")
+        .insert_one(&converted)
+        .await
+        .unwrap();
+    let subscription = doc! { "subscriber": user, "channel": ObjectId::new() };
+    db.collection::<Document>("subscriptions")
+        .insert_many([subscription.clone(), subscription])
+        .await
+        .unwrap();
+    db.collection::<Document>("subscriptions__migrating")
+        .insert_one(doc! { "half": "a copy" })
+        .await
+        .unwrap();
+    let quiet = |_: &str| {};
+    mongo::migrate::migrate(&db, true, &quiet).await.unwrap();
+    let likes: Vec<Document> = db
+        .collection::<Document>("likes")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(likes, [converted]);
+    let subscriptions = db.collection::<Document>("subscriptions");
+    assert_eq!(subscriptions.count_documents(doc! {}).await.unwrap(), 1);
+    assert_eq!(
+        subscriptions
+            .count_documents(doc! { "half": { "$exists": true } })
+            .await
+            .unwrap(),
+        0
+    );
+    let names = db.list_collection_names().await.unwrap();
+    assert!(
+        !names.iter().any(|n| n.ends_with("__migrating")),
+        "{names:?}"
+    );
+}
