@@ -18,7 +18,9 @@ pub const ACCESS_COOKIE: &str = "accessToken";
 pub const REFRESH_COOKIE: &str = "refreshToken";
 
 /// The authenticated caller: an access token from the `accessToken` cookie or an
-/// `Authorization: Bearer` header, valid, and of a session that is still live.
+/// `Authorization: Bearer` header, valid, and of a session that is still live. The cookie is
+/// tried first, as the original reads it, then the header; the first that verifies wins, so a
+/// stale header beside a fresh cookie (or the other way round) still signs the caller in.
 pub struct AuthUser(pub Caller);
 
 impl FromRequest for AuthUser {
@@ -27,24 +29,29 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = match bearer_token(req) {
-            Some(token) => Ok(Some(token)),
-            None => match (req.cookie(ACCESS_COOKIE), &state) {
-                (Some(cookie), Some(state)) => state
-                    .cookies
-                    .refuse_cross_site(req)
-                    .map(|()| Some(cookie.value().to_owned())),
-                (cookie, _) => Ok(cookie.map(|c| c.value().to_owned())),
-            },
-        };
+        let mut failure = ApiError::unauthorized("Unauthorized request");
+        let mut tokens = Vec::with_capacity(2);
+        if let Some(cookie) = req.cookie(ACCESS_COOKIE) {
+            match state.as_ref().map(|s| s.cookies.refuse_cross_site(req)) {
+                Some(Err(refused)) => failure = refused,
+                _ => tokens.push(cookie.value().to_owned()),
+            }
+        }
+        tokens.extend(bearer_token(req));
         Box::pin(async move {
-            let token = token?.ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
             let state = state.ok_or_else(|| {
                 ApiError::from(videotube_domain::Error::internal(
                     "AuthUser used in an app without AppState",
                 ))
             })?;
-            Ok(AuthUser(state.services.users.authenticate(&token).await?))
+            for token in tokens {
+                match state.services.users.authenticate(&token).await {
+                    Ok(caller) => return Ok(AuthUser(caller)),
+                    Err(err @ videotube_domain::Error::Unauthorized(_)) => failure = err.into(),
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            Err(failure)
         })
     }
 }

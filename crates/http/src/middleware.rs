@@ -21,6 +21,18 @@ use crate::startup::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// HEAD is answered as GET without the body (players, caches and link checkers send it): the
+/// request is routed as GET, and the connection, which knows it was HEAD, sends the headers alone.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
+
 /// Makes the request's public origin (`origin::PublicOrigin`) and the media link signer known
 /// to whatever builds the answer: media URLs and `Link` headers are made absolute against it.
 pub async fn with_origin(

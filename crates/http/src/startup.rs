@@ -29,7 +29,7 @@ use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaS
 use crate::api::{error_body, ApiError, TOTAL_COUNT};
 use crate::auth::CookiePolicy;
 use crate::config::{self, Settings};
-use crate::middleware::{finish_response, with_origin, REQUEST_ID};
+use crate::middleware::{finish_response, head_as_get, with_origin, REQUEST_ID};
 use crate::origin::PublicOrigin;
 use crate::routes;
 use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
@@ -323,6 +323,10 @@ fn http_server(
     };
     let server = HttpServer::new(move || {
         App::new()
+            // Express's default routing ignores a trailing slash, and clients written for the
+            // original send both forms; the route table (and the OpenAPI document) stays one form.
+            .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(head_as_get))
             .wrap(actix_web::middleware::from_fn(with_origin))
             .wrap(actix_web::middleware::from_fn(guard_bodies))
             .wrap(cors(&cors_origins))

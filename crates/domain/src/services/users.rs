@@ -256,6 +256,12 @@ impl UserService {
         }
     }
 
+    /// Whether `token` is a refresh token this server signed, unexpired (whether its session
+    /// still stands is for `refresh`): how a caller picks among the tokens a request carries.
+    pub fn is_refresh_token(&self, token: &str) -> bool {
+        self.tokens.verify(TokenKind::Refresh, token).is_ok()
+    }
+
     /// Trades a refresh token for a new pair, rotating the session's token. Presenting a token the
     /// session no longer holds means it was copied: the whole session is revoked, except for the
     /// token replaced within the grace period, which parallel requests of one client still carry.

@@ -5,6 +5,7 @@ mod account;
 mod binary;
 mod catalogue;
 mod channels;
+mod clients;
 mod cloudinary;
 mod comments;
 mod dashboard;

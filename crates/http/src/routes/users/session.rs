@@ -140,7 +140,8 @@ pub(super) async fn logout(
 }
 
 /// The token comes from the `refreshToken` cookie or from a JSON body `{"refreshToken": "..."}`,
-/// as in the original; an empty body is fine when the cookie is there.
+/// as in the original (the cookie when both are refresh tokens); an empty body is fine when the
+/// cookie is there.
 #[utoipa::path(
     post, path = "/api/v1/users/refresh-token", security(()),
     request_body(content = Option<RefreshRequest>, description = "Optional when the refreshToken cookie is sent"),
@@ -166,12 +167,15 @@ pub(super) async fn refresh_token(
         .cookie(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
         .filter(|t| !t.is_empty());
-    if from_cookie.is_some() {
-        state.cookies.refuse_cross_site(&req)?;
-    }
-    let token = from_cookie
-        .or(from_body)
-        .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?;
+    // The cookie first, as the original reads it, then the body: the first that is a refresh
+    // token this server signed (a spent one included: presenting it is what reuse detection is for).
+    let token = match from_cookie {
+        Some(cookie) if from_body.is_none() || state.services.users.is_refresh_token(&cookie) => {
+            state.cookies.refuse_cross_site(&req)?;
+            cookie
+        }
+        _ => from_body.ok_or_else(|| ApiError::unauthorized("Unauthorized request"))?,
+    };
     let tokens = state
         .services
         .users

@@ -1,0 +1,142 @@
+//! What clients written for the Node backend expect of routing (issue 14).
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{body_of, spawn_app};
+
+/// Express matches `/videos/` as `/videos` (non-strict routing, the original's default), and
+/// front ends and Postman collections send both.
+#[tokio::test]
+async fn every_route_also_matches_with_a_trailing_slash() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let tweet = app
+        .post_json_authed("/tweets/", &ada.access, json!({ "content": "Hello" }))
+        .await;
+    assert_eq!(tweet.status(), StatusCode::CREATED);
+    let playlist = app
+        .post_json_authed(
+            "/playlist/",
+            &ada.access,
+            json!({ "name": "Mine", "description": "All of it" }),
+        )
+        .await;
+    assert_eq!(playlist.status(), StatusCode::CREATED);
+    let id = body_of(playlist).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let found = app
+        .get_authed(&format!("/playlist/{id}/"), &ada.access)
+        .await;
+    assert_eq!(found.status(), StatusCode::OK);
+    let videos = app.get_authed("/videos/?query=hello", &ada.access).await;
+    assert_eq!(videos.status(), StatusCode::OK);
+    // Reaches the upload's own checks (no file), not "Route not found".
+    let publish = app.send(Method::POST, "/videos/", &ada.access).await;
+    assert_eq!(publish.status(), StatusCode::BAD_REQUEST);
+    let unknown = app.get_authed("/no-such-route/", &ada.access).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+/// The original reads the `accessToken` cookie before the `Authorization` header; front ends
+/// written for it keep a stale header beside a fresh cookie. The first that verifies wins.
+#[tokio::test]
+async fn a_fresh_cookie_beside_a_stale_bearer_header_signs_in_and_the_other_way_round() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let stale = app.signed_up("bob").await;
+    let res = app.send(Method::POST, "/users/logout", &stale.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let me = |cookie: String, bearer: String| {
+        app.client
+            .get(app.url("/users/current-user"))
+            .header("cookie", format!("accessToken={cookie}"))
+            .header("authorization", format!("Bearer {bearer}"))
+            .send()
+    };
+    for (cookie, bearer) in [
+        (ada.access.clone(), stale.access.clone()),
+        (stale.access.clone(), ada.access.clone()),
+        (ada.access.clone(), "garbage".to_owned()),
+        ("garbage".to_owned(), ada.access.clone()),
+    ] {
+        let res = me(cookie, bearer).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(body_of(res).await["data"]["username"], "ada");
+    }
+    let res = me(stale.access.clone(), "garbage".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The refresh token likewise: the cookie, then the body, the first that is a refresh token.
+#[tokio::test]
+async fn a_broken_refresh_cookie_beside_a_good_body_token_refreshes() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let refresh = |cookie: &str, body: serde_json::Value| {
+        app.client
+            .post(app.url("/users/refresh-token"))
+            .header("cookie", format!("refreshToken={cookie}"))
+            .json(&body)
+            .send()
+    };
+    let res = refresh("garbage", json!({ "refreshToken": ada.refresh }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let next = body_of(res).await["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = refresh(&next, json!({ "refreshToken": "garbage" }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the cookie, when it is one");
+    let res = refresh("garbage", json!({ "refreshToken": "garbage" }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// HEAD on any GET route answers GET's status and headers without the body; `/media` too.
+#[tokio::test]
+async fn head_is_answered_wherever_get_is_without_a_body() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let avatar = ada.user["avatar"].as_str().unwrap().to_owned();
+    let urls = [
+        app.url("/healthcheck"),
+        app.url("/users/current-user"),
+        app.url("/videos"),
+        avatar,
+    ];
+    for url in urls {
+        let get = app
+            .client
+            .get(&url)
+            .bearer_auth(&ada.access)
+            .send()
+            .await
+            .unwrap();
+        let head = app
+            .client
+            .head(&url)
+            .bearer_auth(&ada.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status(), "{url}");
+        for name in ["content-type", "content-length"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "{url}: {name}"
+            );
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{url}");
+    }
+}
