@@ -308,7 +308,8 @@ pub trait WatchHistoryRepository: Send + Sync {
         page: PageRequest,
         after: Option<&Cursor>,
     ) -> Result<Page<Id>, RepoError>;
-    async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError>;
+    /// Removes the video from the user's history; answers whether it was there.
+    async fn forget(&self, user: Id, video: Id) -> Result<bool, RepoError>;
     async fn clear(&self, user: Id) -> Result<(), RepoError>;
     /// Every entry and view record of a deleted video.
     async fn remove_video(&self, video: Id) -> Result<(), RepoError>;

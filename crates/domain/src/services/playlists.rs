@@ -90,6 +90,9 @@ impl PlaylistService {
         after: Option<&Cursor>,
     ) -> Result<Page<PlaylistSummary>, Error> {
         let found = self.playlists.by_owner(user, page, after).await?;
+        if found.items.is_empty() && self.users.find_by_id(user).await?.is_none() {
+            return Err(Error::NotFound("User not found"));
+        }
         let ids: Vec<Id> = found.items.iter().map(|p| p.id).collect();
         let entries = if ids.is_empty() {
             HashMap::new()

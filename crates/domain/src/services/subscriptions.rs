@@ -63,6 +63,8 @@ impl SubscriptionService {
         after: Option<&Cursor>,
     ) -> Result<Page<UserSummary>, Error> {
         let ids = self.subscriptions.subscribers(channel, page, after).await?;
+        self.exists_if_empty(&ids, channel, "Channel not found")
+            .await?;
         self.summaries(ids).await
     }
 
@@ -77,7 +79,22 @@ impl SubscriptionService {
             .subscriptions
             .subscriptions(subscriber, page, after)
             .await?;
+        self.exists_if_empty(&ids, subscriber, "User not found")
+            .await?;
         self.summaries(ids).await
+    }
+
+    /// An empty page of an absent user's list is a 404: one more query, on empty pages only.
+    async fn exists_if_empty(
+        &self,
+        ids: &Page<Id>,
+        user: Id,
+        absent: &'static str,
+    ) -> Result<(), Error> {
+        if ids.items.is_empty() && self.users.find_by_id(user).await?.is_none() {
+            return Err(Error::NotFound(absent));
+        }
+        Ok(())
     }
 
     /// The users of a page of ids, in the page's order, in one query.

@@ -62,11 +62,10 @@ impl TweetService {
             .map(|t| LikeTarget::Tweet(t.id))
             .collect();
         let likes = LikeStates::load(self.likes.as_ref(), viewer, &targets).await?;
-        let owner = if found.items.is_empty() {
-            None
-        } else {
-            self.users.summaries(&[user]).await?.pop()
+        let Some(owner) = self.users.summaries(&[user]).await?.pop() else {
+            return Err(Error::NotFound("User not found"));
         };
+        let owner = Some(owner);
         Ok(found.map(|tweet| {
             let (likes, is_liked) = likes.of(LikeTarget::Tweet(tweet.id));
             TweetView {

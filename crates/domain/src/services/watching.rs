@@ -75,7 +75,11 @@ impl WatchService {
 
     #[tracing::instrument(name = "WatchService::forget", skip_all)]
     pub async fn forget(&self, user: Id, video: Id) -> Result<(), Error> {
-        Ok(self.history.forget(user, video).await?)
+        if self.history.forget(user, video).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("Video not in the watch history"))
+        }
     }
 
     #[tracing::instrument(name = "WatchService::clear_history", skip_all)]

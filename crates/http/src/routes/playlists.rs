@@ -200,7 +200,7 @@ async fn get(
 #[utoipa::path(
     get, path = "/api/v1/playlist/user/{userId}",
     params(ListQuery),
-    responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Vec<PlaylistListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
+    responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Vec<PlaylistListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such user", body = ErrorEnvelope)),
 )]
 async fn by_user(
     req: HttpRequest,

@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{respond, respond_list, ApiError, Envelope};
+use crate::api::{respond, respond_list, ApiError, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::routes::views::OwnerView;
 use crate::routes::Endpoint;
@@ -62,7 +62,7 @@ async fn toggle(
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/c/{channelId}",
     params(ListQuery),
-    responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
+    responses((status = 200, description = "The channel's subscribers, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such channel", body = ErrorEnvelope)),
 )]
 async fn subscribers(
     req: HttpRequest,
@@ -89,7 +89,7 @@ async fn subscribers(
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/u/{subscriberId}",
     params(ListQuery),
-    responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
+    responses((status = 200, description = "The channels the user follows, newest first", body = Envelope<Vec<OwnerView>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such user", body = ErrorEnvelope)),
 )]
 async fn subscribed_to(
     req: HttpRequest,

@@ -103,7 +103,7 @@ async fn create(
 #[utoipa::path(
     get, path = "/api/v1/tweets/user/{userId}",
     params(ListQuery),
-    responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Vec<TweetListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)")))),
+    responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Vec<TweetListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such user", body = ErrorEnvelope)),
 )]
 async fn by_user(
     req: HttpRequest,

@@ -140,3 +140,37 @@ async fn head_is_answered_wherever_get_is_without_a_body() {
         assert!(head.bytes().await.unwrap().is_empty(), "{url}");
     }
 }
+
+/// A list of a user who does not exist is a 404, as any absent id is, not an empty list; so is
+/// taking out of the history a video that is not in it.
+#[tokio::test]
+async fn absent_parents_are_404_on_lists_and_deletes() {
+    const ABSENT: &str = "0123456789abcdef01234567";
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let id = ada.user["_id"].as_str().unwrap();
+    let lists = |user: &str| {
+        [
+            format!("/playlist/user/{user}"),
+            format!("/subscriptions/c/{user}"),
+            format!("/subscriptions/u/{user}"),
+            format!("/tweets/user/{user}"),
+        ]
+    };
+    for path in lists(ABSENT) {
+        let res = app.get_authed(&path, &ada.access).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in lists(id) {
+        let res = app.get_authed(&path, &ada.access).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}: empty, but there");
+    }
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/users/history/{ABSENT}"),
+            &ada.access,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

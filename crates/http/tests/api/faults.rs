@@ -250,8 +250,8 @@ async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
             ),
             ("APP_CLOUDINARY__API_BASE", cloudinary.uri()),
             ("APP_CLOUDINARY__TIMEOUT_SECONDS", "300".into()),
-            ("APP_APPLICATION__SHUTDOWN_TIMEOUT_SECONDS", "2".into()),
-            ("APP_AUTH__BCRYPT_COST", "10".into()),
+            ("APP_APPLICATION__SHUTDOWN_TIMEOUT_SECONDS", "5".into()),
+            ("APP_AUTH__BCRYPT_COST", "12".into()),
         ],
     )
     .await;
@@ -273,7 +273,9 @@ async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // Logins at bcrypt cost 10 keep the server busy for a while.
+    // Logins at bcrypt cost 12 keep the server busy for about a second; they are given 400 ms
+    // to be read (on a busy machine 100 ms was not always enough for all eight to arrive, and one
+    // that arrives after the signal is refused, rightly), then the server is stopped under them.
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
             let (client, api) = (client.clone(), server.api.clone());
@@ -287,7 +289,7 @@ async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let stopping = Instant::now();
     let db = server.db.clone();
     let (status, log) = server.terminate(Duration::from_secs(15));

@@ -262,6 +262,9 @@ async fn a_users_playlists_show_counts_and_the_first_visible_thumbnail() {
     let res = app
         .get_authed(&format!("/playlist/user/{ABSENT}"), &viewer.access)
         .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "no such user");
+    let own = format!("/playlist/user/{}", viewer.user["_id"].as_str().unwrap());
+    let res = app.get_authed(&own, &viewer.access).await;
     assert_eq!(listed(res).await.total, 0, "a user without playlists");
 }
 

@@ -147,12 +147,12 @@ impl WatchHistoryRepository for MongoWatchHistoryRepository {
     }
 
     #[tracing::instrument(name = "watch_history.forget", skip_all)]
-    async fn forget(&self, user: Id, video: Id) -> Result<(), RepoError> {
+    async fn forget(&self, user: Id, video: Id) -> Result<bool, RepoError> {
         self.history
             .delete_one(doc! { "user": oid(user), "video": oid(video) })
             .within(self.limit)
             .await
-            .map(drop)
+            .map(|deleted| deleted.deleted_count > 0)
     }
 
     #[tracing::instrument(name = "watch_history.clear", skip_all)]

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::{respond, respond_list, ApiError, Empty, Envelope};
+use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::routes::views::{video_with_owner, VideoView};
 use crate::routes::{parse_id, ListQuery};
@@ -54,7 +54,10 @@ pub(super) async fn clear_history(
 
 #[utoipa::path(
     delete, path = "/api/v1/users/history/{videoId}",
-    responses((status = 200, description = "Removed (or was not there)", body = Envelope<Empty>)),
+    responses(
+        (status = 200, description = "Removed", body = Envelope<Empty>),
+        (status = 404, description = "Not in the caller's watch history", body = ErrorEnvelope),
+    ),
 )]
 pub(super) async fn forget_watch(
     state: web::Data<AppState>,
