@@ -74,9 +74,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// A validation failure. Its message names the fields, because many front ends show
+    /// `message` alone: "fullName is required", "fullName and email are required; username must
+    /// be ...". `errors` keeps one entry per field.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         Error::Validation {
-            message: "Validation failed".into(),
+            message: summary(&errors),
             errors,
         }
     }
@@ -111,5 +114,85 @@ fn duplicate_conflict(field: UniqueField) -> Error {
     Error::Conflict {
         message: message.into(),
         errors,
+    }
+}
+
+/// The errors as one sentence: fields with the same message named together, in order.
+fn summary(errors: &[FieldError]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for error in errors {
+        match groups
+            .iter_mut()
+            .find(|(message, _)| *message == error.message)
+        {
+            Some((_, fields)) if fields.contains(&error.field) => {}
+            Some((_, fields)) => fields.push(error.field),
+            None => groups.push((&error.message, vec![error.field])),
+        }
+    }
+    if groups.is_empty() {
+        return "Validation failed".into();
+    }
+    groups
+        .iter()
+        .map(|(message, fields)| {
+            let names = match fields.split_last() {
+                Some((last, [])) => (*last).to_owned(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            // "is required" reads after the names; "you cannot ..." reads after a colon.
+            let predicate = ["is ", "must ", "may ", "cannot ", "has "]
+                .iter()
+                .any(|verb| message.starts_with(verb));
+            match message.strip_prefix("is ") {
+                Some(rest) if fields.len() > 1 => format!("{names} are {rest}"),
+                _ if predicate => format!("{names} {message}"),
+                _ => format!("{names}: {message}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(errors: &[(&'static str, &str)]) -> String {
+        let errors = errors
+            .iter()
+            .map(|(field, message)| FieldError::new(field, *message))
+            .collect();
+        match Error::invalid(errors) {
+            Error::Validation { message, .. } => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn validation_messages_name_their_fields() {
+        assert_eq!(
+            message(&[("fullName", "is required")]),
+            "fullName is required"
+        );
+        assert_eq!(
+            message(&[("fullName", "is required"), ("email", "is required")]),
+            "fullName and email are required"
+        );
+        assert_eq!(
+            message(&[
+                ("fullName", "is required"),
+                ("username", "must be 3 to 30 characters"),
+                ("email", "is required"),
+                ("password", "is required"),
+            ]),
+            "fullName, email and password are required; username must be 3 to 30 characters"
+        );
+        assert_eq!(
+            message(&[("channelId", "you cannot subscribe to your own channel")]),
+            "channelId: you cannot subscribe to your own channel"
+        );
+        assert_eq!(message(&[]), "Validation failed");
     }
 }

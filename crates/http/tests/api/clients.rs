@@ -174,3 +174,36 @@ async fn absent_parents_are_404_on_lists_and_deletes() {
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+/// Front ends show `message` alone: it names the fields (`errors[]` still lists them one by one).
+#[tokio::test]
+async fn validation_messages_name_the_fields() {
+    let app = spawn_app().await;
+    let register = |form: reqwest::multipart::Form| {
+        app.client
+            .post(app.url("/users/register"))
+            .multipart(form)
+            .send()
+    };
+    let avatar = || {
+        reqwest::multipart::Part::bytes(crate::helpers::PNG.to_vec())
+            .file_name("a.png")
+            .mime_str("image/png")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("username", "ada")
+        .text("email", "ada@example.com")
+        .text("password", "long enough password")
+        .part("avatar", avatar());
+    let res = register(form).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_of(res).await["message"], "fullName is required");
+    let form = reqwest::multipart::Form::new()
+        .text("username", "ada")
+        .text("password", "long enough password")
+        .part("avatar", avatar());
+    let body = body_of(register(form).await.unwrap()).await;
+    assert_eq!(body["message"], "fullName and email are required");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+}
