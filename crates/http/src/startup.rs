@@ -454,6 +454,13 @@ impl Services {
                 first_backoff: Duration::from_secs(media.job_backoff_seconds),
             },
         );
+        let watching = Arc::new(WatchService::new(
+            videos.clone(),
+            history,
+            users.clone(),
+            likes.clone(),
+            subscriptions.clone(),
+        ));
         Ok(Services {
             users: Arc::new(user_service),
             channels: ChannelService::new(users.clone(), subscriptions.clone()),
@@ -468,7 +475,7 @@ impl Services {
             ),
             likes: LikeService::new(likes, videos.clone(), comments, tweets, users.clone()),
             playlists: PlaylistService::new(playlists, videos.clone(), users.clone()),
-            watching: Arc::new(WatchService::new(videos, history, users)),
+            watching,
             videos: video_service,
             jobs: Arc::new(job_service),
             bell,

@@ -5,8 +5,11 @@ use chrono::Utc;
 
 use super::{visible_in_order, visible_video, VideoWithOwner};
 use crate::error::Error;
+use crate::like::LikeTarget;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::ports::{UserRepository, VideoRepository, WatchHistoryRepository};
+use crate::ports::{
+    LikeRepository, SubscriptionRepository, UserRepository, VideoRepository, WatchHistoryRepository,
+};
 use crate::video::VideoStatus;
 use crate::Id;
 
@@ -18,6 +21,18 @@ pub struct WatchService {
     videos: Arc<dyn VideoRepository>,
     history: Arc<dyn WatchHistoryRepository>,
     users: Arc<dyn UserRepository>,
+    likes: Arc<dyn LikeRepository>,
+    subscriptions: Arc<dyn SubscriptionRepository>,
+}
+
+/// The watch page: the video and its owner, with what a player page shows beside them.
+pub struct WatchPage {
+    pub video: VideoWithOwner,
+    pub likes: u64,
+    pub is_liked: bool,
+    /// The owner's subscribers, and whether the viewer is one.
+    pub subscribers: u64,
+    pub is_subscribed: bool,
 }
 
 impl WatchService {
@@ -25,18 +40,24 @@ impl WatchService {
         videos: Arc<dyn VideoRepository>,
         history: Arc<dyn WatchHistoryRepository>,
         users: Arc<dyn UserRepository>,
+        likes: Arc<dyn LikeRepository>,
+        subscriptions: Arc<dyn SubscriptionRepository>,
     ) -> Self {
         Self {
             videos,
             history,
             users,
+            likes,
+            subscriptions,
         }
     }
 
-    /// The watch page: the video with its owner. A ready video counts a view (once per viewer
-    /// within 30 minutes) and moves to the top of the viewer's history.
+    /// The watch page: the video with its owner, its likes and the owner's subscribers, and
+    /// whether the viewer likes it and subscribes. A ready video counts a view (once per viewer
+    /// within 30 minutes) and moves to the top of the viewer's history. The owner, the counts and
+    /// the viewer's state are four queries, sent together.
     #[tracing::instrument(name = "WatchService::watch", skip_all)]
-    pub async fn watch(&self, viewer: Id, id: Id) -> Result<VideoWithOwner, Error> {
+    pub async fn watch(&self, viewer: Id, id: Id) -> Result<WatchPage, Error> {
         let mut video = visible_video(self.videos.as_ref(), viewer, id)
             .await?
             .ok_or(Error::NotFound("Video not found"))?;
@@ -49,8 +70,28 @@ impl WatchService {
             self.videos.add_view(id).await?;
             video.views += 1;
         }
-        let owner = self.users.summaries(&[video.owner]).await?.pop();
-        Ok(VideoWithOwner { video, owner })
+        let target = LikeTarget::Video(id);
+        let (mut owner, likes, is_liked, (subscribers, is_subscribed)) =
+            futures_util::future::try_join4(
+                self.users.summaries(&[video.owner]),
+                self.likes.counts(&[target]),
+                self.likes.is_liked(viewer, target),
+                futures_util::future::try_join(
+                    self.subscriptions.counts(video.owner),
+                    self.subscriptions.is_subscribed(viewer, video.owner),
+                ),
+            )
+            .await?;
+        Ok(WatchPage {
+            likes: likes.get(&target).copied().unwrap_or(0),
+            is_liked,
+            subscribers: subscribers.subscribers,
+            is_subscribed,
+            video: VideoWithOwner {
+                owner: owner.pop(),
+                video,
+            },
+        })
     }
 
     /// The viewer's history, newest first, without videos that are gone or hidden since (the

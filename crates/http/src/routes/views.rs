@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 use videotube_domain::media::StoredMedia;
+use videotube_domain::services::watching::WatchPage;
 use videotube_domain::services::VideoWithOwner;
 use videotube_domain::user::UserSummary;
 use videotube_domain::video::{Video, VideoStatus};
@@ -19,6 +20,12 @@ pub struct OwnerView<'a> {
     username: &'a str,
     #[serde(serialize_with = "crate::origin::media_url")]
     avatar: &'a str,
+    /// On the watch page only: the owner's subscribers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscribers_count: Option<u64>,
+    /// On the watch page only: whether the caller subscribes to the owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_subscribed: Option<bool>,
 }
 
 impl<'a> From<&'a UserSummary> for OwnerView<'a> {
@@ -28,6 +35,8 @@ impl<'a> From<&'a UserSummary> for OwnerView<'a> {
             full_name: user.full_name.as_str(),
             username: user.username.as_str(),
             avatar: &user.avatar_url,
+            subscribers_count: None,
+            is_subscribed: None,
         }
     }
 }
@@ -46,6 +55,32 @@ pub fn video_with_owner(item: &VideoWithOwner) -> VideoView<'_> {
         view.owner = Owner::Summary(OwnerView::from(owner));
     }
     view
+}
+
+/// `GET /videos/:id`: the video as every route shows it, plus its likes and whether the caller
+/// likes it; its owner also carries `subscribersCount` and `isSubscribed`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchView<'a> {
+    #[serde(flatten)]
+    video: VideoView<'a>,
+    likes_count: u64,
+    is_liked: bool,
+}
+
+impl<'a> From<&'a WatchPage> for WatchView<'a> {
+    fn from(page: &'a WatchPage) -> Self {
+        let mut video = video_with_owner(&page.video);
+        if let Owner::Summary(owner) = &mut video.owner {
+            owner.subscribers_count = Some(page.subscribers);
+            owner.is_subscribed = Some(page.is_subscribed);
+        }
+        WatchView {
+            video,
+            likes_count: page.likes,
+            is_liked: page.is_liked,
+        }
+    }
 }
 
 /// A video as the original shows it (`videoFile` and `thumbnail` as URLs, `""` until stored),

@@ -207,3 +207,63 @@ async fn validation_messages_name_the_fields() {
     assert_eq!(body["message"], "fullName and email are required");
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
 }
+
+/// A player page shows "Liked" and "Subscribed" after a reload: the watch answer carries both,
+/// with the counts.
+#[tokio::test]
+async fn the_watch_page_says_whether_the_viewer_likes_and_subscribes() {
+    let app = spawn_app().await;
+    let creator = app.signed_up("creator").await;
+    let viewer = app.signed_up("viewer").await;
+    let video = crate::videos::ready_video(&app, &creator, "Watched").await;
+    let watch = || async {
+        let res = app
+            .get_authed(&format!("/videos/{video}"), &viewer.access)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        body_of(res).await["data"].clone()
+    };
+    let page = watch().await;
+    assert_eq!(
+        (&page["likesCount"], &page["isLiked"]),
+        (&json!(0), &json!(false))
+    );
+    assert_eq!(
+        (
+            &page["owner"]["subscribersCount"],
+            &page["owner"]["isSubscribed"]
+        ),
+        (&json!(0), &json!(false))
+    );
+    assert_eq!(page["owner"]["username"], "creator");
+
+    let liked = app
+        .send(
+            Method::POST,
+            &format!("/likes/toggle/v/{video}"),
+            &viewer.access,
+        )
+        .await;
+    assert_eq!(liked.status(), StatusCode::OK);
+    let channel = creator.user["_id"].as_str().unwrap();
+    let subscribed = app
+        .send(
+            Method::POST,
+            &format!("/subscriptions/c/{channel}"),
+            &viewer.access,
+        )
+        .await;
+    assert_eq!(subscribed.status(), StatusCode::OK);
+    let page = watch().await;
+    assert_eq!(
+        (&page["likesCount"], &page["isLiked"]),
+        (&json!(1), &json!(true))
+    );
+    assert_eq!(
+        (
+            &page["owner"]["subscribersCount"],
+            &page["owner"]["isSubscribed"]
+        ),
+        (&json!(1), &json!(true))
+    );
+}

@@ -15,7 +15,7 @@ use videotube_domain::{FieldError, Id};
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
 use crate::auth::AuthUser;
 use crate::body::{from_object, Field, Invalid, Problems, Text};
-use crate::routes::views::{video_with_owner, VideoView};
+use crate::routes::views::{video_with_owner, VideoView, WatchView};
 use crate::routes::Endpoint;
 use crate::routes::{parse_id, PageQuery};
 use crate::startup::AppState;
@@ -227,7 +227,7 @@ async fn list(
 /// The watch page: counts a view and records the caller's history.
 #[utoipa::path(
     get, path = "/api/v1/videos/{videoId}",
-    responses((status = 200, description = "The video with its owner; counts a view and records the caller's history", body = Envelope<VideoView>)),
+    responses((status = 200, description = "The video with its owner, its likes and the owner's subscribers, and whether the caller likes it and subscribes; counts a view and records the caller's history", body = Envelope<WatchView>)),
 )]
 async fn watch(
     state: web::Data<AppState>,
@@ -242,7 +242,7 @@ async fn watch(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        video_with_owner(&video),
+        WatchView::from(&video),
         "Video fetched successfully",
     ))
 }
