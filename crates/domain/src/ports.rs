@@ -84,7 +84,8 @@ pub trait VideoRepository: Send + Sync {
     async fn find_many(&self, ids: &[Id]) -> Result<Vec<Video>, RepoError>;
     /// Which of these videos the viewer may see (published and ready, or their own), in one
     /// query that reads ids only.
-    async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError>;
+    async fn visible_among(&self, viewer: Option<Id>, ids: &[Id])
+        -> Result<HashSet<Id>, RepoError>;
     async fn update_details(
         &self,
         id: Id,

@@ -117,9 +117,10 @@ impl Video {
         file.is_some_and(|f| f.asset_id == asset_id)
     }
 
-    /// Owners see their videos in every state; everyone else only public ones.
-    pub fn visible_to(&self, viewer: Id) -> bool {
-        self.owner == viewer || self.is_public()
+    /// Owners see their videos in every state; everyone else (anonymous viewers too) only
+    /// public ones.
+    pub fn visible_to(&self, viewer: Option<Id>) -> bool {
+        viewer == Some(self.owner) || self.is_public()
     }
 }
 
@@ -176,8 +177,8 @@ pub struct VideoSearch {
     pub descending: bool,
     /// Only this channel's videos.
     pub owner: Option<Id>,
-    /// Whoever searches: their own videos show in every state.
-    pub viewer: Id,
+    /// Whoever searches, if signed in: their own videos show in every state.
+    pub viewer: Option<Id>,
     /// Start after this video (keyset paging) instead of skipping `page`s.
     pub after: Option<Cursor>,
 }

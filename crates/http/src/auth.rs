@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use videotube_domain::session::{Caller, IssuedToken, TokenPair};
+use videotube_domain::Id;
 
 use crate::api::ApiError;
 use crate::config::SameSitePolicy;
@@ -28,31 +29,68 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let mut failure = ApiError::unauthorized("Unauthorized request");
-        let mut tokens = Vec::with_capacity(2);
-        if let Some(cookie) = req.cookie(ACCESS_COOKIE) {
-            match state.as_ref().map(|s| s.cookies.refuse_cross_site(req)) {
-                Some(Err(refused)) => failure = refused,
-                _ => tokens.push(cookie.value().to_owned()),
+        let caller = signed_in(req);
+        Box::pin(async move {
+            caller
+                .await?
+                .map(AuthUser)
+                .ok_or_else(|| ApiError::unauthorized("Unauthorized request"))
+        })
+    }
+}
+
+/// Who reads public data: the signed-in caller, or no one when the request carries no
+/// credentials and public reads are on (`APP_AUTH__PUBLIC_READS`, the default). Credentials
+/// that are sent but do not verify are still 401, so that a front end with an expired token
+/// refreshes it instead of silently showing the page as to a stranger.
+pub struct Viewer(pub Option<Id>);
+
+impl FromRequest for Viewer {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let public_reads = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.public_reads);
+        let caller = signed_in(req);
+        Box::pin(async move {
+            match caller.await? {
+                Some(caller) => Ok(Viewer(Some(caller.user_id))),
+                None if public_reads => Ok(Viewer(None)),
+                None => Err(ApiError::unauthorized("Unauthorized request")),
+            }
+        })
+    }
+}
+
+/// The caller whose credentials verify first (see `AuthUser`); `None` when the request carries
+/// none, an error when it carries some and none verifies.
+fn signed_in(req: &HttpRequest) -> impl Future<Output = Result<Option<Caller>, ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut failure = None;
+    let mut tokens = Vec::with_capacity(2);
+    if let Some(cookie) = req.cookie(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) {
+        match state.as_ref().map(|s| s.cookies.refuse_cross_site(req)) {
+            Some(Err(refused)) => failure = Some(refused),
+            _ => tokens.push(cookie.value().to_owned()),
+        }
+    }
+    tokens.extend(bearer_token(req));
+    async move {
+        let state = state.ok_or_else(|| {
+            ApiError::from(videotube_domain::Error::internal(
+                "AuthUser used in an app without AppState",
+            ))
+        })?;
+        for token in tokens {
+            match state.services.users.authenticate(&token).await {
+                Ok(caller) => return Ok(Some(caller)),
+                Err(err @ videotube_domain::Error::Unauthorized(_)) => failure = Some(err.into()),
+                Err(err) => return Err(err.into()),
             }
         }
-        tokens.extend(bearer_token(req));
-        Box::pin(async move {
-            let state = state.ok_or_else(|| {
-                ApiError::from(videotube_domain::Error::internal(
-                    "AuthUser used in an app without AppState",
-                ))
-            })?;
-            for token in tokens {
-                match state.services.users.authenticate(&token).await {
-                    Ok(caller) => return Ok(AuthUser(caller)),
-                    Err(err @ videotube_domain::Error::Unauthorized(_)) => failure = err.into(),
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            Err(failure)
-        })
+        failure.map_or(Ok(None), Err)
     }
 }
 

@@ -97,6 +97,7 @@ pub struct AuthSettings {
     #[serde(deserialize_with = "expiry")]
     pub refresh_token_expiry: Duration,
     pub refresh_reuse_grace_seconds: u64,
+    pub public_reads: bool,
     pub session_recheck_seconds: u64,
     pub bcrypt_cost: u32,
     pub bcrypt_threads: usize,

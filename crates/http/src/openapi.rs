@@ -2,7 +2,7 @@
 //! `/api/v1/openapi.json`. Conventions every operation shares are added here rather than repeated
 //! on each handler: authentication, path parameters and the error answers.
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 
 use crate::api::ErrorEnvelope;
 use crate::routes;
+use crate::startup::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,8 +78,24 @@ pub fn spec() -> Spec {
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 description of this API", content_type = "application/json")),
 )]
-pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().json(spec())
+pub async fn serve(state: web::Data<AppState>) -> HttpResponse {
+    let mut spec = spec();
+    if !state.public_reads {
+        require_login_everywhere(&mut spec);
+    }
+    HttpResponse::Ok().json(spec)
+}
+
+/// With `APP_AUTH__PUBLIC_READS=false` the operations readable anonymously (whose security
+/// lists the empty requirement beside the tokens) need a token like the rest.
+fn require_login_everywhere(spec: &mut Spec) {
+    for operation in spec.paths.paths.values_mut().flat_map(operations) {
+        if let Some(security) = &mut operation.security {
+            if security.len() > 1 {
+                security.retain(|requirement| requirement != &Default::default());
+            }
+        }
+    }
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

@@ -49,6 +49,8 @@ pub struct AppState {
     pub upload_limits: SizeLimits,
     /// Signs and checks links to files only their owner may fetch.
     pub media_links: Arc<MediaLinks>,
+    /// Whether public data is readable without signing in (`Viewer`).
+    pub public_reads: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +295,7 @@ impl AppState {
                 &settings.auth.access_token_secret,
                 Duration::from_secs(media.private_link_seconds.max(1)),
             )),
+            public_reads: settings.auth.public_reads,
         })
     }
 }

@@ -31,17 +31,24 @@ impl ChannelService {
         }
     }
 
-    /// Three queries: the user, both counts in one aggregation, and the viewer's subscription.
+    /// Three queries: the user, both counts in one aggregation, and the viewer's subscription
+    /// (none for an anonymous viewer, who subscribes to no one).
     #[tracing::instrument(name = "ChannelService::profile", skip_all)]
-    pub async fn profile(&self, viewer: Id, username: Username) -> Result<ChannelProfile, Error> {
+    pub async fn profile(
+        &self,
+        viewer: Option<Id>,
+        username: Username,
+    ) -> Result<ChannelProfile, Error> {
         let user = self
             .users
             .find_by_login(&LoginId::Username(username))
             .await?
             .ok_or(Error::NotFound("Channel not found"))?;
         let counts = self.subscriptions.counts(user.id).await?;
-        let is_subscribed =
-            user.id != viewer && self.subscriptions.is_subscribed(viewer, user.id).await?;
+        let is_subscribed = match viewer.filter(|viewer| *viewer != user.id) {
+            Some(viewer) => self.subscriptions.is_subscribed(viewer, user.id).await?,
+            None => false,
+        };
         Ok(ChannelProfile {
             user,
             counts,

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{visible_video, LikeStates};
+use super::{liked_item, visible_video, LikeStates};
 use crate::comment::{Comment, CommentContent};
 use crate::error::Error;
 use crate::like::LikeTarget;
@@ -13,7 +13,7 @@ use crate::ports::{CommentRepository, LikeRepository, UserRepository, VideoRepos
 use crate::user::UserSummary;
 use crate::Id;
 
-/// A comment as lists show it.
+/// A comment as lists show it, and as writes answer it.
 #[derive(Debug, Clone)]
 pub struct CommentView {
     pub comment: Comment,
@@ -50,7 +50,7 @@ impl CommentService {
     #[tracing::instrument(name = "CommentService::list", skip_all)]
     pub async fn list(
         &self,
-        viewer: Id,
+        viewer: Option<Id>,
         video: Id,
         page: PageRequest,
         after: Option<&Cursor>,
@@ -83,18 +83,26 @@ impl CommentService {
         }))
     }
 
+    /// Adds the caller's comment, answered as lists show it (no likes yet).
     #[tracing::instrument(name = "CommentService::add", skip_all)]
     pub async fn add(
         &self,
         caller: Id,
         video: Id,
         content: CommentContent,
-    ) -> Result<Comment, Error> {
-        self.visible_video(caller, video).await?;
-        Ok(self
-            .comments
-            .insert(video, caller, &content, Utc::now())
-            .await?)
+    ) -> Result<CommentView, Error> {
+        self.visible_video(Some(caller), video).await?;
+        let (comment, mut owner) = futures_util::future::try_join(
+            self.comments.insert(video, caller, &content, Utc::now()),
+            self.users.summaries(&[caller]),
+        )
+        .await?;
+        Ok(CommentView {
+            comment,
+            owner: owner.pop(),
+            likes: 0,
+            is_liked: false,
+        })
     }
 
     #[tracing::instrument(name = "CommentService::update", skip_all)]
@@ -103,17 +111,31 @@ impl CommentService {
         caller: Id,
         id: Id,
         content: CommentContent,
-    ) -> Result<Comment, Error> {
+    ) -> Result<CommentView, Error> {
         let comment = self.owned(caller, id).await?;
         // A comment is edited where it can be read: not on a video hidden since (unpublished,
         // or no longer ready). Its author may still delete it.
-        if !self.can_see(caller, comment.video).await? {
+        if !self.can_see(Some(caller), comment.video).await? {
             return Err(Error::NotFound("Comment not found"));
         }
-        self.comments
+        let comment = self
+            .comments
             .update_content(id, &content)
             .await?
-            .ok_or(Error::NotFound("Comment not found"))
+            .ok_or(Error::NotFound("Comment not found"))?;
+        let (owner, likes, is_liked) = liked_item(
+            self.users.as_ref(),
+            self.likes.as_ref(),
+            caller,
+            LikeTarget::Comment(id),
+        )
+        .await?;
+        Ok(CommentView {
+            comment,
+            owner,
+            likes,
+            is_liked,
+        })
     }
 
     /// Deletes the comment, then its likes (invisible once the comment is gone).
@@ -129,7 +151,7 @@ impl CommentService {
             .await?)
     }
 
-    async fn visible_video(&self, viewer: Id, video: Id) -> Result<(), Error> {
+    async fn visible_video(&self, viewer: Option<Id>, video: Id) -> Result<(), Error> {
         if self.can_see(viewer, video).await? {
             Ok(())
         } else {
@@ -137,7 +159,7 @@ impl CommentService {
         }
     }
 
-    async fn can_see(&self, viewer: Id, video: Id) -> Result<bool, Error> {
+    async fn can_see(&self, viewer: Option<Id>, video: Id) -> Result<bool, Error> {
         Ok(visible_video(self.videos.as_ref(), viewer, video)
             .await?
             .is_some())

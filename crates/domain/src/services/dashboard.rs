@@ -66,7 +66,7 @@ impl DashboardService {
             sort: VideoSort::CreatedAt,
             descending: true,
             owner: Some(owner),
-            viewer: owner,
+            viewer: Some(owner),
             after,
         };
         let found = self.videos.search(&search, page).await?;

@@ -129,7 +129,11 @@ impl VideoRepository for FakeVideos {
             .collect())
     }
 
-    async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError> {
+    async fn visible_among(
+        &self,
+        viewer: Option<Id>,
+        ids: &[Id],
+    ) -> Result<HashSet<Id>, RepoError> {
         let videos = self.videos.lock().unwrap();
         Ok(ids
             .iter()

@@ -41,7 +41,7 @@ impl LikeService {
     /// Likes or unlikes a video the caller can see; answers `(isLiked, likesCount)`.
     #[tracing::instrument(name = "LikeService::toggle_video", skip_all)]
     pub async fn toggle_video(&self, user: Id, id: Id) -> Result<(bool, u64), Error> {
-        let video = visible_video(self.videos.as_ref(), user, id)
+        let video = visible_video(self.videos.as_ref(), Some(user), id)
             .await?
             .ok_or(Error::NotFound("Video not found"))?;
         self.toggle(user, LikeTarget::Video(id), video.owner).await
@@ -55,7 +55,7 @@ impl LikeService {
             .find_by_id(id)
             .await?
             .ok_or(Error::NotFound("Comment not found"))?;
-        if visible_video(self.videos.as_ref(), user, comment.video)
+        if visible_video(self.videos.as_ref(), Some(user), comment.video)
             .await?
             .is_none()
         {
@@ -102,7 +102,7 @@ impl LikeService {
             after = Some(last.position.clone());
             let last_batch = batch.len() < LIKED_BATCH as usize;
             let ids: Vec<Id> = batch.iter().map(|l| l.video).collect();
-            let visible = self.videos.visible_among(user, &ids).await?;
+            let visible = self.videos.visible_among(Some(user), &ids).await?;
             shown.extend(batch.into_iter().filter(|l| visible.contains(&l.video)));
             if last_batch {
                 break true;
@@ -134,7 +134,8 @@ impl LikeService {
             .map(|l| l.position.clone());
         let ids: Vec<Id> = on_page.iter().map(|l| l.video).collect();
         Ok(Page {
-            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids).await?,
+            items: visible_in_order(self.videos.as_ref(), self.users.as_ref(), Some(user), &ids)
+                .await?,
             total,
             request: page,
             next,

@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::like::LikeTarget;
 use crate::media::StoredMedia;
 use crate::ports::{LikeRepository, MediaStore, UserRepository, VideoRepository};
+use crate::user::UserSummary;
 use crate::video::Video;
 use crate::Id;
 
@@ -45,7 +46,8 @@ async fn discard(store: &dyn MediaStore, media: &StoredMedia) {
     }
 }
 
-/// How many likes each target has and which of them the viewer likes (two queries).
+/// How many likes each target has and which of them the viewer likes (two queries; one for an
+/// anonymous viewer).
 struct LikeStates {
     counts: HashMap<LikeTarget, u64>,
     liked: HashSet<LikeTarget>,
@@ -54,12 +56,15 @@ struct LikeStates {
 impl LikeStates {
     async fn load(
         likes: &dyn LikeRepository,
-        viewer: Id,
+        viewer: Option<Id>,
         targets: &[LikeTarget],
     ) -> Result<Self, Error> {
         Ok(LikeStates {
             counts: likes.counts(targets).await?,
-            liked: likes.liked_among(viewer, targets).await?,
+            liked: match viewer {
+                Some(viewer) => likes.liked_among(viewer, targets).await?,
+                None => HashSet::new(),
+            },
         })
     }
 
@@ -72,10 +77,31 @@ impl LikeStates {
     }
 }
 
+/// What lists show beside an item the caller owns and just changed: the caller's summary, the
+/// item's like count and whether the caller likes it (three queries, sent together).
+async fn liked_item(
+    users: &dyn UserRepository,
+    likes: &dyn LikeRepository,
+    caller: Id,
+    target: LikeTarget,
+) -> Result<(Option<UserSummary>, u64, bool), Error> {
+    let (mut owner, counts, is_liked) = futures_util::future::try_join3(
+        users.summaries(&[caller]),
+        likes.counts(&[target]),
+        likes.is_liked(caller, target),
+    )
+    .await?;
+    Ok((
+        owner.pop(),
+        counts.get(&target).copied().unwrap_or(0),
+        is_liked,
+    ))
+}
+
 /// The video, if it exists and the viewer may see it (hidden ones do not exist for others).
 async fn visible_video(
     videos: &dyn VideoRepository,
-    viewer: Id,
+    viewer: Option<Id>,
     id: Id,
 ) -> Result<Option<Video>, Error> {
     Ok(videos
@@ -89,7 +115,7 @@ async fn visible_video(
 async fn visible_in_order(
     videos: &dyn VideoRepository,
     users: &dyn UserRepository,
-    viewer: Id,
+    viewer: Option<Id>,
     ids: &[Id],
 ) -> Result<Vec<VideoWithOwner>, Error> {
     if ids.is_empty() {

@@ -70,7 +70,7 @@ impl PlaylistService {
     }
 
     #[tracing::instrument(name = "PlaylistService::get", skip_all)]
-    pub async fn get(&self, viewer: Id, id: Id) -> Result<PlaylistWithVideos, Error> {
+    pub async fn get(&self, viewer: Option<Id>, id: Id) -> Result<PlaylistWithVideos, Error> {
         let playlist = self
             .playlists
             .find_by_id(id)
@@ -84,7 +84,7 @@ impl PlaylistService {
     #[tracing::instrument(name = "PlaylistService::by_user", skip_all)]
     pub async fn by_user(
         &self,
-        viewer: Id,
+        viewer: Option<Id>,
         user: Id,
         page: PageRequest,
         after: Option<&Cursor>,
@@ -159,7 +159,7 @@ impl PlaylistService {
             .update_details(id, &changes)
             .await?
             .ok_or(Error::NotFound("Playlist not found"))?;
-        self.with_videos(caller, playlist).await
+        self.with_videos(Some(caller), playlist).await
     }
 
     #[tracing::instrument(name = "PlaylistService::delete", skip_all)]
@@ -183,7 +183,7 @@ impl PlaylistService {
         video: Id,
     ) -> Result<PlaylistWithVideos, Error> {
         let playlist = self.owned(caller, id).await?;
-        if visible_video(self.videos.as_ref(), caller, video)
+        if visible_video(self.videos.as_ref(), Some(caller), video)
             .await?
             .is_none()
         {
@@ -196,7 +196,7 @@ impl PlaylistService {
             });
         }
         self.playlists.add_video(id, video, Utc::now()).await?;
-        self.with_videos(caller, playlist).await
+        self.with_videos(Some(caller), playlist).await
     }
 
     /// Takes a video out of the caller's playlist; removing it again changes nothing. A video
@@ -213,12 +213,12 @@ impl PlaylistService {
         if !removed && self.videos.find_by_id(video).await?.is_none() {
             return Err(Error::NotFound("Video not found"));
         }
-        self.with_videos(caller, playlist).await
+        self.with_videos(Some(caller), playlist).await
     }
 
     async fn with_videos(
         &self,
-        viewer: Id,
+        viewer: Option<Id>,
         playlist: Playlist,
     ) -> Result<PlaylistWithVideos, Error> {
         let ids = self

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::LikeStates;
+use super::{liked_item, LikeStates};
 use crate::error::Error;
 use crate::like::LikeTarget;
 use crate::ownership::owned_by;
@@ -12,7 +12,7 @@ use crate::tweet::{Tweet, TweetContent};
 use crate::user::UserSummary;
 use crate::Id;
 
-/// A tweet as lists show it.
+/// A tweet as lists show it, and as writes answer it.
 #[derive(Debug, Clone)]
 pub struct TweetView {
     pub tweet: Tweet,
@@ -40,9 +40,20 @@ impl TweetService {
         }
     }
 
+    /// Posts the caller's tweet, answered as lists show it (no likes yet).
     #[tracing::instrument(name = "TweetService::create", skip_all)]
-    pub async fn create(&self, owner: Id, content: TweetContent) -> Result<Tweet, Error> {
-        Ok(self.tweets.insert(owner, &content, Utc::now()).await?)
+    pub async fn create(&self, owner: Id, content: TweetContent) -> Result<TweetView, Error> {
+        let (tweet, mut summary) = futures_util::future::try_join(
+            self.tweets.insert(owner, &content, Utc::now()),
+            self.users.summaries(&[owner]),
+        )
+        .await?;
+        Ok(TweetView {
+            tweet,
+            owner: summary.pop(),
+            likes: 0,
+            is_liked: false,
+        })
     }
 
     /// A user's tweets, newest first, with their owner, like counts and whether the viewer likes
@@ -50,7 +61,7 @@ impl TweetService {
     #[tracing::instrument(name = "TweetService::by_user", skip_all)]
     pub async fn by_user(
         &self,
-        viewer: Id,
+        viewer: Option<Id>,
         user: Id,
         page: PageRequest,
         after: Option<&Cursor>,
@@ -78,12 +89,31 @@ impl TweetService {
     }
 
     #[tracing::instrument(name = "TweetService::update", skip_all)]
-    pub async fn update(&self, caller: Id, id: Id, content: TweetContent) -> Result<Tweet, Error> {
+    pub async fn update(
+        &self,
+        caller: Id,
+        id: Id,
+        content: TweetContent,
+    ) -> Result<TweetView, Error> {
         self.owned(caller, id).await?;
-        self.tweets
+        let tweet = self
+            .tweets
             .update_content(id, &content)
             .await?
-            .ok_or(Error::NotFound("Tweet not found"))
+            .ok_or(Error::NotFound("Tweet not found"))?;
+        let (owner, likes, is_liked) = liked_item(
+            self.users.as_ref(),
+            self.likes.as_ref(),
+            caller,
+            LikeTarget::Tweet(id),
+        )
+        .await?;
+        Ok(TweetView {
+            tweet,
+            owner,
+            likes,
+            is_liked,
+        })
     }
 
     /// Deletes the tweet, then its likes (invisible once the tweet is gone).

@@ -194,7 +194,7 @@ impl VideoService {
     }
 
     #[tracing::instrument(name = "VideoService::get", skip_all)]
-    pub async fn get(&self, viewer: Id, id: Id) -> Result<Video, Error> {
+    pub async fn get(&self, viewer: Option<Id>, id: Id) -> Result<Video, Error> {
         visible_video(self.videos.as_ref(), viewer, id)
             .await?
             .ok_or(Error::NotFound("Video not found"))

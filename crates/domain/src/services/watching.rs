@@ -10,7 +10,7 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::ports::{
     LikeRepository, SubscriptionRepository, UserRepository, VideoRepository, WatchHistoryRepository,
 };
-use crate::video::VideoStatus;
+use crate::video::{Video, VideoStatus};
 use crate::Id;
 
 /// Loads of one video by one viewer within this window count as one view.
@@ -53,33 +53,50 @@ impl WatchService {
     }
 
     /// The watch page: the video with its owner, its likes and the owner's subscribers, and
-    /// whether the viewer likes it and subscribes. A ready video counts a view (once per viewer
-    /// within 30 minutes) and moves to the top of the viewer's history. The owner, the counts and
-    /// the viewer's state are four queries, sent together.
+    /// whether the viewer likes it and subscribes (`false` for an anonymous viewer). A ready video
+    /// watched by a signed-in viewer counts a view (once per viewer within 30 minutes) and moves
+    /// to the top of their history; an anonymous load counts none, as there is no one to tell
+    /// a reload from a new viewer by.
     #[tracing::instrument(name = "WatchService::watch", skip_all)]
-    pub async fn watch(&self, viewer: Id, id: Id) -> Result<WatchPage, Error> {
+    pub async fn watch(&self, viewer: Option<Id>, id: Id) -> Result<WatchPage, Error> {
         let mut video = visible_video(self.videos.as_ref(), viewer, id)
             .await?
             .ok_or(Error::NotFound("Video not found"))?;
-        if video.status == VideoStatus::Ready
-            && self
+        if let Some(viewer) = viewer.filter(|_| video.status == VideoStatus::Ready) {
+            if self
                 .history
                 .record_watch(viewer, id, Utc::now(), VIEW_WINDOW)
                 .await?
-        {
-            self.videos.add_view(id).await?;
-            video.views += 1;
+            {
+                self.videos.add_view(id).await?;
+                video.views += 1;
+            }
         }
-        let target = LikeTarget::Video(id);
+        self.page(viewer, video).await
+    }
+
+    /// The watch page of a video the viewer may see, as `watch` answers it but counting no
+    /// view: what writes to a video answer. The owner, the counts and the viewer's state are at
+    /// most four queries, sent together.
+    #[tracing::instrument(name = "WatchService::page", skip_all)]
+    pub async fn page(&self, viewer: Option<Id>, video: Video) -> Result<WatchPage, Error> {
+        let target = LikeTarget::Video(video.id);
         let (mut owner, likes, is_liked, (subscribers, is_subscribed)) =
             futures_util::future::try_join4(
                 self.users.summaries(&[video.owner]),
                 self.likes.counts(&[target]),
-                self.likes.is_liked(viewer, target),
-                futures_util::future::try_join(
-                    self.subscriptions.counts(video.owner),
-                    self.subscriptions.is_subscribed(viewer, video.owner),
-                ),
+                async {
+                    match viewer {
+                        Some(viewer) => self.likes.is_liked(viewer, target).await,
+                        None => Ok(false),
+                    }
+                },
+                futures_util::future::try_join(self.subscriptions.counts(video.owner), async {
+                    match viewer {
+                        Some(viewer) => self.subscriptions.is_subscribed(viewer, video.owner).await,
+                        None => Ok(false),
+                    }
+                }),
             )
             .await?;
         Ok(WatchPage {
@@ -104,8 +121,13 @@ impl WatchService {
         after: Option<&Cursor>,
     ) -> Result<Page<VideoWithOwner>, Error> {
         let ids = self.history.page(user, page, after).await?;
-        let items =
-            visible_in_order(self.videos.as_ref(), self.users.as_ref(), user, &ids.items).await?;
+        let items = visible_in_order(
+            self.videos.as_ref(),
+            self.users.as_ref(),
+            Some(user),
+            &ids.items,
+        )
+        .await?;
         Ok(Page {
             items,
             total: ids.total,

@@ -65,7 +65,7 @@ async fn main() -> Result<(), BoxError> {
         sort: VideoSort::CreatedAt,
         descending: true,
         owner: None,
-        viewer: viewer.id,
+        viewer: Some(viewer.id),
         after: None,
     });
     let page = PageRequest::parse(Some("1"), Some("20")).map_err(|_| "page")?;
@@ -107,7 +107,7 @@ async fn main() -> Result<(), BoxError> {
                     let caller = services.users.authenticate(&token).await?;
                     services
                         .watching
-                        .watch(caller.user_id, video)
+                        .watch(Some(caller.user_id), video)
                         .await
                         .map(drop)
                 }

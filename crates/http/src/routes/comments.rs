@@ -6,7 +6,7 @@ use videotube_domain::comment::{Comment, CommentContent};
 use videotube_domain::services::CommentView;
 
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Viewer};
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::views::{Owner, OwnerView};
 use crate::routes::Endpoint;
@@ -22,8 +22,8 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// `{_id, content, video, owner, createdAt, updatedAt}`: `owner` is an id, or in lists the
-/// owner's summary beside `likesCount` and `isLiked`.
+/// `{_id, content, video, owner, createdAt, updatedAt}`, `owner` being the owner's summary (an
+/// id only if the account is gone).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentBody<'a> {
@@ -49,6 +49,7 @@ impl<'a> From<&'a Comment> for CommentBody<'a> {
     }
 }
 
+/// A comment as lists and writes answer it: its fields, `likesCount` and `isLiked`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentListItem<'a> {
@@ -92,12 +93,13 @@ fn list_item(view: &CommentView) -> CommentListItem<'_> {
 /// A video's comments, newest first, paginated.
 #[utoipa::path(
     get, path = "/api/v1/comments/{videoId}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     params(PageQuery),
     responses((status = 200, description = "Newest first, each with its owner, like count and whether the caller likes it", body = Envelope<Paginated<CommentListItem>>)),
 )]
 async fn list(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -106,7 +108,7 @@ async fn list(
     let found = state
         .services
         .comments
-        .list(caller.user_id, video, page, after.as_ref())
+        .list(viewer, video, page, after.as_ref())
         .await?;
     Ok(respond(
         StatusCode::OK,
@@ -118,7 +120,7 @@ async fn list(
 #[utoipa::path(
     post, path = "/api/v1/comments/{videoId}",
     request_body = CommentRequest,
-    responses((status = 201, description = "Added", body = Envelope<CommentBody>)),
+    responses((status = 201, description = "Added", body = Envelope<CommentListItem>)),
 )]
 async fn add(
     state: web::Data<AppState>,
@@ -135,7 +137,7 @@ async fn add(
         .await?;
     Ok(respond(
         StatusCode::CREATED,
-        CommentBody::from(&comment),
+        list_item(&comment),
         "Comment added successfully",
     ))
 }
@@ -143,7 +145,7 @@ async fn add(
 #[utoipa::path(
     patch, path = "/api/v1/comments/c/{commentId}",
     request_body = CommentRequest,
-    responses((status = 200, description = "Updated", body = Envelope<CommentBody>), (status = 403, description = "Not the comment's owner", body = ErrorEnvelope)),
+    responses((status = 200, description = "Updated", body = Envelope<CommentListItem>), (status = 403, description = "Not the comment's owner", body = ErrorEnvelope)),
 )]
 async fn update(
     state: web::Data<AppState>,
@@ -160,7 +162,7 @@ async fn update(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        CommentBody::from(&comment),
+        list_item(&comment),
         "Comment updated successfully",
     ))
 }

@@ -6,7 +6,7 @@ use videotube_domain::playlist::{Playlist, PlaylistChanges, PlaylistDescription,
 use videotube_domain::services::{PlaylistSummary, PlaylistWithVideos};
 
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Viewer};
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::origin::MediaUrl;
 use crate::routes::views::{video_with_owner, VideoView};
@@ -176,19 +176,16 @@ async fn create(
 
 #[utoipa::path(
     get, path = "/api/v1/playlist/{playlistId}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "With the videos the caller may see, in playlist order", body = Envelope<PlaylistView>)),
 )]
 async fn get(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let playlist = parse_id(&path, "playlistId")?;
-    let found = state
-        .services
-        .playlists
-        .get(caller.user_id, playlist)
-        .await?;
+    let found = state.services.playlists.get(viewer, playlist).await?;
     Ok(respond(
         StatusCode::OK,
         PlaylistView::from(&found),
@@ -199,13 +196,14 @@ async fn get(
 /// A user's playlists, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/playlist/user/{userId}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     params(ListQuery),
     responses((status = 200, description = "Newest first, each with `totalVideos` and the first video's `thumbnail`", body = Envelope<Vec<PlaylistListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such user", body = ErrorEnvelope)),
 )]
 async fn by_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -214,7 +212,7 @@ async fn by_user(
     let found = state
         .services
         .playlists
-        .by_user(caller.user_id, user, page, after.as_ref())
+        .by_user(viewer, user, page, after.as_ref())
         .await?;
     Ok(respond_list(
         &req,

@@ -6,7 +6,7 @@ use videotube_domain::services::TweetView;
 use videotube_domain::tweet::{Tweet, TweetContent};
 
 use crate::api::{respond, respond_list, ApiError, Empty, Envelope, ErrorEnvelope};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Viewer};
 use crate::body::{Invalid, Json, Problems, Text};
 use crate::routes::views::OwnerView;
 use crate::routes::Endpoint;
@@ -22,8 +22,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// `{_id, content, owner, createdAt, updatedAt}`; in lists also the owner's summary,
-/// `likesCount` and `isLiked`.
+/// `{_id, content, owner, createdAt, updatedAt}`, `owner` an id as in the original.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TweetBody<'a> {
@@ -47,6 +46,8 @@ impl<'a> From<&'a Tweet> for TweetBody<'a> {
     }
 }
 
+/// A tweet as lists and writes answer it: its fields, the owner's summary as `ownerDetails`,
+/// `likesCount` and `isLiked`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TweetListItem<'a> {
@@ -79,7 +80,7 @@ impl TryFrom<TweetRequest> for TweetContent {
 #[utoipa::path(
     post, path = "/api/v1/tweets",
     request_body = TweetRequest,
-    responses((status = 201, description = "Created", body = Envelope<TweetBody>)),
+    responses((status = 201, description = "Created", body = Envelope<TweetListItem>)),
 )]
 async fn create(
     state: web::Data<AppState>,
@@ -94,7 +95,7 @@ async fn create(
         .await?;
     Ok(respond(
         StatusCode::CREATED,
-        TweetBody::from(&tweet),
+        list_item(&tweet),
         "Tweet created successfully",
     ))
 }
@@ -102,13 +103,14 @@ async fn create(
 /// The user's tweets, newest first: a plain array, paged by `page`/`limit` or `cursor`.
 #[utoipa::path(
     get, path = "/api/v1/tweets/user/{userId}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     params(ListQuery),
     responses((status = 200, description = "Newest first, with `ownerDetails`, like counts and whether the caller likes each", body = Envelope<Vec<TweetListItem>>, headers(("X-Total-Count" = u64, description = "How many items the whole list holds"), ("Link" = String, description = "`next` (by cursor), `prev`, `first`, `last` (by page)"))), (status = 404, description = "No such user", body = ErrorEnvelope)),
 )]
 async fn by_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -117,7 +119,7 @@ async fn by_user(
     let found = state
         .services
         .tweets
-        .by_user(caller.user_id, user, page, after.as_ref())
+        .by_user(viewer, user, page, after.as_ref())
         .await?;
     Ok(respond_list(
         &req,
@@ -139,7 +141,7 @@ fn list_item(view: &TweetView) -> TweetListItem<'_> {
 #[utoipa::path(
     patch, path = "/api/v1/tweets/{tweetId}",
     request_body = TweetRequest,
-    responses((status = 200, description = "Updated", body = Envelope<TweetBody>), (status = 403, description = "Not the tweet's owner", body = ErrorEnvelope)),
+    responses((status = 200, description = "Updated", body = Envelope<TweetListItem>), (status = 403, description = "Not the tweet's owner", body = ErrorEnvelope)),
 )]
 async fn update(
     state: web::Data<AppState>,
@@ -156,7 +158,7 @@ async fn update(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        TweetBody::from(&tweet),
+        list_item(&tweet),
         "Tweet updated successfully",
     ))
 }

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{body_of, spawn_app};
+use crate::helpers::{body_of, listed, spawn_app, spawn_app_with, TestApp};
 
 /// Express matches `/videos/` as `/videos` (non-strict routing, the original's default), and
 /// front ends and Postman collections send both.
@@ -266,4 +266,279 @@ async fn the_watch_page_says_whether_the_viewer_likes_and_subscribes() {
         ),
         (&json!(1), &json!(true))
     );
+}
+
+/// A front end puts what a write answers where the list item or the page was: a new comment must
+/// show its author at once, an edited one keep its likes, an edited video its owner and counts.
+#[tokio::test]
+async fn writes_answer_the_object_as_its_list_and_detail_routes_show_it() {
+    let app = spawn_app().await;
+    let creator = app.signed_up("creator").await;
+    let fan = app.signed_up("fan").await;
+    let video = crate::videos::ready_video(&app, &creator, "Answered").await;
+    let data = |res: reqwest::Response| async move {
+        assert!(res.status().is_success(), "{}", res.status());
+        body_of(res).await["data"].clone()
+    };
+
+    let comments = format!("/comments/{video}");
+    let added = data(
+        app.send_json(
+            Method::POST,
+            &comments,
+            &fan.access,
+            json!({ "content": "first" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(added["owner"]["username"], "fan");
+    assert_eq!(
+        (&added["likesCount"], &added["isLiked"]),
+        (&json!(0), &json!(false))
+    );
+    let listed_comment = |list: serde_json::Value| list["docs"][0].clone();
+    let list = data(app.get_authed(&comments, &fan.access).await).await;
+    assert_eq!(added, listed_comment(list));
+    let comment = added["_id"].as_str().unwrap();
+    data(
+        app.send(
+            Method::POST,
+            &format!("/likes/toggle/c/{comment}"),
+            &fan.access,
+        )
+        .await,
+    )
+    .await;
+    let edited = data(
+        app.send_json(
+            Method::PATCH,
+            &format!("/comments/c/{comment}"),
+            &fan.access,
+            json!({ "content": "edited" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (&edited["likesCount"], &edited["isLiked"]),
+        (&json!(1), &json!(true))
+    );
+    let list = data(app.get_authed(&comments, &fan.access).await).await;
+    assert_eq!(edited, listed_comment(list));
+
+    let tweeted = data(
+        app.post_json_authed("/tweets", &fan.access, json!({ "content": "hello" }))
+            .await,
+    )
+    .await;
+    assert_eq!(tweeted["ownerDetails"]["username"], "fan");
+    let tweets = format!("/tweets/user/{}", fan.user["_id"].as_str().unwrap());
+    let tweet = tweeted["_id"].as_str().unwrap();
+    let retweeted = data(
+        app.send_json(
+            Method::PATCH,
+            &format!("/tweets/{tweet}"),
+            &fan.access,
+            json!({ "content": "hello again" }),
+        )
+        .await,
+    )
+    .await;
+    let items = listed(app.get_authed(&tweets, &fan.access).await)
+        .await
+        .items;
+    assert_eq!(items, [retweeted]);
+
+    // The video's writes answer its watch page (without counting a view).
+    let page = data(
+        app.get_authed(&format!("/videos/{video}"), &creator.access)
+            .await,
+    )
+    .await;
+    let toggled = data(
+        app.send(
+            Method::PATCH,
+            &format!("/videos/toggle/publish/{video}"),
+            &creator.access,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(toggled["isPublished"], false);
+    let updated = data(
+        app.send_json(
+            Method::PATCH,
+            &format!("/videos/{video}"),
+            &creator.access,
+            json!({ "title": "Renamed" }),
+        )
+        .await,
+    )
+    .await;
+    for answer in [&toggled, &updated] {
+        assert_eq!(answer["owner"], page["owner"]);
+        assert_eq!(answer["views"], page["views"]);
+        assert_eq!(
+            keys(answer),
+            keys(&page),
+            "the same fields as the watch page"
+        );
+    }
+    let new = data(
+        crate::videos::publish(
+            &app,
+            &fan,
+            crate::videos::video_form(
+                ("clip.mp4", crate::samples::mp4(1_000)),
+                crate::helpers::PNG.to_vec(),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(new["owner"]["username"], "fan");
+    assert_eq!(keys(&new), keys(&page));
+}
+
+fn keys(object: &serde_json::Value) -> Vec<&String> {
+    let mut keys: Vec<_> = object.as_object().unwrap().keys().collect();
+    keys.sort();
+    keys
+}
+
+/// A logged-out visitor browses the public catalogue; hidden videos and writes still need their
+/// owner. `APP_AUTH__PUBLIC_READS=false` restores the original's login for every read.
+#[tokio::test]
+async fn logged_out_visitors_read_public_data_and_nothing_more() {
+    let app = spawn_app().await;
+    let creator = app.signed_up("creator").await;
+    let video = crate::videos::ready_video(&app, &creator, "Public").await;
+    let hidden = crate::videos::ready_video(&app, &creator, "Hidden").await;
+    let toggled = app
+        .send(
+            Method::PATCH,
+            &format!("/videos/toggle/publish/{hidden}"),
+            &creator.access,
+        )
+        .await;
+    assert_eq!(toggled.status(), StatusCode::OK);
+    let channel = creator.user["_id"].as_str().unwrap().to_owned();
+    let comment = app
+        .send_json(
+            Method::POST,
+            &format!("/comments/{video}"),
+            &creator.access,
+            json!({ "content": "pinned" }),
+        )
+        .await;
+    assert_eq!(comment.status(), StatusCode::CREATED);
+    let tweet = app
+        .post_json_authed("/tweets", &creator.access, json!({ "content": "hi" }))
+        .await;
+    assert_eq!(tweet.status(), StatusCode::CREATED);
+    let playlist = app
+        .post_json_authed("/playlist", &creator.access, json!({ "name": "Best" }))
+        .await;
+    let playlist = body_of(playlist).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = app
+        .send(
+            Method::PATCH,
+            &format!("/playlist/add/{hidden}/{playlist}"),
+            &creator.access,
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+
+    let anonymous = |app: &TestApp, path: String| {
+        let request = app.client.get(app.url(&path));
+        async move { request.send().await.unwrap() }
+    };
+    let read = |path: String| {
+        let app = &app;
+        async move {
+            let res = anonymous(app, path.clone()).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            body_of(res).await["data"].clone()
+        }
+    };
+    let catalogue = read("/videos".into()).await;
+    let titles: Vec<_> = catalogue["docs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["title"].clone())
+        .collect();
+    assert_eq!(titles, [json!("Public")], "hidden videos stay hidden");
+    let page = read(format!("/videos/{video}")).await;
+    assert_eq!(
+        (&page["isLiked"], &page["owner"]["isSubscribed"]),
+        (&json!(false), &json!(false))
+    );
+    let again = read(format!("/videos/{video}")).await;
+    assert_eq!(
+        again["views"], page["views"],
+        "an anonymous load counts no view"
+    );
+    let res = anonymous(&app, format!("/videos/{hidden}")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let profile = read("/users/c/creator".into()).await;
+    assert_eq!(profile["isSubscribed"], false);
+    let comments = read(format!("/comments/{video}")).await;
+    assert_eq!(comments["docs"][0]["content"], "pinned");
+    assert_eq!(
+        read(format!("/tweets/user/{channel}")).await[0]["content"],
+        "hi"
+    );
+    assert_eq!(
+        read(format!("/playlist/user/{channel}")).await[0]["totalVideos"],
+        0
+    );
+    assert_eq!(
+        read(format!("/playlist/{playlist}")).await["videos"],
+        json!([])
+    );
+
+    // Writes, and reads of one's own data, still need a login; a token sent that does not
+    // verify is 401 rather than a stranger's view, so that a front end refreshes it.
+    let res = app
+        .client
+        .post(app.url(&format!("/comments/{video}")))
+        .json(&json!({ "content": "drive-by" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    for path in [
+        "/users/current-user".to_owned(),
+        "/users/history".into(),
+        "/likes/videos".into(),
+    ] {
+        assert_eq!(
+            anonymous(&app, path.clone()).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+    }
+    let res = app.get_authed("/videos", "tampered.token.value").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let closed = spawn_app_with(&[("APP_AUTH__PUBLIC_READS", "false")]).await;
+    let owner = closed.signed_up("owner").await;
+    let id = owner.user["_id"].as_str().unwrap();
+    for path in [
+        "/videos".to_owned(),
+        format!("/videos/{video}"),
+        "/users/c/owner".into(),
+        format!("/comments/{video}"),
+        format!("/tweets/user/{id}"),
+        format!("/playlist/user/{id}"),
+        format!("/playlist/{playlist}"),
+    ] {
+        let res = anonymous(&closed, path.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
 }

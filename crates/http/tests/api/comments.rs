@@ -116,7 +116,7 @@ async fn only_the_owner_edits_or_deletes_a_comment_and_deleting_removes_its_like
     assert_eq!(res.status(), StatusCode::OK);
     let edited = body_of(res).await["data"].clone();
     assert_eq!(edited["content"], "edited");
-    assert_eq!(edited["owner"], author.user["_id"]);
+    assert_eq!(edited["owner"]["_id"], author.user["_id"]);
 
     let res = app.send(Method::DELETE, &path, &author.access).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -88,42 +88,59 @@ async fn the_spec_describes_exactly_the_routes_the_router_serves() {
     }
 }
 
+/// Each operation's security says what a request without a token gets: `[{}]` public, the
+/// empty requirement beside the tokens readable anonymously (`APP_AUTH__PUBLIC_READS`, on by
+/// default), tokens only 401. The served description follows the setting.
 #[tokio::test]
 async fn operations_the_spec_says_need_a_token_refuse_requests_without_one() {
-    let app = spawn_app().await;
-    let spec = videotube_http::openapi::spec();
-    let spec = serde_json::to_value(&spec).unwrap();
-    let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
-    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
-    assert_eq!(schemes["cookieAuth"]["in"], "cookie");
-    assert_eq!(schemes["cookieAuth"]["name"], "accessToken");
+    for (public_reads, anonymous_reads) in [("true", 7), ("false", 0)] {
+        let app = spawn_app_with(&[("APP_AUTH__PUBLIC_READS", public_reads)]).await;
+        let spec = served_spec(&app).await;
+        let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
+        assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+        assert_eq!(schemes["cookieAuth"]["in"], "cookie");
+        assert_eq!(schemes["cookieAuth"]["name"], "accessToken");
 
-    let mut secured = 0;
-    for (method, path) in documented(&spec) {
-        let operation = &spec["paths"][&path][method.to_lowercase()];
-        let public = operation["security"] == serde_json::json!([{}]);
-        assert!(
-            operation["responses"]["500"]["content"]["application/json"].is_object(),
-            "{method} {path} documents the error envelope"
-        );
-        if public {
-            continue;
+        let (mut secured, mut optional) = (0, 0);
+        for (method, path) in documented(&spec) {
+            let operation = &spec["paths"][&path][method.to_lowercase()];
+            // An operation without its own `security` has the document's.
+            let requirements = operation
+                .get("security")
+                .unwrap_or(&spec["security"])
+                .as_array()
+                .unwrap();
+            let anonymous = requirements.contains(&serde_json::json!({}));
+            assert!(
+                operation["responses"]["500"]["content"]["application/json"].is_object(),
+                "{method} {path} documents the error envelope"
+            );
+            if requirements.len() == 1 && anonymous {
+                continue;
+            }
+            assert!(operation["responses"]["401"].is_object(), "{method} {path}");
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let res = app
+                .client
+                .request(
+                    method.clone(),
+                    format!("{}{}", app.address, concrete(&path)),
+                )
+                .send()
+                .await
+                .unwrap();
+            if anonymous {
+                optional += 1;
+                assert_ne!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert!(res.status().is_success() || res.status() == StatusCode::NOT_FOUND);
+            } else {
+                secured += 1;
+                assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+            }
         }
-        secured += 1;
-        assert!(operation["responses"]["401"].is_object(), "{method} {path}");
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let res = app
-            .client
-            .request(
-                method.clone(),
-                format!("{}{}", app.address, concrete(&path)),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert!(secured > 30, "{secured} secured operations");
+        assert_eq!(optional, anonymous_reads, "public reads {public_reads}");
     }
-    assert!(secured > 30, "{secured} secured operations");
 }
 
 /// The `data` schema of an operation's 200 answer, through the envelope's `$ref`.

@@ -369,7 +369,7 @@ async fn malformed_ids_are_400_by_name_and_absent_ones_404() {
         }
     }
     let path = format!("/playlist/{playlist}");
-    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    let res = app.get_authed(&path, "not-a-token").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = app.send(Method::DELETE, &path, &curator.access).await;
     assert_eq!(res.status(), StatusCode::OK);

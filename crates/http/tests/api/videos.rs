@@ -99,7 +99,7 @@ async fn a_published_video_is_accepted_then_ready_on_the_local_store() {
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let accepted = body_of(res).await["data"].clone();
     assert_eq!(accepted["title"], "My first video");
-    assert_eq!(accepted["owner"], login.user["_id"]);
+    assert_eq!(accepted["owner"]["_id"], login.user["_id"]);
     assert_eq!(accepted["videoFile"], "");
 
     let video = settled(&app, &login, accepted["_id"].as_str().unwrap()).await;

@@ -290,12 +290,19 @@ impl VideoRepository for MongoVideoRepository {
     }
 
     #[tracing::instrument(name = "videos.visible_among", skip_all)]
-    async fn visible_among(&self, viewer: Id, ids: &[Id]) -> Result<HashSet<Id>, RepoError> {
+    async fn visible_among(
+        &self,
+        viewer: Option<Id>,
+        ids: &[Id],
+    ) -> Result<HashSet<Id>, RepoError> {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
-        let filter = doc! {
-            "_id": { "$in": ids },
-            "$or": [listed(), { "owner": oid(viewer) }],
-        };
+        let mut filter = doc! { "_id": { "$in": ids } };
+        match viewer {
+            Some(viewer) => {
+                filter.insert("$or", vec![listed(), doc! { "owner": oid(viewer) }]);
+            }
+            None => filter.extend(listed()),
+        }
         Ok(find_ids(self.limit, &self.videos, filter, None)
             .await?
             .into_iter()
@@ -447,10 +454,13 @@ fn all_of(owner: Id) -> Document {
 /// The filter of a catalogue search.
 fn search_filter(search: &VideoSearch) -> Document {
     let mut conditions = vec![match search.owner {
-        Some(owner) if owner == search.viewer => all_of(owner),
+        Some(owner) if Some(owner) == search.viewer => all_of(owner),
         Some(owner) => doc! { "owner": oid(owner), "listed": true },
         // The viewer's listed videos are in the first branch already.
-        None => doc! { "$or": [listed(), { "owner": oid(search.viewer), "listed": false }] },
+        None => match search.viewer {
+            Some(viewer) => doc! { "$or": [listed(), { "owner": oid(viewer), "listed": false }] },
+            None => listed(),
+        },
     }];
     if let Some(text) = &search.text {
         let pattern = doc! { "$regex": escape_regex(text.as_str()), "$options": "i" };

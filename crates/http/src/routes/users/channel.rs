@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use videotube_domain::values::Username;
 
 use crate::api::{respond, ApiError, Envelope};
-use crate::auth::AuthUser;
+use crate::auth::Viewer;
 use crate::startup::AppState;
 
 /// A channel page: the owner's public fields and the subscription counts.
@@ -33,19 +33,16 @@ pub struct ChannelView<'a> {
 /// A channel page: the original's fields, counts from the subscriptions collection.
 #[utoipa::path(
     get, path = "/api/v1/users/c/{username}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The channel", body = Envelope<ChannelView>)),
 )]
 pub(super) async fn channel_profile(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let username = Username::existing(&path).map_err(|e| ApiError::bad_request(vec![e]))?;
-    let channel = state
-        .services
-        .channels
-        .profile(caller.user_id, username)
-        .await?;
+    let channel = state.services.channels.profile(viewer, username).await?;
     let user = &channel.user;
     let data = ChannelView {
         id: user.id.to_string(),

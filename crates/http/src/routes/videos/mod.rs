@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use videotube_domain::video::{
-    Description, SearchText, Title, VideoChanges, VideoSearch, VideoSort,
+    Description, SearchText, Title, Video, VideoChanges, VideoSearch, VideoSort,
 };
 use videotube_domain::{FieldError, Id};
 
 use crate::api::{paginated, respond, ApiError, Empty, Envelope, ErrorEnvelope, Paginated};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Viewer};
 use crate::body::{from_object, Field, Invalid, Problems, Text};
 use crate::routes::views::{video_with_owner, VideoView, WatchView};
 use crate::routes::Endpoint;
@@ -190,12 +190,13 @@ fn video_changes(
 /// (`createdAt`, `views`, `duration`, `title`), `sortType` (`asc`, `desc`), `userId`.
 #[utoipa::path(
     get, path = "/api/v1/videos",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     params(PageQuery, VideoListQuery),
     responses((status = 200, description = "Published, ready videos (and the caller's own in every state), each with its owner", body = Envelope<Paginated<VideoView>>)),
 )]
 async fn list(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     paging: web::Query<PageQuery>,
     query: web::Query<VideoListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -213,7 +214,7 @@ async fn list(
         sort: listing.sort,
         descending: listing.descending,
         owner: listing.owner,
-        viewer: caller.user_id,
+        viewer,
         after,
     };
     let found = state.services.videos.list(&search, page).await?;
@@ -227,19 +228,16 @@ async fn list(
 /// The watch page: counts a view and records the caller's history.
 #[utoipa::path(
     get, path = "/api/v1/videos/{videoId}",
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The video with its owner, its likes and the owner's subscribers, and whether the caller likes it and subscribes; counts a view and records the caller's history", body = Envelope<WatchView>)),
 )]
 async fn watch(
     state: web::Data<AppState>,
-    AuthUser(caller): AuthUser,
+    Viewer(viewer): Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let video_id = parse_id(&path, "videoId")?;
-    let video = state
-        .services
-        .watching
-        .watch(caller.user_id, video_id)
-        .await?;
+    let video = state.services.watching.watch(viewer, video_id).await?;
     Ok(respond(
         StatusCode::OK,
         WatchView::from(&video),
@@ -256,7 +254,7 @@ async fn watch(
         (VideoChangesFormSchema = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "Updated; a replaced thumbnail's file is deleted", body = Envelope<VideoView>),
+        (status = 200, description = "Updated; a replaced thumbnail's file is deleted", body = Envelope<WatchView>),
         (status = 403, description = "Not the video's owner", body = ErrorEnvelope),
     ),
 )]
@@ -283,11 +281,14 @@ async fn update(
         .videos
         .update(caller.user_id, video_id, changes, thumbnail)
         .await?;
-    Ok(respond(
+    answer_written(
+        &state,
+        caller.user_id,
+        video,
         StatusCode::OK,
-        VideoView::from(&video),
         "Video updated successfully",
-    ))
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -318,7 +319,7 @@ async fn delete(
 #[utoipa::path(
     patch, path = "/api/v1/videos/toggle/publish/{videoId}",
     responses(
-        (status = 200, description = "The video with `isPublished` flipped", body = Envelope<VideoView>),
+        (status = 200, description = "The video with `isPublished` flipped", body = Envelope<WatchView>),
         (status = 403, description = "Not the video's owner", body = ErrorEnvelope),
     ),
 )]
@@ -333,11 +334,27 @@ async fn toggle_publish(
         .videos
         .toggle_publish(caller.user_id, video_id)
         .await?;
-    Ok(respond(
+    answer_written(
+        &state,
+        caller.user_id,
+        video,
         StatusCode::OK,
-        VideoView::from(&video),
         "Publish status toggled",
-    ))
+    )
+    .await
+}
+
+/// A video just written, answered as its watch page shows it (without counting a view), so
+/// that a front end can put the answer where the page's video was.
+pub(super) async fn answer_written(
+    state: &AppState,
+    caller: Id,
+    video: Video,
+    status: StatusCode,
+    message: &str,
+) -> Result<HttpResponse, ApiError> {
+    let page = state.services.watching.page(Some(caller), video).await?;
+    Ok(respond(status, WatchView::from(&page), message))
 }
 
 fn is_json(req: &HttpRequest) -> bool {

@@ -11,11 +11,11 @@ use videotube_domain::media::{DirectUploadReport, MediaCategory};
 use videotube_domain::video::{Description, Title};
 use videotube_domain::FieldError;
 
-use super::{is_json, read_json};
-use crate::api::{respond, ApiError, Envelope, ErrorEnvelope};
+use super::{answer_written, is_json, read_json};
+use crate::api::{ApiError, Envelope, ErrorEnvelope};
 use crate::auth::AuthUser;
 use crate::body::{from_object, Field, Invalid, Problems, Text};
-use crate::routes::views::VideoView;
+use crate::routes::views::WatchView;
 use crate::startup::AppState;
 use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received, Spooled};
 
@@ -192,8 +192,8 @@ impl TryFrom<PublishUploaded> for NewDirectUpload {
         (PublishUploaded = "application/json"),
     )),
     responses(
-        (status = 202, description = "Multipart: accepted, `status` processing; a background job stores the files", body = Envelope<VideoView>),
-        (status = 201, description = "JSON (direct uploads): checked and published, `status` ready", body = Envelope<VideoView>),
+        (status = 202, description = "Multipart: accepted, `status` processing; a background job stores the files", body = Envelope<WatchView>),
+        (status = 201, description = "JSON (direct uploads): checked and published, `status` ready", body = Envelope<WatchView>),
         (status = 409, description = "JSON: this server stores media itself (no Cloudinary)", body = ErrorEnvelope),
     ),
 )]
@@ -227,11 +227,14 @@ pub(super) async fn publish_uploaded(
         .videos
         .publish_uploaded(caller.user_id, title, description, &video_file, &thumbnail)
         .await?;
-    Ok(respond(
+    answer_written(
+        &state,
+        caller.user_id,
+        video,
         StatusCode::CREATED,
-        VideoView::from(&video),
         "Video published",
-    ))
+    )
+    .await
 }
 
 /// Accepts the upload and answers 202: the files are stored by the background job worker, and
@@ -265,9 +268,12 @@ pub(super) async fn publish_files(
     // The job owns the files now.
     video_file.hand_over();
     thumbnail.hand_over();
-    Ok(respond(
+    answer_written(
+        &state,
+        caller.user_id,
+        video,
         StatusCode::ACCEPTED,
-        VideoView::from(&video),
         "Video accepted; it is being processed",
-    ))
+    )
+    .await
 }
