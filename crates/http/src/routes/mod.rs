@@ -24,6 +24,7 @@ macro_rules! endpoints {
 
 mod comments;
 mod dashboard;
+mod docs;
 mod health;
 mod likes;
 pub mod media;
@@ -50,6 +51,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/healthcheck" => health::healthcheck,
         GET "/openapi.json" => crate::openapi::serve,
     ];
+    all.extend(docs::endpoints());
     for module in [
         users::endpoints(),
         videos::endpoints(),
@@ -71,6 +73,7 @@ pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     use utoipa::OpenApi;
     vec![
         ("meta", health::Api::openapi()),
+        ("meta", docs::Api::openapi()),
         ("users", users::Api::openapi()),
         ("videos", videos::Api::openapi()),
         ("uploads", uploads::Api::openapi()),

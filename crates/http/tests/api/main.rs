@@ -10,6 +10,7 @@ mod cloudinary;
 mod comments;
 mod dashboard;
 mod direct_uploads;
+mod docs;
 // Test doubles shared with the infra crate's tests.
 #[path = "../../../infra/tests/support/fake_cloudinary.rs"]
 mod fake_cloudinary;

@@ -82,9 +82,12 @@ async fn the_spec_describes_exactly_the_routes_the_router_serves() {
             .await
             .unwrap();
         let status = res.status();
-        let body: Value = res.json().await.unwrap();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        assert_ne!(body["message"], "Route not found", "{method} {path}");
+        // The reference page and its files are the only answers that are not the envelope.
+        if !path.starts_with("/api/v1/docs") {
+            let body: Value = res.json().await.unwrap();
+            assert_ne!(body["message"], "Route not found", "{method} {path}");
+        }
     }
 }
 
