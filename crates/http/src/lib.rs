@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+mod bare_errors;
 pub mod body;
 pub mod config;
 pub mod middleware;

@@ -97,22 +97,25 @@ pub async fn finish_response(
 /// or run as a page, no URL leaks through Referer, and answers are not cached unless they say
 /// so (media files do). HSTS belongs to whatever terminates TLS in front of the server.
 pub fn add_security_headers(headers: &mut header::HeaderMap) {
-    let defaults = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
-    for (name, value) in defaults {
+    for (name, value) in SECURITY_HEADERS {
+        let name = header::HeaderName::from_static(name);
         if !headers.contains_key(&name) {
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
 }
+
+/// What `add_security_headers` adds (also to the answers actix-http writes itself).
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("cache-control", "no-store"),
+];
 
 fn generic_message(status: StatusCode) -> &'static str {
     match status {

@@ -5,9 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_http::error::DispatchError;
+use actix_http::HttpService;
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{fn_service, AppConfig, Server};
 use actix_web::http::{header, StatusCode};
-use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::rt::net::TcpStream;
+use actix_web::{error, web, App, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +32,7 @@ use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaS
 
 use crate::api::{error_body, ApiError, TOTAL_COUNT};
 use crate::auth::CookiePolicy;
+use crate::bare_errors::EnvelopedErrors;
 use crate::config::{self, Settings};
 use crate::middleware::{finish_response, head_as_get, with_origin, REQUEST_ID};
 use crate::origin::PublicOrigin;
@@ -324,7 +329,7 @@ fn http_server(
         grace: Duration::from_secs(app.body_rate_grace_seconds),
         min_bytes_per_second: app.body_min_bytes_per_second,
     };
-    let server = HttpServer::new(move || {
+    let make_app = move || {
         App::new()
             // Express's default routing ignores a trailing slash, and clients written for the
             // original send both forms; the route table (and the OpenAPI document) stays one form.
@@ -353,14 +358,41 @@ fn http_server(
             .service(web::scope("/api/v1").configure(routes::configure))
             .service(web::resource(format!("{MEDIA_PATH}/{{tail:.*}}")).get(routes::media::serve))
             .default_service(web::to(not_found))
-    })
-    .shutdown_timeout(app.shutdown_timeout_seconds)
-    .client_request_timeout(Duration::from_secs(app.head_timeout_seconds.max(1)))
-    // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
-    .disable_signals()
-    .listen(listener)
-    .map_err(BuildError::Server)?
-    .run();
+    };
+    // What `HttpServer` assembles, with each connection wrapped in `EnvelopedErrors`.
+    let local = listener.local_addr().map_err(BuildError::Server)?;
+    let head_timeout = Duration::from_secs(app.head_timeout_seconds.max(1));
+    let builder = Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .shutdown_timeout(app.shutdown_timeout_seconds)
+        // actix stops at once on SIGINT; `main` handles both signals and always stops gracefully.
+        .disable_signals()
+        .listen("videotube", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = make_app()
+                .into_factory()
+                .map_err(|err| err.error_response());
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .client_request_timeout(head_timeout)
+                // HttpServer's: a second for a client to read an answer before it is cut off.
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local)
+                // Its host and address serve only `ConnectionInfo`, which nothing here reads
+                // (`PublicOrigin` says where the server is); actix-web makes no other public.
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((EnvelopedErrors::new(io), peer))
+            })
+            .and_then(http)
+        })
+        .map_err(BuildError::Server)?
+        .run();
     tracing::info!(port, public_url = %app.public_url, %bound_at, "listening");
     Ok(server)
 }

@@ -1,7 +1,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{body_of, spawn_app, spawn_app_with};
+use crate::helpers::{body_of, spawn_app, spawn_app_with, TestApp};
 
 #[tokio::test]
 async fn original_defect_unknown_routes_answer_a_json_404_not_html() {
@@ -125,4 +126,68 @@ async fn original_defect_cors_wildcard_never_comes_with_credentials() {
         .headers()
         .get("access-control-allow-credentials")
         .is_none());
+}
+
+/// Sends `request` byte for byte and reads the answer until the server closes.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, serde_json::Value) {
+    let authority = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes the connection")
+    .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    (status, head.to_owned(), serde_json::from_str(body).unwrap())
+}
+
+/// What actix-http answers before routing (a request it cannot read, a head too large or too
+/// slow) is the envelope too, not an empty body.
+#[tokio::test]
+async fn answers_given_before_routing_are_the_envelope_too() {
+    let app = spawn_app_with(&[("APP_APPLICATION__HEAD_TIMEOUT_SECONDS", "1")]).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let no_host = b"GET /api/v1/healthcheck HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec();
+    let big_headers = format!(
+        "GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\n{}Connection: close\r\n\r\n",
+        (0..120)
+            .map(|i| format!("X-Filler-{i}: {}\r\n", "a".repeat(1000)))
+            .collect::<String>()
+    );
+    let long_uri = format!(
+        "GET /api/v1/videos?query={} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        "a".repeat(80 * 1024)
+    );
+    let not_http = b"\x00\x01 hello\r\n\r\n".to_vec();
+    let unfinished = format!("GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\n");
+    for (request, status) in [
+        (no_host, 400),
+        (big_headers.into_bytes(), 431),
+        (long_uri.into_bytes(), 400),
+        (not_http, 400),
+        (unfinished.into_bytes(), 408),
+    ] {
+        let (answered, head, body) = raw_exchange(&app, &request).await;
+        assert_eq!(answered, status, "{head}");
+        assert_eq!(body["statusCode"], status);
+        assert_eq!(body["success"], false);
+        assert!(!body["message"].as_str().unwrap().is_empty());
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    }
+
+    // Answers of the app itself pass through untouched.
+    let (status, _, body) = raw_exchange(
+        &app,
+        format!("GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!((status, &body["success"]), (200, &serde_json::json!(true)));
 }
