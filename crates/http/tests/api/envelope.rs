@@ -155,12 +155,17 @@ async fn answers_given_before_routing_are_the_envelope_too() {
     let app = spawn_app_with(&[("APP_APPLICATION__HEAD_TIMEOUT_SECONDS", "1")]).await;
     let host = app.address.trim_start_matches("http://").to_owned();
     let no_host = b"GET /api/v1/healthcheck HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec();
-    let big_headers = format!(
-        "GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\n{}Connection: close\r\n\r\n",
-        (0..120)
-            .map(|i| format!("X-Filler-{i}: {}\r\n", "a".repeat(1000)))
-            .collect::<String>()
-    );
+    let head_with = |headers: usize, size: usize| {
+        format!(
+            "GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\n{}Connection: close\r\n\r\n",
+            (0..headers)
+                .map(|i| format!("X-Filler-{i}: {}\r\n", "a".repeat(size)))
+                .collect::<String>()
+        )
+    };
+    // (A head over 128 KiB is a 431 too, but the server closes with some of it unread, so the
+    // client may see the connection reset before it reads the answer.)
+    let many_headers = head_with(120, 10);
     let long_uri = format!(
         "GET /api/v1/videos?query={} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
         "a".repeat(80 * 1024)
@@ -169,7 +174,7 @@ async fn answers_given_before_routing_are_the_envelope_too() {
     let unfinished = format!("GET /api/v1/healthcheck HTTP/1.1\r\nHost: {host}\r\n");
     for (request, status) in [
         (no_host, 400),
-        (big_headers.into_bytes(), 431),
+        (many_headers.into_bytes(), 431),
         (long_uri.into_bytes(), 400),
         (not_http, 400),
         (unfinished.into_bytes(), 408),
