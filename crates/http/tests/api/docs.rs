@@ -71,15 +71,7 @@ fn target_dir() -> PathBuf {
 #[tokio::test]
 async fn the_api_reference_page_lists_every_operation_in_a_browser() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = crate::openapi::served_spec(&app).await;
     let documented: BTreeSet<String> = spec["paths"].as_object().unwrap().keys().cloned().collect();
 
     // Both forms of the address serve the page and its files resolve from either.

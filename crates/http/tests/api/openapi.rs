@@ -43,7 +43,7 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
-async fn served_spec(app: &TestApp) -> Value {
+pub async fn served_spec(app: &TestApp) -> Value {
     let res = app
         .client
         .get(app.url("/openapi.json"))
