@@ -77,6 +77,7 @@ fn signed_in(req: &HttpRequest) -> impl Future<Output = Result<Option<Caller>, A
         }
     }
     tokens.extend(bearer_token(req));
+    let request = req.clone();
     async move {
         let state = state.ok_or_else(|| {
             ApiError::from(videotube_domain::Error::internal(
@@ -85,7 +86,10 @@ fn signed_in(req: &HttpRequest) -> impl Future<Output = Result<Option<Caller>, A
         })?;
         for token in tokens {
             match state.services.users.authenticate(&token).await {
-                Ok(caller) => return Ok(Some(caller)),
+                Ok(caller) => {
+                    crate::telemetry::record_user(&request, caller.user_id);
+                    return Ok(Some(caller));
+                }
                 Err(err @ videotube_domain::Error::Unauthorized(_)) => failure = Some(err.into()),
                 Err(err) => return Err(err.into()),
             }

@@ -39,6 +39,7 @@ pub struct ApplicationSettings {
     pub cors_origins: Vec<String>,
     pub json_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
+    pub drain_delay_seconds: u64,
     pub head_timeout_seconds: u64,
     pub body_idle_timeout_seconds: u64,
     pub body_rate_grace_seconds: u64,

@@ -8,8 +8,13 @@ use videotube_http::{telemetry, Application};
 async fn main() -> ExitCode {
     // A missing .env is normal; variables already set take precedence over it.
     let _ = dotenvy::dotenv();
-    telemetry::init();
     let env: HashMap<String, String> = std::env::vars().collect();
+    let format = telemetry::LogFormat::from_env(&env);
+    telemetry::init(*format.as_ref().unwrap_or(&telemetry::LogFormat::Pretty));
+    if let Err(err) = format {
+        tracing::error!("refusing to start: {err}");
+        return ExitCode::FAILURE;
+    }
     let settings = match Settings::load(&env) {
         Ok((profile, settings)) => {
             tracing::info!(?profile, "configuration loaded");

@@ -69,6 +69,81 @@ impl PublicOrigin {
     }
 }
 
+impl PublicOrigin {
+    /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the address
+    /// the proxies say they forwarded for. The chain (`Forwarded: for=`, else
+    /// `X-Forwarded-For`) is read from the right, the nearest hop first, skipping trusted
+    /// proxies: the first address that is not one is the client. Anything to its left was
+    /// written by the client and is not believed. A hop that names no address (`unknown`, an
+    /// obfuscated name) ends the walk at the proxy that wrote it.
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        if !self.is_trusted(Some(peer)) {
+            return Some(peer);
+        }
+        let mut client = peer;
+        for hop in forwarded_for(req.headers()).iter().rev() {
+            match parse_hop(hop) {
+                Some(ip) if self.is_trusted(Some(ip)) => client = ip,
+                Some(ip) => return Some(ip),
+                None => break,
+            }
+        }
+        Some(client)
+    }
+}
+
+/// The `for` of each element of `Forwarded`, else the entries of `X-Forwarded-For`, in order
+/// (several headers of one name count as one list).
+fn forwarded_for(headers: &HeaderMap) -> Vec<String> {
+    let values = |name| {
+        headers
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+    };
+    let forwarded = values("forwarded");
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .map(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(name, _)| name.eq_ignore_ascii_case("for"))
+                    .map_or_else(String::new, |(_, value)| value.trim_matches('"').to_owned())
+            })
+            .collect();
+    }
+    values("x-forwarded-for")
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
+/// `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
+}
+
+/// The client's address for the request (see `PublicOrigin::client_ip`); the TCP peer in an app
+/// without a `PublicOrigin`.
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    match req.app_data::<actix_web::web::Data<PublicOrigin>>() {
+        Some(origin) => origin.client_ip(req),
+        None => req.peer_addr().map(|a| a.ip()),
+    }
+}
+
 /// What the nearest proxy said about the client's request: the last element of `Forwarded`,
 /// else the last values of `X-Forwarded-Proto` and `X-Forwarded-Host`.
 #[derive(Default)]
@@ -235,6 +310,41 @@ mod tests {
             .peer_addr("10.0.0.1:1".parse().unwrap())
             .to_http_request();
         assert_eq!(origin.of(&forwarded), "https://tube.example:8443");
+    }
+
+    #[test]
+    fn the_client_address_is_believed_from_trusted_proxies_only() {
+        let origin = origin(&["10.0.0.0/24"]);
+        let request = |peer: &str, header: (&str, &str)| {
+            TestRequest::default()
+                .insert_header(header)
+                .peer_addr(peer.parse().unwrap())
+                .to_http_request()
+        };
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // A client's own X-Forwarded-For, through a trusted proxy that appends the peer it saw.
+        let spoofed = ("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.0.0.3");
+        assert_eq!(
+            origin.client_ip(&request("10.0.0.1:1", spoofed)),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            origin.client_ip(&request("192.0.2.9:1", spoofed)),
+            ip("192.0.2.9")
+        );
+        let forwarded = (
+            "forwarded",
+            "for=1.2.3.4, for=\"[2001:db8::7]:4711\";proto=https, for=10.0.0.4",
+        );
+        assert_eq!(
+            origin.client_ip(&request("10.0.0.1:1", forwarded)),
+            ip("2001:db8::7")
+        );
+        let unknown = ("x-forwarded-for", "198.51.100.7, unknown, 10.0.0.3");
+        assert_eq!(
+            origin.client_ip(&request("10.0.0.1:1", unknown)),
+            ip("10.0.0.3")
+        );
     }
 
     #[test]

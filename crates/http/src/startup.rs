@@ -1,6 +1,7 @@
 use std::net::{IpAddr, TcpListener};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ use crate::middleware::{finish_response, head_as_get, with_origin, REQUEST_ID};
 use crate::origin::PublicOrigin;
 use crate::routes;
 use crate::slow_clients::{guard_bodies, is_too_slow, BodyPolicy};
+use crate::telemetry::RequestSpan;
 use crate::upload::{SizeLimits, SPOOL_PREFIX};
 
 /// What handlers share: the services, and what the HTTP layer itself needs.
@@ -56,6 +58,8 @@ pub struct AppState {
     pub media_links: Arc<MediaLinks>,
     /// Whether public data is readable without signing in (`Viewer`).
     pub public_reads: bool,
+    /// Set on shutdown: readiness answers 503 from then on.
+    pub draining: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +96,8 @@ pub struct Application {
     server: Server,
     services: Arc<Services>,
     background: BackgroundSettings,
+    draining: Arc<AtomicBool>,
+    drain_delay: Duration,
 }
 
 impl Application {
@@ -108,12 +114,15 @@ impl Application {
         let (media_store, direct_uploads) = media_store(&settings)?;
         let services = Arc::new(Services::new(&settings, &db, media_store, direct_uploads)?);
         let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
+        let draining = Arc::clone(&state.draining);
         let server = http_server(&settings, listener, port, state)?;
         Ok(Self {
             port,
             server,
             services,
             background: BackgroundSettings::from(&settings),
+            draining,
+            drain_delay: Duration::from_secs(app.drain_delay_seconds),
         })
     }
 
@@ -132,11 +141,17 @@ impl Application {
         BackgroundTasks::start(&self.services, self.background)
     }
 
-    /// Stops the server: no new connections, requests in flight finish (up to the configured
-    /// shutdown timeout).
+    /// Stops the server: readiness turns 503 at once, requests are still served for the drain
+    /// delay (while a load balancer notices), then no new connections are taken and requests in
+    /// flight finish (up to the configured shutdown timeout).
     pub fn stopper(&self) -> impl std::future::Future<Output = ()> + use<> {
         let handle = self.server.handle();
-        async move { handle.stop(true).await }
+        let (draining, delay) = (Arc::clone(&self.draining), self.drain_delay);
+        async move {
+            draining.store(true, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await
+        }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -301,6 +316,7 @@ impl AppState {
                 Duration::from_secs(media.private_link_seconds.max(1)),
             )),
             public_reads: settings.auth.public_reads,
+            draining: Arc::default(),
         })
     }
 }
@@ -339,7 +355,7 @@ fn http_server(
             .wrap(actix_web::middleware::from_fn(guard_bodies))
             .wrap(cors(&cors_origins))
             .wrap(actix_web::middleware::from_fn(finish_response))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(web::Data::new(origin.clone()))
             .app_data(body_policy)

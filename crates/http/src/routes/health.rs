@@ -1,3 +1,8 @@
+//! Probes: liveness (the process serves) and readiness (it can serve requests: the database
+//! answers and it is not shutting down).
+
+use std::sync::atomic::Ordering;
+
 use crate::api::{error_body, respond, Envelope, ErrorEnvelope};
 use crate::startup::AppState;
 use actix_web::http::StatusCode;
@@ -11,15 +16,29 @@ pub struct Health {
     database: &'static str,
 }
 
-/// 200 while the database answers a ping, 503 (still the envelope) while it does not.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    status: &'static str,
+}
+
+/// Readiness: 200 while the database answers a ping; 503 (still the envelope) while it does not
+/// and from the moment the process is told to stop. For a load balancer or an orchestrator's
+/// readiness probe; a liveness probe wants `/healthcheck/live`.
 #[utoipa::path(
     get, path = "/api/v1/healthcheck", security(()),
     responses(
-        (status = 200, description = "The database answers", body = Envelope<Health>),
-        (status = 503, description = "The database does not answer", body = ErrorEnvelope),
+        (status = 200, description = "Ready: the database answers", body = Envelope<Health>),
+        (status = 503, description = "Not ready: the database does not answer, or the process is shutting down", body = ErrorEnvelope),
     ),
 )]
 pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
+    let unavailable = |message| {
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        HttpResponse::build(status).json(error_body(status, message, &[]))
+    };
+    if state.draining.load(Ordering::SeqCst) {
+        return unavailable("Shutting down");
+    }
     // A failure is logged where it happened (the probe's span).
     match state.services.health.check().await {
         Ok(()) => respond(
@@ -30,13 +49,20 @@ pub async fn healthcheck(state: web::Data<AppState>) -> HttpResponse {
             },
             "Health check passed",
         ),
-        Err(_) => {
-            let status = StatusCode::SERVICE_UNAVAILABLE;
-            HttpResponse::build(status).json(error_body(status, "Database unavailable", &[]))
-        }
+        Err(_) => unavailable("Database unavailable"),
     }
 }
 
+/// Liveness: 200 whenever the process answers HTTP, whatever the database does, so that a
+/// database outage does not get healthy processes restarted.
+#[utoipa::path(
+    get, path = "/api/v1/healthcheck/live", security(()),
+    responses((status = 200, description = "The process serves", body = Envelope<Liveness>)),
+)]
+pub async fn live() -> HttpResponse {
+    respond(StatusCode::OK, Liveness { status: "ok" }, "Alive")
+}
+
 #[derive(OpenApi)]
-#[openapi(paths(healthcheck))]
+#[openapi(paths(healthcheck, live))]
 pub struct Api;

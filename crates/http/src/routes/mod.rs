@@ -49,6 +49,7 @@ pub struct Endpoint {
 pub fn endpoints() -> Vec<Endpoint> {
     let mut all = endpoints![
         GET "/healthcheck" => health::healthcheck,
+        GET "/healthcheck/live" => health::live,
         GET "/openapi.json" => crate::openapi::serve,
     ];
     all.extend(docs::endpoints());

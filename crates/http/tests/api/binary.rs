@@ -45,7 +45,7 @@ pub async fn start_videotube(vars: &[(&str, &str)], log: &Path) -> (Child, u16) 
     }
 }
 
-/// The port of the "listening" line, whatever colours the log is written in.
+/// The port of the "listening" line, in text (whatever its colours) or JSON.
 fn listening_port(log: &str) -> Option<u16> {
     let line = log.lines().find(|line| line.contains("listening"))?;
     let mut plain = String::new();
@@ -57,7 +57,10 @@ fn listening_port(log: &str) -> Option<u16> {
             plain.push(c);
         }
     }
-    let digits = plain.split("port=").nth(1)?;
+    let digits = plain
+        .split("port=")
+        .nth(1)
+        .or_else(|| plain.split("\"port\":").nth(1))?;
     digits
         .split(|c: char| !c.is_ascii_digit())
         .next()?

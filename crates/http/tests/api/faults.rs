@@ -59,6 +59,11 @@ impl Server {
         }
     }
 
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dirs.path().join("server.log")).unwrap()
+    }
+
     /// Files left in the upload spool.
     pub fn spool_files(&self) -> Vec<std::path::PathBuf> {
         std::fs::read_dir(self.dirs.path().join("spool"))
@@ -95,12 +100,21 @@ impl Server {
     }
 
     /// Sends SIGTERM and answers the exit status and everything the server logged.
-    pub fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, String) {
-        let killed = std::process::Command::new("kill")
+    pub fn terminate(self, within: Duration) -> (std::process::ExitStatus, String) {
+        self.send_sigterm();
+        self.exit(within)
+    }
+
+    pub fn send_sigterm(&self) {
+        let sent = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
-        assert!(killed.success());
+        assert!(sent.success());
+    }
+
+    /// Waits for the server to exit; answers its status and everything it logged.
+    pub fn exit(mut self, within: Duration) -> (std::process::ExitStatus, String) {
         let status = wait_for_exit(&mut self.child, within);
         let log = std::fs::read_to_string(self.dirs.path().join("server.log")).unwrap();
         (status, log)
@@ -430,4 +444,38 @@ async fn a_media_store_that_hangs_or_resets_fails_jobs_with_a_reason_and_request
             broken.spool_files()
         );
     }
+}
+
+/// On SIGTERM readiness fails at once, so that a load balancer stops sending traffic, while
+/// requests are still served for the drain delay; liveness holds throughout; then it stops.
+#[tokio::test]
+async fn on_sigterm_readiness_fails_first_while_requests_are_still_served() {
+    let server = Server::start(
+        &database_uri(),
+        &[("APP_APPLICATION__DRAIN_DELAY_SECONDS", "2".into())],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let status = |path: &str| {
+        let request = client.get(format!("{}{path}", server.api));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/healthcheck").await, 200);
+    let signalled = std::time::Instant::now();
+    server.send_sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status("/healthcheck").await, 503);
+    assert_eq!(status("/healthcheck/live").await, 200);
+    assert_eq!(
+        status("/videos").await,
+        200,
+        "still serving during the delay"
+    );
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    let (exit, log) = server.exit(Duration::from_secs(15));
+    assert!(exit.success(), "{log}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "the delay was kept"
+    );
 }

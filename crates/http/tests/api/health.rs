@@ -34,6 +34,14 @@ async fn a_database_outage_is_a_503_envelope_and_the_app_recovers_without_a_rest
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = body_of(res).await;
     assert_eq!(body["data"], serde_json::Value::Null);
+    // Liveness does not depend on the database: nothing should restart the process for this.
+    let res = app
+        .client
+        .get(app.url("/healthcheck/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .login_raw(json!({ "username": "outage", "password": "whatever1" }))
         .await;

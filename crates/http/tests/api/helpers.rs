@@ -35,7 +35,7 @@ pub const ACCESS_SECRET: &str = "local-development-access-secret-not-for-product
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
-        videotube_http::telemetry::init();
+        videotube_http::telemetry::init(videotube_http::telemetry::LogFormat::Pretty);
     }
 });
 

@@ -27,6 +27,7 @@ mod lists;
 mod media;
 mod node_fixture;
 mod openapi;
+mod ops;
 mod origins;
 mod playlists;
 mod query_shapes;

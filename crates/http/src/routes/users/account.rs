@@ -183,7 +183,7 @@ pub(super) async fn register(
     state
         .services
         .users
-        .admit_registration(req.peer_addr().map(|addr| addr.ip()))?;
+        .admit_registration(crate::origin::client_ip(&req))?;
     // The form, and with it every spooled file, lives until this handler returns.
     let form: Received<RegisterForm> =
         upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;

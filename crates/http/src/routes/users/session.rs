@@ -113,7 +113,7 @@ pub(super) async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Credentials { login, password } = body.try_into()?;
-    let client = req.peer_addr().map(|addr| addr.ip());
+    let client = crate::origin::client_ip(&req);
     let (user, tokens) = state.services.users.login(login, password, client).await?;
     let data = LoginData {
         user: UserView::from(&user),
@@ -179,7 +179,7 @@ pub(super) async fn refresh_token(
     let tokens = state
         .services
         .users
-        .refresh(&token, req.peer_addr().map(|addr| addr.ip()))
+        .refresh(&token, crate::origin::client_ip(&req))
         .await?;
     let data = TokensData {
         access_token: tokens.access.token.expose_secret(),
