@@ -23,7 +23,7 @@ use crate::session::{IssuedToken, RefreshRotation, Rotation, Session, TokenClaim
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
-use crate::video::{JobLease, MediaJob, Video, VideoChanges, VideoSearch};
+use crate::video::{JobLease, JobQueueStats, MediaJob, Video, VideoChanges, VideoSearch};
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -353,6 +353,8 @@ pub trait MediaJobRepository: Send + Sync {
     async fn finish(&self, lease: &JobLease) -> Result<bool, RepoError>;
     /// Deletes a job that never got its video (see `VideoService::publish`), whoever holds it.
     async fn remove(&self, id: Id) -> Result<(), RepoError>;
+    /// How many jobs there are, and how long the first due, unleased one has waited.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<JobQueueStats, RepoError>;
 }
 
 #[async_trait]

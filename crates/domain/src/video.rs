@@ -214,6 +214,15 @@ pub struct JobLease {
     pub fence: u64,
 }
 
+/// How the job queue stands, for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobQueueStats {
+    /// Jobs not finished yet: waiting, running or waiting to be tried again.
+    pub queued: u64,
+    /// How long ago the job first in line to be claimed was published, if one is due and free.
+    pub oldest_due: Option<std::time::Duration>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

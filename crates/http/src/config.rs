@@ -27,6 +27,13 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub media: MediaSettings,
     pub cloudinary: CloudinarySettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// Where `/metrics` is served, apart from the API; empty: not served.
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,6 +7,7 @@ pub mod auth;
 mod bare_errors;
 pub mod body;
 pub mod config;
+pub mod metrics;
 pub mod middleware;
 pub mod migrate;
 pub mod openapi;

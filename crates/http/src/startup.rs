@@ -94,6 +94,8 @@ pub const MEDIA_PATH: &str = "/media";
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` server and its port, when `APP_METRICS__ADDRESS` is set.
+    metrics: Option<(Server, u16)>,
     services: Arc<Services>,
     background: BackgroundSettings,
     draining: Arc<AtomicBool>,
@@ -109,6 +111,16 @@ impl Application {
         let listener =
             TcpListener::bind(&address).map_err(|source| BuildError::Bind { address, source })?;
         let port = listener.local_addr().map_err(BuildError::Server)?.port();
+        let metrics_listener = match settings.metrics.address.trim() {
+            "" => None,
+            address => Some(
+                TcpListener::bind(address).map_err(|source| BuildError::Bind {
+                    address: address.to_owned(),
+                    source,
+                })?,
+            ),
+        };
+        crate::metrics::install();
         let jobs_dir = prepare_directories(&settings.media)?;
         let db = prepare_database(&settings.database).await?;
         let (media_store, direct_uploads) = media_store(&settings)?;
@@ -116,9 +128,20 @@ impl Application {
         let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
         let draining = Arc::clone(&state.draining);
         let server = http_server(&settings, listener, port, state)?;
+        let metrics = match metrics_listener {
+            Some(listener) => {
+                let port = listener.local_addr().map_err(BuildError::Server)?.port();
+                let server = crate::metrics::server(listener, Arc::clone(&services))
+                    .map_err(BuildError::Server)?;
+                tracing::info!(port, "serving /metrics");
+                Some((server, port))
+            }
+            None => None,
+        };
         Ok(Self {
             port,
             server,
+            metrics,
             services,
             background: BackgroundSettings::from(&settings),
             draining,
@@ -128,6 +151,10 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// The services the server calls, for tests that drive them directly (the job worker's
@@ -154,8 +181,18 @@ impl Application {
         }
     }
 
+    /// Serves until stopped; the metrics server (if any) stops with the API.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else {
+            return self.server.await;
+        };
+        let stop_metrics = metrics.handle();
+        let api = async {
+            let served = self.server.await;
+            stop_metrics.stop(false).await;
+            served
+        };
+        futures_util::future::join(api, metrics).await.0
     }
 }
 
@@ -471,10 +508,14 @@ impl Services {
                     allowance(auth.login_per_ip),
                     allowance(auth.login_per_account),
                 )),
-                registrations: Arc::new(KeyedThrottle::<IpAddr>::new(allowance(
-                    auth.register_per_ip,
-                ))),
-                refreshes: Arc::new(KeyedThrottle::<IpAddr>::new(allowance(auth.refresh_per_ip))),
+                registrations: Arc::new(KeyedThrottle::<IpAddr>::new(
+                    "register_per_ip",
+                    allowance(auth.register_per_ip),
+                )),
+                refreshes: Arc::new(KeyedThrottle::<IpAddr>::new(
+                    "refresh_per_ip",
+                    allowance(auth.refresh_per_ip),
+                )),
             },
             AuthPolicy {
                 access_ttl: auth.access_token_expiry,

@@ -97,13 +97,24 @@ impl RootSpanBuilder for RequestSpan {
             Ok(response) => (response.status(), Some(response.request())),
             Err(error) => (error.as_response_error().status_code(), None),
         };
-        if let Some(request) = request {
-            // Unmatched requests have no pattern: their path could be anything a client sent.
-            span.record("route", request.match_pattern().as_deref().unwrap_or("-"));
-            if let Some(arrived) = request.extensions().get::<Arrived>() {
-                let millis = arrived.0.elapsed().as_secs_f64() * 1000.0;
-                span.record("latency_ms", (millis * 10.0).round() / 10.0);
-            }
+        // Unmatched requests have no pattern: their path could be anything a client sent.
+        let route = request
+            .and_then(|r| r.match_pattern())
+            .unwrap_or_else(|| "-".to_owned());
+        let method = request.map_or_else(|| "-".to_owned(), |r| r.method().to_string());
+        let latency = request.and_then(|r| r.extensions().get::<Arrived>().map(|a| a.0.elapsed()));
+        let labels = [
+            ("method", method),
+            ("route", route.clone()),
+            ("status", status.as_u16().to_string()),
+        ];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        span.record("route", route.as_str());
+        if let Some(latency) = latency {
+            metrics::histogram!("http_request_duration_seconds", &labels)
+                .record(latency.as_secs_f64());
+            let millis = latency.as_secs_f64() * 1000.0;
+            span.record("latency_ms", (millis * 10.0).round() / 10.0);
         }
         span.record("status", status.as_u16());
         span.in_scope(|| tracing::info!("request finished"));

@@ -84,8 +84,16 @@ impl BcryptHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, BoxError> {
         let (done, result) = tokio::sync::oneshot::channel();
+        let (waiting, running) = (
+            metrics::gauge!("password_hashes_waiting"),
+            metrics::gauge!("password_hashes_running"),
+        );
+        waiting.increment(1.0);
         self.pool.spawn(move || {
+            waiting.decrement(1.0);
+            running.increment(1.0);
             let _ = done.send(work());
+            running.decrement(1.0);
         });
         Ok(result.await?)
     }

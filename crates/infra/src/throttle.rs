@@ -25,6 +25,8 @@ impl Allowance {
 
 /// A GCRA limiter (the `governor` crate) keyed by client address, account name or the like.
 pub struct KeyedThrottle<K: Hash + Eq + Clone> {
+    /// Its label on `throttle_rejections_total`.
+    name: &'static str,
     limiter: DefaultKeyedRateLimiter<K>,
     checks: AtomicU64,
 }
@@ -33,8 +35,9 @@ pub struct KeyedThrottle<K: Hash + Eq + Clone> {
 const SWEEP_EVERY: u64 = 1024;
 
 impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
-    pub fn new(allowance: Allowance) -> Self {
+    pub fn new(name: &'static str, allowance: Allowance) -> Self {
         Self {
+            name,
             limiter: RateLimiter::keyed(allowance.quota()),
             checks: AtomicU64::new(0),
         }
@@ -46,9 +49,10 @@ impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
             self.limiter.retain_recent();
         }
         let now = DefaultClock::default().now();
-        self.limiter
-            .check_key(key)
-            .map_err(|denied| denied.wait_time_from(now))
+        self.limiter.check_key(key).map_err(|denied| {
+            metrics::counter!("throttle_rejections_total", "throttle" => self.name).increment(1);
+            denied.wait_time_from(now)
+        })
     }
 }
 
@@ -68,8 +72,8 @@ pub struct GovernorLoginThrottle {
 impl GovernorLoginThrottle {
     pub fn new(per_ip: Allowance, per_account: Allowance) -> Self {
         Self {
-            per_ip: KeyedThrottle::new(per_ip),
-            per_account: KeyedThrottle::new(per_account),
+            per_ip: KeyedThrottle::new("login_per_ip", per_ip),
+            per_account: KeyedThrottle::new("login_per_account", per_account),
         }
     }
 }

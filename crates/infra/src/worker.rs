@@ -97,6 +97,12 @@ pub async fn run_media_jobs(
 
 /// What a worker does once a job step is done: a finished job's spooled files are deleted.
 async fn after(step: JobStep, job: &JobLease) {
+    let outcome = match step {
+        JobStep::Finished { .. } => "finished",
+        JobStep::Retrying => "retrying",
+        JobStep::LeaseLost => "lease_lost",
+    };
+    metrics::counter!("media_job_attempts_total", "outcome" => outcome).increment(1);
     match step {
         JobStep::Finished { spooled } => {
             for path in spooled {

@@ -9,7 +9,7 @@ use super::MediaVisibility;
 use crate::error::Error;
 use crate::media::{MediaFolder, StoredMedia};
 use crate::ports::{MediaJobRepository, MediaStore, VideoRepository};
-use crate::video::{JobLease, MediaJob};
+use crate::video::{JobLease, JobQueueStats, MediaJob};
 
 /// How the background job worker behaves.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,11 @@ impl MediaJobService {
     #[tracing::instrument(name = "MediaJobService::claim", skip_all)]
     pub async fn claim(&self) -> Result<Option<JobLease>, Error> {
         Ok(self.jobs.claim_next(Utc::now(), self.policy.lease).await?)
+    }
+
+    #[tracing::instrument(name = "MediaJobService::queue_stats", skip_all)]
+    pub async fn queue_stats(&self) -> Result<JobQueueStats, Error> {
+        Ok(self.jobs.queue_stats(Utc::now()).await?)
     }
 
     /// Extends a running job's lease; `false` when another worker took the job over (the lease

@@ -11,6 +11,8 @@ pub fn videotube(vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_videotube"));
     command
         .env_clear()
+        // Servers run side by side: each one's /metrics on a port of its own.
+        .env("APP_METRICS__ADDRESS", "127.0.0.1:0")
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

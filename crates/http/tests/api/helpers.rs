@@ -41,6 +41,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 pub struct TestApp {
     pub address: String,
+    /// Where its `/metrics` is served, unless the test turned it off.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub media_dir: TempDir,
     pub spool_dir: TempDir,
@@ -112,6 +114,8 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
         ),
         ("APP_AUTH__BCRYPT_COST".into(), "4".into()),
         ("APP_DATABASE__TIMEOUT_SECONDS".into(), "2".into()),
+        // Tests run side by side: each app's /metrics on a port of its own.
+        ("APP_METRICS__ADDRESS".into(), "127.0.0.1:0".into()),
     ]);
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let db_name = env["DB_NAME"].clone();
@@ -120,11 +124,15 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let services = app.services();
     let background = with_background_tasks.then(|| app.start_background_tasks());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -134,3 +134,98 @@ async fn a_trusted_proxys_clients_get_their_own_budgets_and_others_cannot_spoof_
         "a header from an untrusted peer names no one"
     );
 }
+
+/// The sum of the samples of `name` whose labels include all of `labels`, in a Prometheus text
+/// exposition; 0 when there are none.
+fn sample(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            let matches = (rest.is_empty() || rest.starts_with('{'))
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            matches.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// `/metrics` is served on its own address, never on the API's port, and its series move with
+/// the traffic: requests by route pattern, database operations, password hashing, throttles,
+/// the job queue.
+#[tokio::test]
+async fn metrics_are_scraped_apart_from_the_api_and_move_with_traffic() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH__LOGIN_PER_IP__BURST", "2"),
+        ("APP_AUTH__LOGIN_PER_IP__REFILL_SECONDS", "3600"),
+    ])
+    .await;
+    let metrics = format!("{}/metrics", app.metrics_address.as_deref().unwrap());
+    let scrape = || {
+        let request = app.client.get(&metrics);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain"));
+            res.text().await.unwrap()
+        }
+    };
+    let before = scrape().await;
+    let videos = [("route", "/api/v1/videos"), ("status", "200")];
+    let owner = app.signed_up("metered").await;
+    for _ in 0..3 {
+        let res = app.client.get(app.url("/videos")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let video = crate::videos::publish(
+        &app,
+        &owner,
+        crate::videos::video_form(
+            ("clip.mp4", crate::samples::mp4(1_000)),
+            crate::helpers::PNG.to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(video.status(), StatusCode::ACCEPTED);
+    for _ in 0..3 {
+        app.login_raw(json!({ "username": "metered", "password": "wrong password" }))
+            .await;
+    }
+    let after = scrape().await;
+
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        sample(&after, name, labels) - sample(&before, name, labels)
+    };
+    assert!(moved("http_requests_total", &videos) >= 3.0, "{after}");
+    assert!(moved("http_request_duration_seconds_count", &videos) >= 3.0);
+    // (Labelled by the repository call's span, `videos.search`, where spans are on: in the
+    // binary, not in this test process, which installs no subscriber.)
+    assert!(moved("db_operation_duration_seconds_count", &[]) >= 3.0);
+    assert!(moved("throttle_rejections_total", &[("throttle", "login_per_ip")]) >= 1.0);
+    assert!(after.contains("password_hashes_waiting"));
+    assert!(after.contains("password_hashes_running"));
+    assert!(
+        sample(&after, "media_jobs_queued", &[]) >= 1.0,
+        "the job just queued"
+    );
+    assert!(after.contains("media_jobs_oldest_due_seconds"));
+
+    // Not on the API's port.
+    for path in ["/metrics", "/api/v1/metrics"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let off = spawn_app_with(&[("APP_METRICS__ADDRESS", "")]).await;
+    assert!(off.metrics_address.is_none());
+}

@@ -313,6 +313,9 @@ impl QueryShape {
         let get_doc = |d: &Document, key: &str| d.get_document(key).ok().cloned();
         let queries: Vec<(Option<Document>, Option<Document>)> = match name.as_str() {
             "find" => vec![(get_doc(command, "filter"), get_doc(command, "sort"))],
+            // Without a query, `count` (what estimatedDocumentCount sends) is answered from the
+            // collection's metadata: nothing is read.
+            "count" if get_doc(command, "query").is_none_or(|q| q.is_empty()) => Vec::new(),
             "count" | "distinct" => vec![(get_doc(command, "query"), None)],
             "findAndModify" => vec![(get_doc(command, "query"), get_doc(command, "sort"))],
             "aggregate" => {
@@ -488,5 +491,17 @@ mod tests {
             QueryShape::of(&doc! { "insert": "videos", "documents": [] }),
             []
         );
+    }
+
+    #[test]
+    fn a_count_without_a_query_reads_metadata_and_one_with_a_query_is_a_query() {
+        assert_eq!(QueryShape::of(&doc! { "count": "media_jobs" }), []);
+        assert_eq!(
+            QueryShape::of(&doc! { "count": "media_jobs", "query": {} }),
+            []
+        );
+        let counted = QueryShape::of(&doc! { "count": "comments", "query": { "owner": 1 } });
+        assert_eq!(counted.len(), 1);
+        assert_eq!(counted[0].served_by(COMMENT_INDEX), None);
     }
 }

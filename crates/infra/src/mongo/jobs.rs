@@ -10,7 +10,7 @@ use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::{MediaType, UploadedFile};
 use videotube_domain::ports::MediaJobRepository;
-use videotube_domain::video::{JobLease, MediaJob};
+use videotube_domain::video::{JobLease, JobQueueStats, MediaJob};
 use videotube_domain::{Id, RepoError};
 
 use super::{
@@ -174,6 +174,35 @@ impl MediaJobRepository for MongoMediaJobRepository {
             created_at,
         };
         self.jobs.insert_one(doc).within(self.limit).await.map(drop)
+    }
+
+    /// The count comes from the collection's metadata (no scan); the first due job is the
+    /// claim query's first candidate, served by the same index.
+    #[tracing::instrument(name = "media_jobs.queue_stats", skip_all)]
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<JobQueueStats, RepoError> {
+        let now_bson = to_bson_time(now);
+        let queued = self
+            .jobs
+            .estimated_document_count()
+            .within(self.limit)
+            .await?;
+        let first = self
+            .jobs
+            .find_one(
+                doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } },
+            )
+            .sort(doc! { "notBefore": 1, "_id": 1 })
+            .max_time(self.limit)
+            .within(self.limit)
+            .await?;
+        Ok(JobQueueStats {
+            queued,
+            oldest_due: first.map(|job| {
+                (now - job.created_at.to_chrono())
+                    .to_std()
+                    .unwrap_or_default()
+            }),
+        })
     }
 
     /// A findOneAndUpdate would pick the job in one step on MongoDB, but FerretDB reads and then

@@ -107,6 +107,7 @@ pub(crate) trait Within<T>:
     /// span (`<collection>.<method>`), so the log says which operation broke; the request's 5xx
     /// line follows under the same request id.
     async fn within(self, limit: Duration) -> Result<T, RepoError> {
+        let started = std::time::Instant::now();
         let result = match tokio::time::timeout(limit, self.into_future()).await {
             Ok(result) => result.map_err(repo_error),
             Err(_) => Err(RepoError::Unavailable(
@@ -120,11 +121,16 @@ pub(crate) trait Within<T>:
             RepoError::Other(cause) => RepoError::Other(Box::new(OperationFailed::new(cause))),
             duplicate @ RepoError::Duplicate(_) => duplicate,
         });
+        let operation = operation_name();
+        metrics::histogram!("db_operation_duration_seconds", "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
         match &result {
             Err(RepoError::Unavailable(cause)) => {
+                metrics::counter!("db_operation_errors_total", "operation" => operation, "kind" => "unavailable").increment(1);
                 tracing::warn!(error = %cause, "database unavailable");
             }
             Err(RepoError::Other(cause)) => {
+                metrics::counter!("db_operation_errors_total", "operation" => operation, "kind" => "other").increment(1);
                 tracing::error!(error = %cause, "database operation failed");
             }
             _ => {}
@@ -150,11 +156,18 @@ pub struct OperationFailed {
 
 impl OperationFailed {
     fn new(cause: BoxError) -> Self {
-        let operation = tracing::Span::current()
-            .metadata()
-            .map_or("a database operation", |span| span.name());
-        Self { operation, cause }
+        Self {
+            operation: operation_name(),
+            cause,
+        }
     }
+}
+
+/// The repository call being served: the name of the current span (`<collection>.<method>`).
+fn operation_name() -> &'static str {
+    tracing::Span::current()
+        .metadata()
+        .map_or("a database operation", |span| span.name())
 }
 
 #[async_trait::async_trait]
