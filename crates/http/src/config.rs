@@ -131,6 +131,8 @@ pub struct MediaSettings {
     pub job_max_attempts: u32,
     pub job_backoff_seconds: u64,
     pub job_poll_seconds: u64,
+    /// Whether this instance runs the media job worker.
+    pub worker: bool,
     /// How long a signed link to a file of a video that is not public works.
     pub private_link_seconds: u64,
 }

@@ -199,6 +199,8 @@ impl Application {
 /// How the background tasks run.
 #[derive(Debug, Clone, Copy)]
 struct BackgroundSettings {
+    /// Whether to run the job worker (`APP_MEDIA__WORKER`).
+    worker: bool,
     poll: Duration,
     renew_every: Duration,
     sweep_every: Duration,
@@ -210,6 +212,7 @@ impl From<&Settings> for BackgroundSettings {
     fn from(settings: &Settings) -> Self {
         let media = &settings.media;
         BackgroundSettings {
+            worker: media.worker,
             poll: Duration::from_secs(media.job_poll_seconds.max(1)),
             // Three renewals per lease: one lost to a database blip still leaves time for another.
             renew_every: Duration::from_secs(media.job_lease_seconds.max(1)) / 3,
@@ -222,7 +225,8 @@ impl From<&Settings> for BackgroundSettings {
 /// The media job worker and the sweeper, running.
 pub struct BackgroundTasks {
     stop: Arc<watch::Sender<bool>>,
-    worker: JoinHandle<()>,
+    /// None on an API-only instance.
+    worker: Option<JoinHandle<()>>,
     sweeper: JoinHandle<()>,
     grace: Duration,
 }
@@ -230,14 +234,19 @@ pub struct BackgroundTasks {
 impl BackgroundTasks {
     fn start(services: &Services, settings: BackgroundSettings) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(run_media_jobs(
-            Arc::clone(&services.jobs),
-            Arc::clone(&services.bell),
-            settings.poll,
-            settings.renew_every,
-            stopped.clone(),
-            settings.grace,
-        ));
+        let worker = settings.worker.then(|| {
+            tokio::spawn(run_media_jobs(
+                Arc::clone(&services.jobs),
+                Arc::clone(&services.bell),
+                settings.poll,
+                settings.renew_every,
+                stopped.clone(),
+                settings.grace,
+            ))
+        });
+        if !settings.worker {
+            tracing::info!("APP_MEDIA__WORKER=false: this instance stores no published video");
+        }
         let sweeper = tokio::spawn(run_sweeps(
             Arc::clone(&services.users),
             Arc::clone(&services.watching),
@@ -265,8 +274,10 @@ impl BackgroundTasks {
     pub async fn stop(self) {
         self.stop.send_replace(true);
         let bound = self.grace + Duration::from_secs(5);
-        if tokio::time::timeout(bound, self.worker).await.is_err() {
-            tracing::warn!("the media job worker did not stop in time");
+        if let Some(worker) = self.worker {
+            if tokio::time::timeout(bound, worker).await.is_err() {
+                tracing::warn!("the media job worker did not stop in time");
+            }
         }
         self.sweeper.abort();
     }
@@ -632,16 +643,30 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(error_body(StatusCode::NOT_FOUND, "Route not found", &[]))
 }
 
-/// Spool files are only needed while their request runs; any left here were orphaned by a crash.
+/// A spool file nobody wrote for this long belongs to no request any more. A request writes
+/// its upload's file at least every `BODY_IDLE_TIMEOUT_SECONDS` while it arrives and then keeps
+/// it for minutes at most (a store's upload, bounded by its timeouts).
+const SPOOL_FILE_ABANDONED_AFTER: Duration = Duration::from_secs(3600);
+
+/// Spool files are only needed while their request runs; those left by a crash are removed at
+/// start-up. Only abandoned ones: another instance sharing the directory may be receiving an
+/// upload into one right now.
 fn remove_stale_spool_files(dir: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(SPOOL_PREFIX)
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|idle| idle > SPOOL_FILE_ABANDONED_AFTER);
+        if abandoned
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(SPOOL_PREFIX)
         {
             let _ = std::fs::remove_file(entry.path());
         }

@@ -229,3 +229,82 @@ async fn metrics_are_scraped_apart_from_the_api_and_move_with_traffic() {
     let off = spawn_app_with(&[("APP_METRICS__ADDRESS", "")]).await;
     assert!(off.metrics_address.is_none());
 }
+
+/// Start-up removes the spool files a crash left, but not those another instance sharing the
+/// directory is writing now.
+#[tokio::test]
+async fn start_up_removes_only_abandoned_spool_files() {
+    let spool = tempfile::tempdir().unwrap();
+    let file = |name: &str, age: Duration| {
+        let path = spool.path().join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+        path
+    };
+    let abandoned = file("videotube-upload-crashed", Duration::from_secs(2 * 3600));
+    let in_flight = file("videotube-upload-arriving", Duration::from_secs(5));
+    let foreign = file("notes.txt", Duration::from_secs(2 * 3600));
+    let _app = spawn_app_with(&[("UPLOAD_TMP_DIR", spool.path().to_str().unwrap())]).await;
+    assert!(!abandoned.exists());
+    assert!(in_flight.exists(), "another instance's upload in flight");
+    assert!(foreign.exists());
+}
+
+/// `APP_MEDIA__WORKER=false` runs an API-only instance: what it accepts is stored by an
+/// instance with a worker on the same database (sharing the spool directory).
+#[tokio::test]
+async fn an_api_only_instance_leaves_jobs_to_one_with_a_worker() {
+    let spool = tempfile::tempdir().unwrap();
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let shared = |worker: &str| {
+        vec![
+            ("DB_NAME", db_name.clone()),
+            ("UPLOAD_TMP_DIR", spool.path().display().to_string()),
+            ("APP_MEDIA__JOB_POLL_SECONDS", "1".to_owned()),
+            ("APP_MEDIA__WORKER", worker.to_owned()),
+        ]
+    };
+    let api_only = Server::start(&database_uri(), &shared("false")).await;
+    let (token, _) = sign_up(&api_only, "uploader").await;
+    let client = reqwest::Client::new();
+    let form = crate::videos::video_form(
+        ("clip.mp4", crate::samples::mp4(1_000)),
+        crate::helpers::PNG.to_vec(),
+    );
+    let accepted: Value = client
+        .post(format!("{}/videos", api_only.api))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let video = format!(
+        "{}/videos/{}",
+        api_only.api,
+        accepted["data"]["_id"].as_str().unwrap()
+    );
+    let status = || {
+        let request = client.get(&video).bearer_auth(&token);
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            body["data"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(status().await, "processing", "no worker has run");
+
+    let _worker = Server::start(&database_uri(), &shared("true")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while status().await != "ready" {
+        assert!(std::time::Instant::now() < deadline, "never stored");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(api_only.log().contains("APP_MEDIA__WORKER=false"));
+}
