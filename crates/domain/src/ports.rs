@@ -3,7 +3,6 @@
 //! their own.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -473,10 +472,16 @@ pub trait DirectUploads: Send + Sync {
     ) -> Result<Stored, DirectUploadError>;
 }
 
-/// A per-client allowance of one kind of request (registrations, token refreshes): `Err` holds
-/// how long the client must wait.
-pub trait ClientThrottle: Send + Sync {
-    fn check(&self, client: IpAddr) -> Result<(), Duration>;
+/// An allowance of one kind of request per key (a client address, an account): brute-force and
+/// flood protection. Kept where every instance sees it, so that a budget is the same whether one
+/// instance serves the requests or three.
+#[async_trait]
+pub trait Throttle: Send + Sync {
+    /// Spends one unit of `key`'s allowance; `Some(wait)` when none is left: how long until one
+    /// is back.
+    async fn spend(&self, key: &str) -> Result<Option<Duration>, RepoError>;
+    /// Forgets keys whose allowance is whole again (they are as good as new): run periodically.
+    async fn forget_refilled(&self, now: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
 /// Tells this process's job worker that a job was queued, so that it starts at once instead of
@@ -489,14 +494,6 @@ pub trait JobWakeup: Send + Sync {
 #[async_trait]
 pub trait DatabaseProbe: Send + Sync {
     async fn ping(&self) -> Result<(), RepoError>;
-}
-
-/// Brute-force protection for login: answers how long to wait when an attempt is over budget.
-/// Each attempt spends from its client's budget before anything is looked up, then from its
-/// account's (see `UserService::login` for the key).
-pub trait LoginThrottle: Send + Sync {
-    fn check_client(&self, client: IpAddr) -> Result<(), Duration>;
-    fn check_account(&self, account: &str) -> Result<(), Duration>;
 }
 
 impl From<MediaStoreError> for crate::error::Error {

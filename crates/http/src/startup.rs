@@ -1,4 +1,4 @@
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
-use videotube_domain::ports::{DirectUploads, MediaStore};
+use videotube_domain::ports::{DirectUploads, MediaStore, Throttle};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
     LikeService, MediaJobService, PlaylistService, SubscriptionService, TweetService, UserPorts,
@@ -27,9 +27,9 @@ use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::media_links::MediaLinks;
 use videotube_infra::mongo::{self, Database, DbError, PrepareError};
 use videotube_infra::password::HasherError;
-use videotube_infra::throttle::{Allowance, KeyedThrottle};
+use videotube_infra::throttle::{Allowance, MongoThrottle};
 use videotube_infra::worker::{run_media_jobs, run_sweeps, JobBell};
-use videotube_infra::{BcryptHasher, GovernorLoginThrottle, JwtCodec, LocalMediaStore};
+use videotube_infra::{BcryptHasher, JwtCodec, LocalMediaStore};
 
 use crate::api::{error_body, ApiError, TOTAL_COUNT};
 use crate::auth::CookiePolicy;
@@ -502,6 +502,9 @@ impl Services {
         let history = Arc::new(mongo::MongoWatchHistoryRepository::new(store));
         let jobs = Arc::new(mongo::MongoMediaJobRepository::new(store));
         let bell = Arc::new(JobBell::default());
+        let throttle = |name, allowed| -> Arc<dyn Throttle> {
+            Arc::new(MongoThrottle::new(store, name, allowance(allowed)))
+        };
         let user_service = UserService::new(
             UserPorts {
                 users: users.clone(),
@@ -515,18 +518,10 @@ impl Services {
                     &auth.refresh_token_secret,
                 )),
                 media: Arc::clone(&media_store),
-                logins: Arc::new(GovernorLoginThrottle::new(
-                    allowance(auth.login_per_ip),
-                    allowance(auth.login_per_account),
-                )),
-                registrations: Arc::new(KeyedThrottle::<IpAddr>::new(
-                    "register_per_ip",
-                    allowance(auth.register_per_ip),
-                )),
-                refreshes: Arc::new(KeyedThrottle::<IpAddr>::new(
-                    "refresh_per_ip",
-                    allowance(auth.refresh_per_ip),
-                )),
+                logins_per_client: throttle("login_per_ip", auth.login_per_ip),
+                logins_per_account: throttle("login_per_account", auth.login_per_account),
+                registrations: throttle("register_per_ip", auth.register_per_ip),
+                refreshes: throttle("refresh_per_ip", auth.refresh_per_ip),
             },
             AuthPolicy {
                 access_ttl: auth.access_token_expiry,

@@ -1,5 +1,5 @@
 //! Adapters from VideoTube's domain ports to the outside world: MongoDB repositories, bcrypt,
-//! JWT, the local media store and login throttling.
+//! JWT, the local media store and throttles.
 
 pub mod cloudinary;
 pub mod jwt;
@@ -13,7 +13,6 @@ pub mod worker;
 pub use jwt::JwtCodec;
 pub use local_store::LocalMediaStore;
 pub use password::BcryptHasher;
-pub use throttle::GovernorLoginThrottle;
 
 /// 128 random bits in hex: a stored file's name, which nothing a client sees can lead to.
 pub(crate) fn unguessable_name() -> String {

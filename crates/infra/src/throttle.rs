@@ -1,12 +1,19 @@
-use std::hash::Hash;
-use std::net::IpAddr;
+//! Throttles kept in the database, so that every instance spends from the same budgets: one
+//! document per key with its GCRA state, changed by compare-and-set (FerretDB has no atomic
+//! read-modify-write that could do it in one step on both servers).
+
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use videotube_domain::ports::{ClientThrottle, LoginThrottle};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use mongodb::bson::{self, doc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use videotube_domain::ports::Throttle;
+use videotube_domain::RepoError;
+
+use crate::mongo::{insert_unique, to_bson_time, Store, Within, THROTTLES};
 
 /// Attempts allowed in a burst, and how fast the allowance refills.
 #[derive(Debug, Clone, Copy)]
@@ -16,75 +23,128 @@ pub struct Allowance {
 }
 
 impl Allowance {
-    fn quota(self) -> Quota {
-        Quota::with_period(self.refill_every)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(self.burst)
+    fn interval(self) -> TimeDelta {
+        TimeDelta::from_std(self.refill_every.max(Duration::from_millis(1)))
+            .unwrap_or(TimeDelta::MAX)
+    }
+
+    /// How far ahead of now a key's theoretical arrival time may run: the burst less one.
+    fn tolerance(self) -> TimeDelta {
+        self.interval() * (self.burst.get() as i32 - 1)
     }
 }
 
-/// A GCRA limiter (the `governor` crate) keyed by client address, account name or the like.
-pub struct KeyedThrottle<K: Hash + Eq + Clone> {
-    /// Its label on `throttle_rejections_total`.
-    name: &'static str,
-    limiter: DefaultKeyedRateLimiter<K>,
-    checks: AtomicU64,
+/// The generic cell rate algorithm: a key's state is its theoretical arrival time (`tat`), when
+/// its allowance would be whole again plus one interval. A request is allowed while `tat` is at
+/// most the burst's tolerance ahead of now, and moves it on by one interval. Answers the new
+/// `tat`, or how long to wait.
+fn gcra(
+    now: DateTime<Utc>,
+    tat: Option<DateTime<Utc>>,
+    allowance: Allowance,
+) -> Result<DateTime<Utc>, Duration> {
+    let tat = tat.map_or(now, |tat| tat.max(now));
+    let allowed_from = tat - allowance.tolerance();
+    if allowed_from > now {
+        return Err((allowed_from - now).to_std().unwrap_or_default());
+    }
+    Ok(tat + allowance.interval())
 }
 
-/// How often a limiter forgets keys whose allowance has fully refilled.
-const SWEEP_EVERY: u64 = 1024;
+#[derive(Serialize, Deserialize)]
+struct ThrottleDoc {
+    /// `<throttle>:<SHA-256 of the key>`: keys are client-chosen (a name of no account), so
+    /// they are hashed to a fixed, index-safe length.
+    #[serde(rename = "_id")]
+    id: String,
+    throttle: String,
+    tat: bson::DateTime,
+}
 
-impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
-    pub fn new(name: &'static str, allowance: Allowance) -> Self {
+/// One throttle (login attempts per client, say), its keys in the `throttles` collection.
+pub struct MongoThrottle {
+    name: &'static str,
+    allowance: Allowance,
+    docs: mongodb::Collection<ThrottleDoc>,
+    limit: Duration,
+}
+
+/// Compare-and-set rounds before a key under that much contention is refused.
+const TRIES: usize = 8;
+
+impl MongoThrottle {
+    /// `name` labels its documents and its `throttle_rejections_total` series.
+    pub fn new(store: &Store, name: &'static str, allowance: Allowance) -> Self {
         Self {
             name,
-            limiter: RateLimiter::keyed(allowance.quota()),
-            checks: AtomicU64::new(0),
+            allowance,
+            docs: store.collection(THROTTLES),
+            limit: store.limit(),
         }
     }
 
-    /// Spends one unit of the key's allowance, or says how long until one is back.
-    pub fn check(&self, key: &K) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.limiter.retain_recent();
+    fn rejected(&self, wait: Duration) -> Option<Duration> {
+        metrics::counter!("throttle_rejections_total", "throttle" => self.name).increment(1);
+        Some(wait)
+    }
+}
+
+#[async_trait]
+impl Throttle for MongoThrottle {
+    #[tracing::instrument(name = "throttles.spend", skip_all)]
+    async fn spend(&self, key: &str) -> Result<Option<Duration>, RepoError> {
+        let id = format!("{}:{}", self.name, hex::encode(Sha256::digest(key)));
+        for _ in 0..TRIES {
+            let now = Utc::now();
+            let stored = self
+                .docs
+                .find_one(doc! { "_id": &id })
+                .within(self.limit)
+                .await?;
+            let tat = match gcra(
+                now,
+                stored.as_ref().map(|d| d.tat.to_chrono()),
+                self.allowance,
+            ) {
+                Ok(tat) => to_bson_time(tat),
+                Err(wait) => return Ok(self.rejected(wait)),
+            };
+            let written = match stored {
+                Some(seen) => {
+                    self.docs
+                        .update_one(
+                            doc! { "_id": &id, "tat": seen.tat },
+                            doc! { "$set": { "tat": tat } },
+                        )
+                        .within(self.limit)
+                        .await?
+                        .modified_count
+                        == 1
+                }
+                None => {
+                    let fresh = ThrottleDoc {
+                        id: id.clone(),
+                        throttle: self.name.to_owned(),
+                        tat,
+                    };
+                    insert_unique(self.limit, &self.docs, fresh).await?
+                }
+            };
+            if written {
+                return Ok(None);
+            }
         }
-        let now = DefaultClock::default().now();
-        self.limiter.check_key(key).map_err(|denied| {
-            metrics::counter!("throttle_rejections_total", "throttle" => self.name).increment(1);
-            denied.wait_time_from(now)
-        })
-    }
-}
-
-impl ClientThrottle for KeyedThrottle<IpAddr> {
-    fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        KeyedThrottle::check(self, &client)
-    }
-}
-
-/// Login attempts, limited per client IP and per account. Every attempt counts, so a guesser is
-/// slowed down whether it targets one account from many addresses or many accounts from one.
-pub struct GovernorLoginThrottle {
-    per_ip: KeyedThrottle<IpAddr>,
-    per_account: KeyedThrottle<String>,
-}
-
-impl GovernorLoginThrottle {
-    pub fn new(per_ip: Allowance, per_account: Allowance) -> Self {
-        Self {
-            per_ip: KeyedThrottle::new("login_per_ip", per_ip),
-            per_account: KeyedThrottle::new("login_per_account", per_account),
-        }
-    }
-}
-
-impl LoginThrottle for GovernorLoginThrottle {
-    fn check_client(&self, client: IpAddr) -> Result<(), Duration> {
-        self.per_ip.check(&client)
+        // Another request changed the key every time: it is being hammered.
+        Ok(self.rejected(self.allowance.refill_every))
     }
 
-    fn check_account(&self, account: &str) -> Result<(), Duration> {
-        self.per_account.check(&account.to_owned())
+    #[tracing::instrument(name = "throttles.forget_refilled", skip_all)]
+    async fn forget_refilled(&self, now: DateTime<Utc>) -> Result<(), RepoError> {
+        self.docs
+            .delete_many(doc! { "throttle": self.name, "tat": { "$lte": to_bson_time(now) } })
+            .within(self.limit)
+            .await
+            .map(drop)
     }
 }
 
@@ -100,18 +160,22 @@ mod tests {
     }
 
     #[test]
-    fn limits_each_account_and_each_address_separately() {
-        let throttle = GovernorLoginThrottle::new(allowance(3), allowance(2));
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(throttle.check_account("alice").is_ok());
-        assert!(throttle.check_account("alice").is_ok());
-        let wait = throttle.check_account("alice").unwrap_err();
-        assert!(wait > Duration::from_secs(30) && wait <= Duration::from_secs(60));
-        assert!(throttle.check_account("bob").is_ok());
+    fn a_burst_then_one_per_interval() {
+        let now = Utc::now();
+        let mut tat = None;
         for _ in 0..3 {
-            assert!(throttle.check_client(ip).is_ok());
+            tat = Some(gcra(now, tat, allowance(3)).expect("within the burst"));
         }
-        assert!(throttle.check_client(ip).is_err());
-        assert!(throttle.check_client("10.0.0.2".parse().unwrap()).is_ok());
+        let wait = gcra(now, tat, allowance(3)).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60));
+        let later = now + TimeDelta::seconds(60);
+        let tat = gcra(later, tat, allowance(3)).expect("one more after an interval");
+        assert!(gcra(later, Some(tat), allowance(3)).is_err());
+        // Idle long enough, a key is as good as new (its state may be forgotten).
+        let much_later = now + TimeDelta::hours(1);
+        assert_eq!(
+            gcra(much_later, Some(tat), allowance(3)),
+            gcra(much_later, None, allowance(3))
+        );
     }
 }

@@ -148,6 +148,9 @@ pub async fn run_sweeps(
         if let Err(err) = users.sweep_sessions().await {
             tracing::warn!(error = ?err, "could not sweep dead sessions; trying again later");
         }
+        if let Err(err) = users.sweep_throttles().await {
+            tracing::warn!(error = ?err, "could not sweep refilled throttle keys; trying again later");
+        }
         if let Err(err) = watching.sweep_view_records().await {
             tracing::warn!(error = ?err, "could not sweep old view records; trying again later");
         }

@@ -7,8 +7,7 @@ use chrono::Utc;
 use crate::error::{Error, FieldError};
 use crate::media::{MediaFolder, ProfileImage, StoredMedia, UploadedFile};
 use crate::ports::{
-    ClientThrottle, LoginThrottle, MediaStore, PasswordHasher, SessionRepository, TokenCodec,
-    TokenError, UserRepository,
+    MediaStore, PasswordHasher, SessionRepository, Throttle, TokenCodec, TokenError, UserRepository,
 };
 use crate::session::{
     Caller, LiveSessions, RefreshRotation, Rotation, Session, TokenClaims, TokenKind, TokenPair,
@@ -45,11 +44,13 @@ pub struct UserPorts {
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn TokenCodec>,
     pub media: Arc<dyn MediaStore>,
-    pub logins: Arc<dyn LoginThrottle>,
+    /// Login attempts per client address, and per account (see `UserService::login`).
+    pub logins_per_client: Arc<dyn Throttle>,
+    pub logins_per_account: Arc<dyn Throttle>,
     /// Registrations per client.
-    pub registrations: Arc<dyn ClientThrottle>,
+    pub registrations: Arc<dyn Throttle>,
     /// Token refreshes per client.
-    pub refreshes: Arc<dyn ClientThrottle>,
+    pub refreshes: Arc<dyn Throttle>,
 }
 
 /// Accounts, logins and sessions.
@@ -59,9 +60,10 @@ pub struct UserService {
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
     media: Arc<dyn MediaStore>,
-    throttle: Arc<dyn LoginThrottle>,
-    registrations: Arc<dyn ClientThrottle>,
-    refreshes: Arc<dyn ClientThrottle>,
+    logins_per_client: Arc<dyn Throttle>,
+    logins_per_account: Arc<dyn Throttle>,
+    registrations: Arc<dyn Throttle>,
+    refreshes: Arc<dyn Throttle>,
     policy: AuthPolicy,
     live_sessions: LiveSessions,
 }
@@ -70,13 +72,19 @@ const INVALID_CREDENTIALS: &str = "Invalid user credentials";
 const INVALID_ACCESS: &str = "Invalid or expired access token";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 
+/// Spends one unit of `key`'s allowance: 429 when none is left.
+async fn spend(throttle: &dyn Throttle, key: &str) -> Result<(), Error> {
+    match throttle.spend(key).await? {
+        Some(retry_after) => Err(Error::TooManyRequests { retry_after }),
+        None => Ok(()),
+    }
+}
+
 /// Spends one unit of `client`'s allowance; a request without a client address (none over
 /// TCP) is not limited.
-fn spend(throttle: &dyn ClientThrottle, client: Option<IpAddr>) -> Result<(), Error> {
+async fn spend_for(throttle: &dyn Throttle, client: Option<IpAddr>) -> Result<(), Error> {
     match client {
-        Some(client) => throttle
-            .check(client)
-            .map_err(|retry_after| Error::TooManyRequests { retry_after }),
+        Some(client) => spend(throttle, &client.to_string()).await,
         None => Ok(()),
     }
 }
@@ -89,7 +97,8 @@ impl UserService {
             hasher,
             tokens,
             media,
-            logins,
+            logins_per_client,
+            logins_per_account,
             registrations,
             refreshes,
         } = ports;
@@ -99,7 +108,8 @@ impl UserService {
             hasher,
             tokens,
             media,
-            throttle: logins,
+            logins_per_client,
+            logins_per_account,
             registrations,
             refreshes,
             policy,
@@ -109,8 +119,8 @@ impl UserService {
 
     /// Whether the client may register now: checked before its form is read, so that a
     /// throttled client's upload is not even received.
-    pub fn admit_registration(&self, client: Option<IpAddr>) -> Result<(), Error> {
-        spend(self.registrations.as_ref(), client)
+    pub async fn admit_registration(&self, client: Option<IpAddr>) -> Result<(), Error> {
+        spend_for(self.registrations.as_ref(), client).await
     }
 
     #[tracing::instrument(name = "UserService::register", skip_all)]
@@ -180,10 +190,7 @@ impl UserService {
         password: Password,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair), Error> {
-        let too_many = |retry_after| Error::TooManyRequests { retry_after };
-        if let Some(client) = client {
-            self.throttle.check_client(client).map_err(too_many)?;
-        }
+        spend_for(self.logins_per_client.as_ref(), client).await?;
         let user = self.users.find_by_login(&login).await?;
         // One budget per account, whichever name (username or email) an attempt uses; names of no
         // account get one each, as normalised, so they lock out exactly as an account would
@@ -192,7 +199,7 @@ impl UserService {
             Some(user) => format!("account:{}", user.id),
             None => format!("unknown:{}", login.key()),
         };
-        self.throttle.check_account(&budget).map_err(too_many)?;
+        spend(self.logins_per_account.as_ref(), &budget).await?;
         let matches = self
             .hasher
             .verify(&password, user.as_ref().map(|u| &u.password_hash))
@@ -226,6 +233,21 @@ impl UserService {
     #[tracing::instrument(name = "UserService::sweep_sessions", skip_all)]
     pub async fn sweep_sessions(&self) -> Result<(), Error> {
         Ok(self.sessions.sweep(Utc::now()).await?)
+    }
+
+    /// Forgets throttle keys whose allowance is whole again.
+    #[tracing::instrument(name = "UserService::sweep_throttles", skip_all)]
+    pub async fn sweep_throttles(&self) -> Result<(), Error> {
+        let now = Utc::now();
+        for throttle in [
+            &self.logins_per_client,
+            &self.logins_per_account,
+            &self.registrations,
+            &self.refreshes,
+        ] {
+            throttle.forget_refilled(now).await?;
+        }
+        Ok(())
     }
 
     /// Establishes the caller from an access token: valid signature, not expired, and its session
@@ -271,7 +293,7 @@ impl UserService {
         refresh_token: &str,
         client: Option<IpAddr>,
     ) -> Result<TokenPair, Error> {
-        spend(self.refreshes.as_ref(), client)?;
+        spend_for(self.refreshes.as_ref(), client).await?;
         let claims = self
             .tokens
             .verify(TokenKind::Refresh, refresh_token)

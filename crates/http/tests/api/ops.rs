@@ -308,3 +308,30 @@ async fn an_api_only_instance_leaves_jobs_to_one_with_a_worker() {
     }
     assert!(api_only.log().contains("APP_MEDIA__WORKER=false"));
 }
+
+/// Throttle budgets live in the database: an account's login budget is the same whether one
+/// instance serves the attempts or several take turns, and a restart does not refill it.
+#[tokio::test]
+async fn an_accounts_login_budget_is_shared_by_every_instance_and_survives_a_restart() {
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let vars = [
+        ("DB_NAME", db_name.as_str()),
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__BURST", "4"),
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__REFILL_SECONDS", "3600"),
+    ];
+    let (first, second) = (spawn_app_with(&vars).await, spawn_app_with(&vars).await);
+    first.signed_up("shared").await;
+    async fn attempt(app: &crate::helpers::TestApp) -> StatusCode {
+        app.login_raw(json!({ "username": "shared", "password": "wrong password" }))
+            .await
+            .status()
+    }
+    // signed_up logged in once: three wrong attempts remain, whichever instance gets them.
+    for app in [&second, &first, &second] {
+        assert_eq!(attempt(app).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt(&first).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt(&second).await, StatusCode::TOO_MANY_REQUESTS);
+    let restarted = spawn_app_with(&vars).await;
+    assert_eq!(attempt(&restarted).await, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -14,7 +14,7 @@ use bson::{Bson, Document};
 
 use super::{
     COMMENTS, LIKES, MEDIA_JOBS, MEDIA_JOB_CLAIMS, PLAYLISTS, PLAYLIST_VIDEOS, REFRESH_TOKEN_USES,
-    SESSIONS, SUBSCRIPTIONS, TWEETS, USERS, VIDEOS, VIEW_CLAIMS, WATCH_HISTORY,
+    SESSIONS, SUBSCRIPTIONS, THROTTLES, TWEETS, USERS, VIDEOS, VIEW_CLAIMS, WATCH_HISTORY,
 };
 
 /// An index as declared: created at start-up by `ensure_indexes`.
@@ -116,6 +116,8 @@ pub const INDEXES: &[IndexSpec] = &[
         &[("notBefore", 1), ("_id", 1), ("leaseUntil", 1)],
     ),
     index(MEDIA_JOB_CLAIMS, "job", &[("jobId", 1)]),
+    // The sweep of keys whose allowance is whole again (`_id` serves each spend).
+    index(THROTTLES, "refilled", &[("throttle", 1), ("tat", 1)]),
     unique(
         WATCH_HISTORY,
         "user_video_unique",

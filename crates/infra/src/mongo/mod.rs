@@ -58,6 +58,7 @@ pub const TWEETS: &str = "tweets";
 pub const COMMENTS: &str = "comments";
 pub const PLAYLISTS: &str = "playlists";
 pub const PLAYLIST_VIDEOS: &str = "playlist_videos";
+pub const THROTTLES: &str = "throttles";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a
@@ -87,6 +88,10 @@ pub struct Store {
 impl Store {
     pub fn new(db: Database, limit: Duration) -> Self {
         Self { db, limit }
+    }
+
+    pub(crate) fn limit(&self) -> Duration {
+        self.limit
     }
 }
 

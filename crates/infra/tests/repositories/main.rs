@@ -16,6 +16,7 @@ mod likes;
 mod playlists;
 mod sessions;
 mod store;
+mod throttles;
 mod users;
 mod videos;
 

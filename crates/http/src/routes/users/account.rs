@@ -183,7 +183,8 @@ pub(super) async fn register(
     state
         .services
         .users
-        .admit_registration(crate::origin::client_ip(&req))?;
+        .admit_registration(crate::origin::client_ip(&req))
+        .await?;
     // The form, and with it every spooled file, lives until this handler returns.
     let form: Received<RegisterForm> =
         upload::receive(multipart, state.upload_limits, &state.spool_dir).await?;
