@@ -1,3 +1,4 @@
+use std::fmt;
 use std::time::Duration;
 
 /// An error from an adapter, kept as a trait object so the domain names no driver.
@@ -153,6 +154,30 @@ fn summary(errors: &[FieldError]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `message: cause: cause's cause ...`, for logs and operators.
+pub struct CauseChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// The innermost cause of `err`: what actually went wrong, without the layers that carried it.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = err;
+    while let Some(cause) = innermost.source() {
+        innermost = cause;
+    }
+    innermost.to_string()
 }
 
 #[cfg(test)]

@@ -161,20 +161,7 @@ impl From<Error> for ApiError {
     }
 }
 
-/// `message: cause: cause's cause ...`, for the log.
-pub struct CauseChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for CauseChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
-}
+pub use videotube_domain::error::CauseChain;
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::videos::known_duration;
 use super::MediaVisibility;
-use crate::error::Error;
+use crate::error::{root_cause, CauseChain, Error};
 use crate::media::{MediaFolder, StoredMedia};
 use crate::ports::{MediaJobRepository, MediaStore, VideoRepository};
 use crate::video::{JobLease, JobQueueStats, MediaJob};
@@ -156,7 +156,10 @@ impl MediaJobService {
                 let attempts = job.attempts + 1;
                 tracing::warn!(video = %job.video_id, attempts, error = ?err, "storing the video failed");
                 if attempts >= self.policy.max_attempts {
-                    let reason = format!("Storing the video failed after {attempts} attempts; please upload it again");
+                    let reason = format!(
+                        "Storing the video failed after {attempts} attempts ({}); please upload it again",
+                        root_cause(&err)
+                    );
                     if !self
                         .videos
                         .mark_failed(job.video_id, lease.fence, &reason)
@@ -169,9 +172,10 @@ impl MediaJobService {
                 let backoff = self.policy.first_backoff * 2u32.saturating_pow(attempts - 1);
                 let not_before =
                     now + chrono::TimeDelta::from_std(backoff).unwrap_or(chrono::TimeDelta::MAX);
+                let cause = CauseChain(&err).to_string();
                 let given_back = self
                     .jobs
-                    .retry_later(lease, attempts, &err.to_string(), not_before)
+                    .retry_later(lease, attempts, &cause, not_before)
                     .await?;
                 Ok(retrying(given_back))
             }

@@ -77,8 +77,8 @@ impl Server {
             .unwrap_or_default()
     }
 
-    /// Registers and logs in `username`; answers the access token.
-    async fn signed_up(&self, client: &reqwest::Client, username: &str) -> String {
+    /// Registers and logs in `username`; answers the access token and the user's id.
+    pub async fn signed_up(&self, client: &reqwest::Client, username: &str) -> (String, String) {
         let form = RegisterForm::new(username).into_form();
         let res = client
             .post(format!("{}/users/register", self.api))
@@ -96,7 +96,11 @@ impl Server {
             .json()
             .await
             .unwrap();
-        login["data"]["accessToken"].as_str().unwrap().to_owned()
+        let data = &login["data"];
+        (
+            data["accessToken"].as_str().unwrap().to_owned(),
+            data["user"]["_id"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Sends SIGTERM and answers the exit status and everything the server logged.
@@ -139,7 +143,7 @@ async fn a_database_outage_under_writes_answers_503_and_loses_no_acknowledged_wr
     )
     .await;
     let client = reqwest::Client::new();
-    let token = server.signed_up(&client, "writer").await;
+    let (token, _) = server.signed_up(&client, "writer").await;
 
     let started = Instant::now();
     let writers: Vec<_> = (0..6)
@@ -270,7 +274,7 @@ async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
     )
     .await;
     let client = reqwest::Client::new();
-    let token = server.signed_up(&client, "stopper").await;
+    let (token, _) = server.signed_up(&client, "stopper").await;
     let form = video_form(("clip.mp4", samples::mp4(2_000)), PNG.to_vec());
     let res = client
         .post(format!("{}/videos", server.api))

@@ -9,39 +9,12 @@ use serde_json::{json, Value};
 use crate::faults::Server;
 use crate::helpers::{database_uri, spawn_app_with, PASSWORD};
 
-/// Registers and logs in `username` on the real binary; answers the access token and user id.
-async fn sign_up(server: &Server, username: &str) -> (String, String) {
-    let client = reqwest::Client::new();
-    let form = crate::helpers::RegisterForm::new(username).into_form();
-    let res = client
-        .post(format!("{}/users/register", server.api))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let login: Value = client
-        .post(format!("{}/users/login", server.api))
-        .json(&json!({ "username": username, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let data = &login["data"];
-    (
-        data["accessToken"].as_str().unwrap().to_owned(),
-        data["user"]["_id"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// With `APP_LOG_FORMAT=json` every line is a JSON object, and each request has one line with
 /// its id, route pattern, status, latency, client address and user; no token is ever logged.
 #[tokio::test]
 async fn json_logs_give_each_request_a_line_a_shipper_can_read() {
     let server = Server::start(&database_uri(), &[("APP_LOG_FORMAT", "json".into())]).await;
-    let (token, user_id) = sign_up(&server, "logged").await;
+    let (token, user_id) = server.signed_up(&reqwest::Client::new(), "logged").await;
     let res = reqwest::Client::new()
         .get(format!("{}/users/current-user", server.api))
         .bearer_auth(&token)
@@ -77,7 +50,7 @@ async fn json_logs_give_each_request_a_line_a_shipper_can_read() {
 #[tokio::test]
 async fn text_logs_in_a_file_have_no_colour_codes() {
     let server = Server::start(&database_uri(), &[("APP_LOG_FORMAT", "pretty".into())]).await;
-    sign_up(&server, "plain").await;
+    server.signed_up(&reqwest::Client::new(), "plain").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = server.log();
     assert!(log.contains("request finished"), "{log}");
@@ -266,7 +239,9 @@ async fn an_api_only_instance_leaves_jobs_to_one_with_a_worker() {
         ]
     };
     let api_only = Server::start(&database_uri(), &shared("false")).await;
-    let (token, _) = sign_up(&api_only, "uploader").await;
+    let (token, _) = api_only
+        .signed_up(&reqwest::Client::new(), "uploader")
+        .await;
     let client = reqwest::Client::new();
     let form = crate::videos::video_form(
         ("clip.mp4", crate::samples::mp4(1_000)),
