@@ -96,6 +96,12 @@ pub struct DatabaseSettings {
     pub sweep_seconds: u64,
 }
 
+impl DatabaseSettings {
+    pub fn operation_limit(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.max_time_ms.max(1))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub access_token_secret: SecretString,

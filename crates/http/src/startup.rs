@@ -122,9 +122,19 @@ impl Application {
         };
         crate::metrics::install();
         let jobs_dir = prepare_directories(&settings.media)?;
+        let spool = spool_identity(&jobs_dir)?;
         let db = prepare_database(&settings.database).await?;
+        mongo::adopt_unassigned_jobs(&db, &spool)
+            .await
+            .map_err(|err| BuildError::Database(Box::new(PrepareError::from(err))))?;
         let (media_store, direct_uploads) = media_store(&settings)?;
-        let services = Arc::new(Services::new(&settings, &db, media_store, direct_uploads)?);
+        let services = Arc::new(Services::new(
+            &settings,
+            &db,
+            media_store,
+            direct_uploads,
+            &spool,
+        )?);
         let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
         let draining = Arc::clone(&state.draining);
         let server = http_server(&settings, listener, port, state)?;
@@ -290,6 +300,36 @@ fn prepare_directories(media: &config::MediaSettings) -> Result<PathBuf, BuildEr
     }
     remove_stale_spool_files(&media.upload_tmp_dir);
     Ok(jobs_dir)
+}
+
+/// The name of the spool directory `jobs_dir`, kept in it (`.spool-id`): the same for every
+/// instance that shares the directory, different for instances whose spools differ. Jobs carry
+/// it, so that a worker only takes jobs whose files it can read.
+pub fn spool_identity(jobs_dir: &std::path::Path) -> Result<String, BuildError> {
+    let path = jobs_dir.join(".spool-id");
+    let failed = |e| BuildError::Directory(jobs_dir.to_owned(), e);
+    // Written whole under a name of its own, then linked into place: linking is atomic and
+    // refuses an existing name, so whoever links first names the spool and nobody reads half
+    // a name.
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let draft = jobs_dir.join(format!(".spool-id.{fresh}"));
+    std::fs::write(&draft, &fresh).map_err(failed)?;
+    let linked = std::fs::hard_link(&draft, &path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(fresh),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let name = std::fs::read_to_string(&path).map_err(failed)?;
+            match name.trim() {
+                "" => Err(failed(std::io::Error::other(format!(
+                    "{} is empty; delete it",
+                    path.display()
+                )))),
+                name => Ok(name.to_owned()),
+            }
+        }
+        Err(err) => Err(failed(err)),
+    }
 }
 
 /// A client for the configured database (nothing is sent until it is used).
@@ -481,17 +521,16 @@ pub struct Services {
 }
 
 impl Services {
+    /// `spool`: the identity of the upload spool directory (`spool_identity`).
     pub fn new(
         settings: &Settings,
         db: &Database,
         media_store: Arc<dyn MediaStore>,
         direct_uploads: Option<Arc<dyn DirectUploads>>,
+        spool: &str,
     ) -> Result<Self, BuildError> {
         let (auth, media) = (&settings.auth, &settings.media);
-        let store = &mongo::Store::new(
-            db.clone(),
-            Duration::from_millis(settings.database.max_time_ms.max(1)),
-        );
+        let store = &mongo::Store::new(db.clone(), settings.database.operation_limit());
         let users = Arc::new(mongo::MongoUserRepository::new(store));
         let videos = Arc::new(mongo::MongoVideoRepository::new(store));
         let likes = Arc::new(mongo::MongoLikeRepository::new(store));
@@ -500,7 +539,7 @@ impl Services {
         let playlists = Arc::new(mongo::MongoPlaylistRepository::new(store));
         let tweets = Arc::new(mongo::MongoTweetRepository::new(store));
         let history = Arc::new(mongo::MongoWatchHistoryRepository::new(store));
-        let jobs = Arc::new(mongo::MongoMediaJobRepository::new(store));
+        let jobs = Arc::new(mongo::MongoMediaJobRepository::new(store, spool));
         let bell = Arc::new(JobBell::default());
         let throttle = |name, allowed| -> Arc<dyn Throttle> {
             Arc::new(MongoThrottle::new(store, name, allowance(allowed)))

@@ -366,6 +366,8 @@ impl TestApp {
         files.extend(
             files_in(&self.spool_dir.path().join("jobs"))
                 .into_iter()
+                // The spool's name (`startup::spool_identity`), not an upload.
+                .filter(|f| f != ".spool-id")
                 .map(|f| format!("jobs/{f}")),
         );
         files

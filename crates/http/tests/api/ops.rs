@@ -310,3 +310,72 @@ async fn an_accounts_login_budget_is_shared_by_every_instance_and_survives_a_res
     let restarted = spawn_app_with(&vars).await;
     assert_eq!(attempt(&restarted).await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A worker never takes a job whose files are in another instance's spool: a job published
+/// through an instance is left to workers that share its spool directory.
+#[tokio::test]
+async fn a_job_is_only_claimed_by_a_worker_that_can_read_its_files() {
+    let (own_spool, other_spool) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let instance = |spool: &tempfile::TempDir, worker: &str| {
+        vec![
+            ("DB_NAME", db_name.clone()),
+            ("UPLOAD_TMP_DIR", spool.path().display().to_string()),
+            ("APP_MEDIA__JOB_POLL_SECONDS", "1".to_owned()),
+            ("APP_MEDIA__WORKER", worker.to_owned()),
+        ]
+    };
+    let publisher = Server::start(&database_uri(), &instance(&own_spool, "false")).await;
+    let _elsewhere = Server::start(&database_uri(), &instance(&other_spool, "true")).await;
+    let client = reqwest::Client::new();
+    let (token, _) = publisher.signed_up(&client, "publisher").await;
+    let form = crate::videos::video_form(
+        ("clip.mp4", crate::samples::mp4(1_000)),
+        crate::helpers::PNG.to_vec(),
+    );
+    let accepted: Value = client
+        .post(format!("{}/videos", publisher.api))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let video = format!(
+        "{}/videos/{}",
+        publisher.api,
+        accepted["data"]["_id"].as_str().unwrap()
+    );
+    let status = || {
+        let request = client.get(&video).bearer_auth(&token);
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            body["data"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    // (On one machine that worker could even read the files by their path, and stored them
+    // before this rule; on another it could not, and the job failed.)
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        status().await,
+        "processing",
+        "the other spool's worker left it"
+    );
+
+    let _sharing = Server::start(&database_uri(), &instance(&own_spool, "true")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match status().await.as_str() {
+            "ready" => break,
+            "processing" => {}
+            other => panic!("the job ended {other}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "never stored");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -112,8 +112,13 @@ pub const INDEXES: &[IndexSpec] = &[
     index(VIDEOS, "thumbnail_asset", &[("thumbnailAssetId", 1)]),
     index(
         MEDIA_JOBS,
-        "due_order",
-        &[("notBefore", 1), ("_id", 1), ("leaseUntil", 1)],
+        "spool_due_order",
+        &[
+            ("spool", 1),
+            ("notBefore", 1),
+            ("_id", 1),
+            ("leaseUntil", 1),
+        ],
     ),
     index(MEDIA_JOB_CLAIMS, "job", &[("jobId", 1)]),
     // The sweep of keys whose allowance is whole again (`_id` serves each spend).
@@ -195,6 +200,7 @@ pub const INDEXES: &[IndexSpec] = &[
 pub const RETIRED: &[(&str, &str)] = &[
     (VIDEOS, "owner_created"),
     (MEDIA_JOBS, "due"),
+    (MEDIA_JOBS, "due_order"),
     (WATCH_HISTORY, "user_recent"),
     (SUBSCRIPTIONS, "channel_recent"),
     (TWEETS, "owner_created"),

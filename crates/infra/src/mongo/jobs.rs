@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bson::doc;
 use bson::oid::ObjectId;
 use chrono::{DateTime, Utc};
-use mongodb::Collection;
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use videotube_domain::media::{MediaType, UploadedFile};
 use videotube_domain::ports::MediaJobRepository;
@@ -14,7 +14,8 @@ use videotube_domain::video::{JobLease, JobQueueStats, MediaJob};
 use videotube_domain::{Id, RepoError};
 
 use super::{
-    find_all, id, insert_unique, oid, to_bson_time, Store, Within, MEDIA_JOBS, MEDIA_JOB_CLAIMS,
+    find_all, id, insert_unique, oid, to_bson_time, DbError, Store, Within, MEDIA_JOBS,
+    MEDIA_JOB_CLAIMS,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,6 +45,10 @@ struct JobDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_error: Option<String>,
     created_at: bson::DateTime,
+    /// The spool directory holding the job's files (see `MongoMediaJobRepository::new`);
+    /// absent on jobs queued by earlier versions until `adopt_unassigned_jobs`.
+    #[serde(default)]
+    spool: String,
 }
 
 fn spooled_doc(file: &UploadedFile) -> SpooledDoc {
@@ -86,15 +91,26 @@ pub struct MongoMediaJobRepository {
     limit: Duration,
     jobs: Collection<JobDoc>,
     claims: Collection<ClaimDoc>,
+    spool: String,
 }
 
 impl MongoMediaJobRepository {
-    pub fn new(store: &Store) -> Self {
+    /// `spool` names the directory this instance spools uploads to (the same name for every
+    /// instance sharing it): jobs are stamped with it and only claimed by instances that have
+    /// it, so no worker takes a job whose files it cannot read.
+    pub fn new(store: &Store, spool: &str) -> Self {
         Self {
             limit: store.limit,
             jobs: store.collection(MEDIA_JOBS),
             claims: store.collection(MEDIA_JOB_CLAIMS),
+            spool: spool.to_owned(),
         }
+    }
+
+    /// The jobs of this instance's spool that are due and no lease holds (as far as the job's
+    /// own record says; the claims decide).
+    fn due(&self, now: bson::DateTime) -> bson::Document {
+        doc! { "spool": &self.spool, "notBefore": { "$lte": now }, "leaseUntil": { "$lte": now } }
     }
 
     async fn claim(&self, job: ObjectId, fence: u64) -> Result<Option<ClaimDoc>, RepoError> {
@@ -172,12 +188,13 @@ impl MediaJobRepository for MongoMediaJobRepository {
             lease_until: created_at,
             last_error: None,
             created_at,
+            spool: self.spool.clone(),
         };
         self.jobs.insert_one(doc).within(self.limit).await.map(drop)
     }
 
-    /// The count comes from the collection's metadata (no scan); the first due job is the
-    /// claim query's first candidate, served by the same index.
+    /// The count comes from the collection's metadata (no scan), all spools together; the first
+    /// due job is this instance's claim query's first candidate, served by the same index.
     #[tracing::instrument(name = "media_jobs.queue_stats", skip_all)]
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<JobQueueStats, RepoError> {
         let now_bson = to_bson_time(now);
@@ -188,9 +205,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
             .await?;
         let first = self
             .jobs
-            .find_one(
-                doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } },
-            )
+            .find_one(self.due(now_bson))
             .sort(doc! { "notBefore": 1, "_id": 1 })
             .max_time(self.limit)
             .within(self.limit)
@@ -218,9 +233,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
         let now_bson = to_bson_time(now);
         let due: Vec<JobDoc> = find_all(
             self.jobs
-                .find(
-                    doc! { "notBefore": { "$lte": now_bson }, "leaseUntil": { "$lte": now_bson } },
-                )
+                .find(self.due(now_bson))
                 .sort(doc! { "notBefore": 1, "_id": 1 })
                 .limit(CANDIDATES),
             self.limit,
@@ -341,4 +354,17 @@ impl MediaJobRepository for MongoMediaJobRepository {
             .await
             .map(drop)
     }
+}
+
+/// Gives jobs queued by versions that did not name their spool to this instance's: they were
+/// queued by a single instance, whose spool this is once it runs this version. (Run at start-up;
+/// with several instances on separate spools, upgrade one first.)
+pub async fn adopt_unassigned_jobs(db: &Database, spool: &str) -> Result<(), DbError> {
+    db.collection::<bson::Document>(MEDIA_JOBS)
+        .update_many(
+            doc! { "spool": { "$exists": false } },
+            doc! { "$set": { "spool": spool } },
+        )
+        .await
+        .map(drop)
 }

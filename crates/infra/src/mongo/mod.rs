@@ -33,7 +33,7 @@ use videotube_domain::{BoxError, Id, RepoError};
 pub use comments::MongoCommentRepository;
 pub use history::MongoWatchHistoryRepository;
 pub use indexes::{IndexSpec, QueryShape, INDEXES};
-pub use jobs::MongoMediaJobRepository;
+pub use jobs::{adopt_unassigned_jobs, MongoMediaJobRepository};
 pub use likes::MongoLikeRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::{bson, Database};

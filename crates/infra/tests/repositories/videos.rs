@@ -51,7 +51,7 @@ pub(crate) fn job(jobs: &MongoMediaJobRepository, spool: &std::path::Path) -> Me
 #[tokio::test]
 async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
     let db = fresh_database().await;
-    let jobs = MongoMediaJobRepository::new(&db);
+    let jobs = MongoMediaJobRepository::new(&db, "spool");
     let queued = job(&jobs, std::path::Path::new("/spool/jobs"));
     jobs.insert(&queued).await.unwrap();
     let lease = Duration::from_secs(60);
@@ -122,7 +122,7 @@ async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
 #[tokio::test]
 async fn a_claim_whose_second_write_is_lost_neither_strands_the_job_nor_lets_it_run_twice() {
     let db = fresh_database().await;
-    let jobs = MongoMediaJobRepository::new(&db);
+    let jobs = MongoMediaJobRepository::new(&db, "spool");
     let raw = db.collection::<bson::Document>("media_jobs");
     let queued = job(&jobs, std::path::Path::new("/spool/jobs"));
     jobs.insert(&queued).await.unwrap();
