@@ -37,7 +37,12 @@ pub async fn run_media_jobs(
 ) {
     while !*stop.borrow() {
         let job = match jobs.claim().await {
-            Ok(Some(job)) => job,
+            Ok(Some(job)) => {
+                // Which instance holds which job, for whoever reads the logs of several.
+                tracing::info!(job = %job.job.id, video = %job.job.video_id, fence = job.fence,
+                    attempts = job.job.attempts, "job claimed");
+                job
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::timeout(poll, bell.0.notified()) => {}

@@ -117,6 +117,13 @@ impl Server {
         assert!(sent.success());
     }
 
+    /// Kills the server at once (SIGKILL: it gives nothing back); answers everything it logged.
+    pub fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.log()
+    }
+
     /// Waits for the server to exit; answers its status and everything it logged.
     pub fn exit(mut self, within: Duration) -> (std::process::ExitStatus, String) {
         let status = wait_for_exit(&mut self.child, within);

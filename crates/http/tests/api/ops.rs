@@ -1,11 +1,15 @@
 //! Running it as a service (issue 16): log lines a shipper can read, client addresses behind a
-//! proxy.
+//! proxy, metrics, several instances of the binary on one database.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
 use crate::faults::Server;
 use crate::helpers::{database_uri, spawn_app_with, PASSWORD};
 
@@ -203,6 +207,61 @@ async fn metrics_are_scraped_apart_from_the_api_and_move_with_traffic() {
     assert!(off.metrics_address.is_none());
 }
 
+/// Publishes a small video through `server`; answers its id.
+async fn publish_through(server: &Server, client: &reqwest::Client, token: &str) -> String {
+    let form = crate::videos::video_form(
+        ("clip.mp4", crate::samples::mp4(1_000)),
+        crate::helpers::PNG.to_vec(),
+    );
+    let res = client
+        .post(format!("{}/videos", server.api))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let accepted: Value = res.json().await.unwrap();
+    accepted["data"]["_id"].as_str().unwrap().to_owned()
+}
+
+/// A video's `status` as its owner sees it through `server`.
+async fn status_of(server: &Server, client: &reqwest::Client, token: &str, video: &str) -> String {
+    let body: Value = client
+        .get(format!("{}/videos/{video}", server.api))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits until the video is ready; fails if its job ends otherwise or takes over `within`.
+async fn wait_until_ready(
+    server: &Server,
+    client: &reqwest::Client,
+    token: &str,
+    video: &str,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        match status_of(server, client, token, video).await.as_str() {
+            "ready" => return,
+            "processing" => {}
+            other => panic!("the job ended {other}"),
+        }
+        assert!(Instant::now() < deadline, "never stored");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Start-up removes the spool files a crash left, but not those another instance sharing the
 /// directory is writing now.
 #[tokio::test]
@@ -239,48 +298,18 @@ async fn an_api_only_instance_leaves_jobs_to_one_with_a_worker() {
         ]
     };
     let api_only = Server::start(&database_uri(), &shared("false")).await;
-    let (token, _) = api_only
-        .signed_up(&reqwest::Client::new(), "uploader")
-        .await;
     let client = reqwest::Client::new();
-    let form = crate::videos::video_form(
-        ("clip.mp4", crate::samples::mp4(1_000)),
-        crate::helpers::PNG.to_vec(),
-    );
-    let accepted: Value = client
-        .post(format!("{}/videos", api_only.api))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let video = format!(
-        "{}/videos/{}",
-        api_only.api,
-        accepted["data"]["_id"].as_str().unwrap()
-    );
-    let status = || {
-        let request = client.get(&video).bearer_auth(&token);
-        async move {
-            let body: Value = request.send().await.unwrap().json().await.unwrap();
-            body["data"]["status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        }
-    };
+    let (token, _) = api_only.signed_up(&client, "uploader").await;
+    let video = publish_through(&api_only, &client, &token).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(status().await, "processing", "no worker has run");
+    assert_eq!(
+        status_of(&api_only, &client, &token, &video).await,
+        "processing",
+        "no worker has run"
+    );
 
     let _worker = Server::start(&database_uri(), &shared("true")).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while status().await != "ready" {
-        assert!(std::time::Instant::now() < deadline, "never stored");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_until_ready(&api_only, &client, &token, &video, Duration::from_secs(30)).await;
     assert!(api_only.log().contains("APP_MEDIA__WORKER=false"));
 }
 
@@ -329,53 +358,188 @@ async fn a_job_is_only_claimed_by_a_worker_that_can_read_its_files() {
     let _elsewhere = Server::start(&database_uri(), &instance(&other_spool, "true")).await;
     let client = reqwest::Client::new();
     let (token, _) = publisher.signed_up(&client, "publisher").await;
-    let form = crate::videos::video_form(
-        ("clip.mp4", crate::samples::mp4(1_000)),
-        crate::helpers::PNG.to_vec(),
-    );
-    let accepted: Value = client
-        .post(format!("{}/videos", publisher.api))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let video = format!(
-        "{}/videos/{}",
-        publisher.api,
-        accepted["data"]["_id"].as_str().unwrap()
-    );
-    let status = || {
-        let request = client.get(&video).bearer_auth(&token);
-        async move {
-            let body: Value = request.send().await.unwrap().json().await.unwrap();
-            body["data"]["status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        }
-    };
+    let video = publish_through(&publisher, &client, &token).await;
     // (On one machine that worker could even read the files by their path, and stored them
     // before this rule; on another it could not, and the job failed.)
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        status().await,
+        status_of(&publisher, &client, &token, &video).await,
         "processing",
         "the other spool's worker left it"
     );
 
     let _sharing = Server::start(&database_uri(), &instance(&own_spool, "true")).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match status().await.as_str() {
-            "ready" => break,
-            "processing" => {}
-            other => panic!("the job ended {other}"),
+    wait_until_ready(&publisher, &client, &token, &video, Duration::from_secs(30)).await;
+}
+
+/// The lines of `log` holding `message` and the field `key=value`.
+fn log_lines<'a>(log: &'a str, message: &str, key: &str, value: &str) -> Vec<&'a str> {
+    let field = format!("{key}={value}");
+    log.lines()
+        .filter(|line| line.contains(message) && line.contains(&field))
+        .collect()
+}
+
+/// Two instances of the binary on one database, sharing the spool directory and the media store
+/// as the README's deployment guide sets them up: ten videos published through both are each
+/// stored exactly once, and the job of an instance killed while storing is finished by the
+/// other once the lease runs out.
+#[tokio::test]
+async fn two_instances_store_each_video_once_and_finish_a_killed_ones_job() {
+    let cloudinary = MockServer::start().await;
+    // The first video to reach the store hangs there: its instance is killed holding the job.
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/upload"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(300)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&cloudinary)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(FakeUpload::default())
+        .mount(&cloudinary)
+        .await;
+    let spool = tempfile::tempdir().unwrap();
+    let lease = Duration::from_secs(4);
+    let vars = vec![
+        ("DB_NAME", format!("test_{}", uuid::Uuid::new_v4().simple())),
+        ("UPLOAD_TMP_DIR", spool.path().display().to_string()),
+        (
+            "CLOUDINARY_URL",
+            format!("cloudinary://{API_KEY}:{SECRET}@demo"),
+        ),
+        ("APP_CLOUDINARY__API_BASE", cloudinary.uri()),
+        ("APP_MEDIA__JOB_POLL_SECONDS", "1".into()),
+        ("APP_MEDIA__JOB_LEASE_SECONDS", lease.as_secs().to_string()),
+    ];
+    let mut instances = vec![
+        Server::start(&database_uri(), &vars).await,
+        Server::start(&database_uri(), &vars).await,
+    ];
+    let client = reqwest::Client::new();
+    let (token, _) = instances[0].signed_up(&client, "busy").await;
+    let mut videos = Vec::new();
+    for turn in 0..10 {
+        videos.push(publish_through(&instances[turn % 2], &client, &token).await);
+    }
+
+    // Nine are stored while one instance hangs on the tenth.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let hanging = loop {
+        let mut processing = Vec::new();
+        for video in &videos {
+            match status_of(&instances[0], &client, &token, video)
+                .await
+                .as_str()
+            {
+                "ready" => {}
+                "processing" => processing.push(video.clone()),
+                other => panic!("a job ended {other}"),
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "never stored");
+        if processing.len() == 1 {
+            break processing.remove(0);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still processing: {processing:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let holder = instances
+        .iter()
+        .position(|server| !log_lines(&server.log(), "job claimed", "video", &hanging).is_empty())
+        .expect("an instance claimed the hanging job");
+    let killed_log = instances.remove(holder).kill();
+    let killed_at = Instant::now();
+    let survivor = &instances[0];
+    wait_until_ready(survivor, &client, &token, &hanging, Duration::from_secs(30)).await;
+    assert!(
+        killed_at.elapsed() < lease + Duration::from_secs(10),
+        "taken over after {:?}",
+        killed_at.elapsed()
+    );
+
+    let survivor_log = survivor.log();
+    assert_eq!(
+        log_lines(&survivor_log, "job claimed", "video", &hanging).len(),
+        1,
+        "{survivor_log}"
+    );
+    for video in &videos {
+        let stored = log_lines(&killed_log, "video ready", "video", video).len()
+            + log_lines(&survivor_log, "video ready", "video", video).len();
+        assert_eq!(stored, 1, "{video}\n{killed_log}\n{survivor_log}");
+    }
+}
+
+/// What one instance learns, the other knows: a logout through one is refused by the other
+/// within the session recheck window, and an account's login budget is the same over two
+/// instances as on one.
+#[tokio::test]
+async fn two_instances_agree_on_logouts_and_login_budgets() {
+    let recheck = Duration::from_secs(2);
+    let vars = vec![
+        ("DB_NAME", format!("test_{}", uuid::Uuid::new_v4().simple())),
+        (
+            "APP_AUTH__SESSION_RECHECK_SECONDS",
+            recheck.as_secs().to_string(),
+        ),
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__BURST", "4".into()),
+        ("APP_AUTH__LOGIN_PER_ACCOUNT__REFILL_SECONDS", "3600".into()),
+    ];
+    let (a, b) = (
+        Server::start(&database_uri(), &vars).await,
+        Server::start(&database_uri(), &vars).await,
+    );
+    let client = reqwest::Client::new();
+    let (token, _) = a.signed_up(&client, "roamer").await;
+    let current_user = |server: &Server| {
+        client
+            .get(format!("{}/users/current-user", server.api))
+            .bearer_auth(&token)
+            .send()
+    };
+    // b has seen the session live, so it trusts it until its next recheck.
+    assert_eq!(current_user(&b).await.unwrap().status(), StatusCode::OK);
+    let res = client
+        .post(format!("{}/users/logout", a.api))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let logged_out = Instant::now();
+    assert_eq!(
+        current_user(&a).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    while current_user(&b).await.unwrap().status() != StatusCode::UNAUTHORIZED {
+        assert!(
+            logged_out.elapsed() < recheck + Duration::from_secs(1),
+            "b still serves a session logged out {:?} ago",
+            logged_out.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let attempt = |server: &Server| {
+        client
+            .post(format!("{}/users/login", server.api))
+            .json(&json!({ "username": "roamer", "password": "wrong password" }))
+            .send()
+    };
+    // signed_up logged in once: three wrong attempts remain, whichever instance gets them.
+    for server in [&b, &a, &b] {
+        assert_eq!(
+            attempt(server).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for server in [&a, &b] {
+        assert_eq!(
+            attempt(server).await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 }
