@@ -5,7 +5,9 @@ COPY . .
 RUN cargo build --release --locked --bin videotube
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+# ffmpeg: published videos are probed (and, without it, stored unchecked).
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/videotube /usr/local/bin/videotube
 ENV APP_APPLICATION__HOST=0.0.0.0 \
     MEDIA_DIR=/data/media \

@@ -116,6 +116,39 @@ pub struct Stored {
     pub duration_seconds: Option<f64>,
 }
 
+/// What probing a video file found (ffprobe, in `videotube-infra`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoProbe {
+    pub duration_seconds: Option<f64>,
+    /// The first video stream; `None` for a file with sound or pictures only (an attached cover
+    /// picture is not a video stream).
+    pub video: Option<VideoStreamInfo>,
+    /// The first audio stream's codec.
+    pub audio_codec: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoStreamInfo {
+    pub codec: String,
+    /// As coded, before rotation.
+    pub width: u32,
+    pub height: u32,
+    /// Degrees a player turns the picture (counter-clockwise), from the file's display matrix:
+    /// a phone's portrait video is often coded landscape with a rotation of 90 or -90.
+    pub rotation: i32,
+}
+
+impl VideoStreamInfo {
+    /// Width and height as the video is shown, rotation applied.
+    pub fn displayed_size(&self) -> (u32, u32) {
+        if self.rotation.rem_euclid(180) == 90 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+}
+
 /// What a client may upload straight to the media store (a Cloudinary signed upload), signed by
 /// the server for a folder of the server's choosing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +222,30 @@ impl MediaFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quarter_turned_video_is_shown_with_width_and_height_swapped() {
+        let stream = |rotation| VideoStreamInfo {
+            codec: "h264".into(),
+            width: 1920,
+            height: 1080,
+            rotation,
+        };
+        for rotation in [90, -90, 270, -270] {
+            assert_eq!(
+                stream(rotation).displayed_size(),
+                (1080, 1920),
+                "{rotation}"
+            );
+        }
+        for rotation in [0, 180, -180] {
+            assert_eq!(
+                stream(rotation).displayed_size(),
+                (1920, 1080),
+                "{rotation}"
+            );
+        }
+    }
 
     #[test]
     fn only_lengths_a_video_can_have_are_believed() {

@@ -3,6 +3,7 @@
 //! their own.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +15,7 @@ use crate::id::Id;
 use crate::like::{LikeTarget, LikedVideo};
 use crate::media::{
     DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
-    UploadedFile,
+    UploadedFile, VideoProbe,
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
@@ -488,6 +489,23 @@ pub trait Throttle: Send + Sync {
 /// at its next poll (workers of other processes find the job by polling).
 pub trait JobWakeup: Send + Sync {
     fn job_queued(&self);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The file is not a video the prober can read: the upload's fault, and final.
+    #[error("the file is not a readable video: {0}")]
+    Unreadable(String),
+    /// The prober could not do its work (not runnable, killed, timed out, the file not there):
+    /// worth another attempt.
+    #[error("probing the video failed")]
+    Failed(#[source] BoxError),
+}
+
+/// Reads what a video file holds (streams, codecs, size, length) from its content.
+#[async_trait]
+pub trait MediaProbe: Send + Sync {
+    async fn probe(&self, file: &Path) -> Result<VideoProbe, ProbeError>;
 }
 
 /// Whether the database answers at all.

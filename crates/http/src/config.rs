@@ -141,6 +141,8 @@ pub struct MediaSettings {
     pub worker: bool,
     /// How long a signed link to a file of a video that is not public works.
     pub private_link_seconds: u64,
+    /// The `ffprobe` program (a name found in `PATH`, or a path); empty: store videos unchecked.
+    pub ffprobe: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

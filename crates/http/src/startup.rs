@@ -1,6 +1,6 @@
 use std::net::TcpListener;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +17,14 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
-use videotube_domain::ports::{DirectUploads, MediaStore, Throttle};
+use videotube_domain::ports::{DirectUploads, MediaProbe, MediaStore, Throttle};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
     LikeService, MediaJobService, PlaylistService, SubscriptionService, TweetService, UserPorts,
     UserService, VideoPorts, VideoService, WatchService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
+use videotube_infra::ffmpeg::Ffprobe;
 use videotube_infra::media_links::MediaLinks;
 use videotube_infra::mongo::{self, Database, DbError, PrepareError};
 use videotube_infra::password::HasherError;
@@ -34,7 +35,7 @@ use videotube_infra::{BcryptHasher, JwtCodec, LocalMediaStore};
 use crate::api::{error_body, ApiError, TOTAL_COUNT};
 use crate::auth::CookiePolicy;
 use crate::bare_errors::EnvelopedErrors;
-use crate::config::{self, Settings};
+use crate::config::{self, MediaSettings, Settings};
 use crate::middleware::{finish_response, head_as_get, with_origin, REQUEST_ID};
 use crate::origin::PublicOrigin;
 use crate::routes;
@@ -128,11 +129,13 @@ impl Application {
             .await
             .map_err(|err| BuildError::Database(Box::new(PrepareError::from(err))))?;
         let (media_store, direct_uploads) = media_store(&settings)?;
+        let probe = media_probe(&settings.media).await;
         let services = Arc::new(Services::new(
             &settings,
             &db,
             media_store,
             direct_uploads,
+            probe,
             &spool,
         )?);
         let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
@@ -356,6 +359,25 @@ type MediaStores = (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>);
 
 /// Cloudinary when it is configured (it also takes uploads from clients directly), else the
 /// local disk.
+/// ffprobe, for a worker, when it is configured and installed; start-up says when it is not.
+async fn media_probe(media: &MediaSettings) -> Option<Arc<dyn MediaProbe>> {
+    let program = media.ffprobe.trim();
+    if !media.worker || program.is_empty() {
+        return None;
+    }
+    match Ffprobe::find(Path::new(program)).await {
+        Some(ffprobe) => Some(Arc::new(ffprobe)),
+        None => {
+            tracing::warn!(
+                program,
+                "ffprobe was not found (install Debian's ffmpeg package, or name it in \
+                 APP_MEDIA__FFPROBE): published videos are stored as uploaded, unchecked"
+            );
+            None
+        }
+    }
+}
+
 fn media_store(settings: &Settings) -> Result<MediaStores, BuildError> {
     Ok(match settings.cloudinary.store_config()? {
         Some(config) => {
@@ -527,6 +549,7 @@ impl Services {
         db: &Database,
         media_store: Arc<dyn MediaStore>,
         direct_uploads: Option<Arc<dyn DirectUploads>>,
+        probe: Option<Arc<dyn MediaProbe>>,
         spool: &str,
     ) -> Result<Self, BuildError> {
         let (auth, media) = (&settings.auth, &settings.media);
@@ -585,6 +608,7 @@ impl Services {
             videos.clone(),
             jobs,
             media_store,
+            probe,
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),

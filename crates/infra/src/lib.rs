@@ -1,7 +1,8 @@
 //! Adapters from VideoTube's domain ports to the outside world: MongoDB repositories, bcrypt,
-//! JWT, the local media store and throttles.
+//! JWT, the local media store, throttles and ffmpeg.
 
 pub mod cloudinary;
+pub mod ffmpeg;
 pub mod jwt;
 pub mod local_store;
 pub mod media_links;

@@ -7,8 +7,8 @@ use chrono::Utc;
 use super::videos::known_duration;
 use super::MediaVisibility;
 use crate::error::{root_cause, CauseChain, Error};
-use crate::media::{MediaFolder, StoredMedia};
-use crate::ports::{MediaJobRepository, MediaStore, VideoRepository};
+use crate::media::{plausible_duration, MediaFolder, StoredMedia};
+use crate::ports::{MediaJobRepository, MediaProbe, MediaStore, ProbeError, VideoRepository};
 use crate::video::{JobLease, JobQueueStats, MediaJob};
 
 /// How the background job worker behaves.
@@ -38,13 +38,23 @@ pub enum JobStep {
 /// is dropped after this long.
 const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
-/// The background work of publishing: storing a published video's files, as durable jobs with
-/// leases (a crashed worker's job is taken over) and fencing (a worker that lost its job writes
-/// nothing).
+/// Why an attempt did not store a job's video.
+enum AttemptError {
+    /// The upload can never be stored (it is not a video): the video fails at once.
+    Rejected(String),
+    /// Something outside the upload failed: the job is tried again later.
+    Failed(Error),
+}
+
+/// The background work of publishing: checking and storing a published video's files, as
+/// durable jobs with leases (a crashed worker's job is taken over) and fencing (a worker that
+/// lost its job writes nothing).
 pub struct MediaJobService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
     media: Arc<dyn MediaStore>,
+    /// Without one (ffmpeg is not installed) videos are stored as uploaded, unchecked.
+    probe: Option<Arc<dyn MediaProbe>>,
     visibility: MediaVisibility,
     policy: JobPolicy,
 }
@@ -54,6 +64,7 @@ impl MediaJobService {
         videos: Arc<dyn VideoRepository>,
         jobs: Arc<dyn MediaJobRepository>,
         media: Arc<dyn MediaStore>,
+        probe: Option<Arc<dyn MediaProbe>>,
         policy: JobPolicy,
     ) -> Self {
         Self {
@@ -61,6 +72,7 @@ impl MediaJobService {
             videos,
             jobs,
             media,
+            probe,
             policy,
         }
     }
@@ -132,7 +144,7 @@ impl MediaJobService {
                 .await?;
             return Ok(retrying(given_back));
         }
-        match self.store_files(job).await {
+        match self.process(job).await {
             Ok((video_file, thumbnail, duration)) => {
                 let recorded = self
                     .videos
@@ -152,7 +164,11 @@ impl MediaJobService {
                 }
                 Ok(finished(self.jobs.finish(lease).await?))
             }
-            Err(err) => {
+            Err(AttemptError::Rejected(reason)) => {
+                tracing::info!(video = %job.video_id, reason, "upload rejected");
+                self.fail(lease, &reason).await
+            }
+            Err(AttemptError::Failed(err)) => {
                 let attempts = job.attempts + 1;
                 tracing::warn!(video = %job.video_id, attempts, error = ?err, "storing the video failed");
                 if attempts >= self.policy.max_attempts {
@@ -160,14 +176,7 @@ impl MediaJobService {
                         "Storing the video failed after {attempts} attempts ({}); please upload it again",
                         root_cause(&err)
                     );
-                    if !self
-                        .videos
-                        .mark_failed(job.video_id, lease.fence, &reason)
-                        .await?
-                    {
-                        return Ok(JobStep::LeaseLost);
-                    }
-                    return Ok(finished(self.jobs.finish(lease).await?));
+                    return self.fail(lease, &reason).await;
                 }
                 let backoff = self.policy.first_backoff * 2u32.saturating_pow(attempts - 1);
                 let not_before =
@@ -182,9 +191,69 @@ impl MediaJobService {
         }
     }
 
+    /// Ends the job with its video `failed` for `reason`, shown to the owner.
+    async fn fail(&self, lease: &JobLease, reason: &str) -> Result<JobStep, Error> {
+        let job = &lease.job;
+        if !self
+            .videos
+            .mark_failed(job.video_id, lease.fence, reason)
+            .await?
+        {
+            return Ok(JobStep::LeaseLost);
+        }
+        let done = self.jobs.finish(lease).await?;
+        Ok(if done {
+            JobStep::Finished {
+                spooled: vec![job.video.path.clone(), job.thumbnail.path.clone()],
+            }
+        } else {
+            JobStep::LeaseLost
+        })
+    }
+
+    /// Checks the upload is a video (when a prober is installed), then stores its files; answers
+    /// them and the video's length.
+    async fn process(
+        &self,
+        job: &MediaJob,
+    ) -> Result<(StoredMedia, StoredMedia, f64), AttemptError> {
+        let probed_duration = match &self.probe {
+            Some(probe) => {
+                let probed = match probe.probe(&job.video.path).await {
+                    Ok(probed) => probed,
+                    Err(ProbeError::Unreadable(detail)) => {
+                        return Err(AttemptError::Rejected(format!(
+                            "The file is not a video that can be played ({detail}); please upload a video"
+                        )))
+                    }
+                    Err(err @ ProbeError::Failed(_)) => {
+                        return Err(AttemptError::Failed(Error::internal(err)))
+                    }
+                };
+                let Some(stream) = &probed.video else {
+                    return Err(AttemptError::Rejected(
+                        "The file has no video stream; please upload a video".into(),
+                    ));
+                };
+                let (width, height) = stream.displayed_size();
+                tracing::info!(video = %job.video_id, codec = stream.codec, width, height,
+                    audio = probed.audio_codec, duration = probed.duration_seconds, "video probed");
+                plausible_duration(probed.duration_seconds)
+            }
+            None => None,
+        };
+        let (video, thumbnail, stored_duration) =
+            self.store_files(job).await.map_err(AttemptError::Failed)?;
+        let duration = known_duration(probed_duration.or(stored_duration), "media job");
+        Ok((video, thumbnail, duration))
+    }
+
     /// Stores both files under the job's id, so a retried or taken-over job replaces what an
     /// earlier attempt stored instead of adding a second copy.
-    async fn store_files(&self, job: &MediaJob) -> Result<(StoredMedia, StoredMedia, f64), Error> {
+    async fn store_files(
+        &self,
+        job: &MediaJob,
+    ) -> Result<(StoredMedia, StoredMedia, Option<f64>), Error> {
         let name = &job.name;
         let video = self
             .media
@@ -194,7 +263,6 @@ impl MediaJobService {
             .media
             .store(&job.thumbnail, MediaFolder::Thumbnails, Some(name))
             .await?;
-        let duration = known_duration(video.duration_seconds, "media job");
-        Ok((video.media, thumbnail.media, duration))
+        Ok((video.media, thumbnail.media, video.duration_seconds))
     }
 }

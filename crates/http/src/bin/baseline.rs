@@ -59,7 +59,7 @@ async fn main() -> Result<(), BoxError> {
     let jobs_dir = settings.media.upload_tmp_dir.join("jobs");
     std::fs::create_dir_all(&jobs_dir)?;
     let spool = videotube_http::startup::spool_identity(&jobs_dir)?;
-    let services = Arc::new(Services::new(&settings, &db, media, None, &spool)?);
+    let services = Arc::new(Services::new(&settings, &db, media, None, None, &spool)?);
 
     let (viewer, tokens) = services.users.login(login_id(), password(), None).await?;
     let token: Arc<str> = tokens.access.token.expose_secret().into();

@@ -1,5 +1,5 @@
 //! The API reference page (`/api/v1/docs`), opened in a real browser: headless Chromium, which
-//! `scripts/test` installs when missing (`scripts/lib/chromium.sh`) and names in `CHROMIUM`.
+//! `scripts/test` installs when missing (`scripts/lib/packages.sh`) and names in `CHROMIUM`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ fn chromium() -> String {
                     .is_ok()
             })
             .expect(
-                "headless Chromium is needed: scripts/test installs it (scripts/lib/chromium.sh)",
+                "headless Chromium is needed: scripts/test installs it (scripts/lib/packages.sh)",
             )
             .to_owned()
     })

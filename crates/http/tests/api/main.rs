@@ -30,6 +30,7 @@ mod openapi;
 mod ops;
 mod origins;
 mod playlists;
+mod processing;
 mod query_shapes;
 mod register;
 mod security;

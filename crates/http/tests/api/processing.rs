@@ -1,0 +1,140 @@
+//! Video processing with Debian's ffmpeg (issue 17): every published video is probed before it
+//! is stored. `scripts/test` installs ffmpeg when it is missing.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::binary::start_videotube;
+use crate::helpers::{body_of, database_uri, spawn_app_with, TestApp, PNG};
+use crate::videos::{publish, settled, video_form};
+
+const FFMPEG_NEEDED: &str = "ffmpeg is needed: scripts/test installs it (scripts/lib/packages.sh)";
+
+/// What ffmpeg writes from lavfi sources with `args`, as an MP4.
+fn encoded(args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y"])
+        .args(args)
+        .args(["-f", "mp4"])
+        .arg(&out)
+        .status()
+        .expect(FFMPEG_NEEDED);
+    assert!(status.success(), "ffmpeg {args:?}");
+    std::fs::read(out).unwrap()
+}
+
+/// Two seconds of 320x240 H.264 with AAC sound.
+fn clip() -> Vec<u8> {
+    encoded(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+    ])
+}
+
+fn processing_app() -> impl std::future::Future<Output = TestApp> {
+    spawn_app_with(&[("APP_MEDIA__FFPROBE", "ffprobe")])
+}
+
+/// Publishes `video` and runs its job; answers the video as its owner sees it.
+async fn published(app: &TestApp, video: Vec<u8>) -> Value {
+    let login = app.signed_up("director").await;
+    let res = publish(app, &login, video_form(("clip.mp4", video), PNG.to_vec())).await;
+    let body = body_of(res).await;
+    let id = body["data"]["_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    settled(app, &login, &id).await
+}
+
+#[tokio::test]
+async fn a_real_video_is_probed_and_stored_with_its_length() {
+    let app = processing_app().await;
+    let video = published(&app, clip()).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let duration = video["duration"].as_f64().unwrap();
+    assert!((duration - 2.0).abs() < 0.1, "{video}");
+}
+
+/// A file with sound only (here an MP4 holding one AAC track) is refused at its first
+/// attempt, with the reason, and its spooled files are removed.
+#[tokio::test]
+async fn an_upload_without_a_video_stream_fails_at_once_with_the_reason() {
+    let app = processing_app().await;
+    let sound_only = encoded(&["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac"]);
+    let video = published(&app, sound_only).await;
+    assert_eq!(video["status"], "failed", "{video}");
+    let reason = video["failureReason"].as_str().unwrap();
+    assert!(reason.contains("no video stream"), "{reason}");
+    assert_eq!(
+        app.db
+            .collection::<videotube_infra::mongo::bson::Document>("media_jobs")
+            .count_documents(videotube_infra::mongo::bson::doc! {})
+            .await
+            .unwrap(),
+        0,
+        "ended, not waiting for another attempt"
+    );
+    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+}
+
+/// A file that only starts like an MP4 is refused with what ffprobe found in it.
+#[tokio::test]
+async fn an_unreadable_file_fails_with_what_ffprobe_found() {
+    let app = processing_app().await;
+    let mut broken = clip()[..32].to_vec();
+    broken.extend(std::iter::repeat_n(0x5a, 4096));
+    let video = published(&app, broken).await;
+    assert_eq!(video["status"], "failed", "{video}");
+    let reason = video["failureReason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("The file is not a video that can be played (moov atom not found"),
+        "{reason}"
+    );
+    assert!(!reason.contains("file:"), "no server path: {reason}");
+}
+
+/// Without ffprobe the server says so when it starts (it then stores videos unchecked, as the
+/// apps of the other tests do).
+#[tokio::test]
+async fn a_missing_ffprobe_is_reported_at_start_up() {
+    let dirs = tempfile::tempdir().unwrap();
+    let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let media = dirs.path().join("media").display().to_string();
+    let spool = dirs.path().join("spool").display().to_string();
+    let (mut server, _) = start_videotube(
+        &[
+            ("MONGODB_URI", &database_uri()),
+            ("DB_NAME", &db_name),
+            ("MEDIA_DIR", &media),
+            ("UPLOAD_TMP_DIR", &spool),
+            ("APP_MEDIA__FFPROBE", "/nonexistent/ffprobe"),
+        ],
+        &dirs.path().join("server.log"),
+    )
+    .await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log = std::fs::read_to_string(dirs.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("ffprobe was not found") && log.contains("/nonexistent/ffprobe"),
+        "{log}"
+    );
+}
