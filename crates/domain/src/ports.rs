@@ -492,20 +492,29 @@ pub trait JobWakeup: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// The file is not a video the prober can read: the upload's fault, and final.
+pub enum VideoToolError {
+    /// The file is not a video the tools can read: the upload's fault, and final.
     #[error("the file is not a readable video: {0}")]
     Unreadable(String),
-    /// The prober could not do its work (not runnable, killed, timed out, the file not there):
+    /// The tools could not do their work (not runnable, killed, timed out, the file not there):
     /// worth another attempt.
-    #[error("probing the video failed")]
+    #[error("processing the video failed")]
     Failed(#[source] BoxError),
 }
 
-/// Reads what a video file holds (streams, codecs, size, length) from its content.
+/// Work on a video file by its content (ffmpeg, in `videotube-infra`).
 #[async_trait]
-pub trait MediaProbe: Send + Sync {
-    async fn probe(&self, file: &Path) -> Result<VideoProbe, ProbeError>;
+pub trait VideoTools: Send + Sync {
+    /// What the file holds: streams, codecs, size, length.
+    async fn probe(&self, file: &Path) -> Result<VideoProbe, VideoToolError>;
+    /// Writes the picture shown `at_seconds` into the video to `out`, as a JPEG (replacing
+    /// what is there); answers its size in bytes.
+    async fn grab_frame(
+        &self,
+        video: &Path,
+        at_seconds: f64,
+        out: &Path,
+    ) -> Result<u64, VideoToolError>;
 }
 
 /// Whether the database answers at all.

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
@@ -200,10 +201,27 @@ pub struct MediaJob {
     /// queued, so that every attempt stores under the same name.
     pub name: String,
     pub video: UploadedFile,
-    pub thumbnail: UploadedFile,
+    /// `None`: none was uploaded, and the worker makes one from the video.
+    pub thumbnail: Option<UploadedFile>,
     /// Failed attempts so far.
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+}
+
+impl MediaJob {
+    /// Where the worker writes the thumbnail it makes, beside the video in the spool.
+    pub fn made_thumbnail_path(&self) -> PathBuf {
+        self.video.path.with_extension("thumbnail.jpg")
+    }
+
+    /// The job's files in the spool, to delete once it has ended.
+    pub fn spooled(&self) -> Vec<PathBuf> {
+        let thumbnail = match &self.thumbnail {
+            Some(uploaded) => uploaded.path.clone(),
+            None => self.made_thumbnail_path(),
+        };
+        vec![self.video.path.clone(), thumbnail]
+    }
 }
 
 /// A job claimed by one worker, until its lease runs out unless renewed. Every claim of a job

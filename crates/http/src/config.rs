@@ -141,8 +141,9 @@ pub struct MediaSettings {
     pub worker: bool,
     /// How long a signed link to a file of a video that is not public works.
     pub private_link_seconds: u64,
-    /// The `ffprobe` program (a name found in `PATH`, or a path); empty: store videos unchecked.
-    pub ffprobe: String,
+    /// The `ffmpeg` program (a name found in `PATH`, or a path; `ffprobe` is taken from the same
+    /// place); empty: store videos unchecked, and require a thumbnail.
+    pub ffmpeg: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,14 +17,14 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
-use videotube_domain::ports::{DirectUploads, MediaProbe, MediaStore, Throttle};
+use videotube_domain::ports::{DirectUploads, MediaStore, Throttle, VideoTools};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
     LikeService, MediaJobService, PlaylistService, SubscriptionService, TweetService, UserPorts,
     UserService, VideoPorts, VideoService, WatchService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
-use videotube_infra::ffmpeg::Ffprobe;
+use videotube_infra::ffmpeg::Ffmpeg;
 use videotube_infra::media_links::MediaLinks;
 use videotube_infra::mongo::{self, Database, DbError, PrepareError};
 use videotube_infra::password::HasherError;
@@ -59,6 +59,8 @@ pub struct AppState {
     pub media_links: Arc<MediaLinks>,
     /// Whether public data is readable without signing in (`Viewer`).
     pub public_reads: bool,
+    /// Whether ffmpeg is here to make a thumbnail for a video published without one.
+    pub makes_thumbnails: bool,
     /// Set on shutdown: readiness answers 503 from then on.
     pub draining: Arc<AtomicBool>,
 }
@@ -129,16 +131,18 @@ impl Application {
             .await
             .map_err(|err| BuildError::Database(Box::new(PrepareError::from(err))))?;
         let (media_store, direct_uploads) = media_store(&settings)?;
-        let probe = media_probe(&settings.media).await;
+        let tools = video_tools(&settings.media).await;
+        let makes_thumbnails = tools.is_some();
         let services = Arc::new(Services::new(
             &settings,
             &db,
             media_store,
             direct_uploads,
-            probe,
+            tools,
             &spool,
         )?);
-        let state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
+        let mut state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
+        state.makes_thumbnails = makes_thumbnails;
         let draining = Arc::clone(&state.draining);
         let server = http_server(&settings, listener, port, state)?;
         let metrics = match metrics_listener {
@@ -359,19 +363,20 @@ type MediaStores = (Arc<dyn MediaStore>, Option<Arc<dyn DirectUploads>>);
 
 /// Cloudinary when it is configured (it also takes uploads from clients directly), else the
 /// local disk.
-/// ffprobe, for a worker, when it is configured and installed; start-up says when it is not.
-async fn media_probe(media: &MediaSettings) -> Option<Arc<dyn MediaProbe>> {
-    let program = media.ffprobe.trim();
-    if !media.worker || program.is_empty() {
+/// ffmpeg, when it is configured and installed; start-up says when it is not.
+async fn video_tools(media: &MediaSettings) -> Option<Arc<dyn VideoTools>> {
+    let program = media.ffmpeg.trim();
+    if program.is_empty() {
         return None;
     }
-    match Ffprobe::find(Path::new(program)).await {
-        Some(ffprobe) => Some(Arc::new(ffprobe)),
-        None => {
+    match Ffmpeg::find(Path::new(program)).await {
+        Ok(ffmpeg) => Some(Arc::new(ffmpeg)),
+        Err(missing) => {
             tracing::warn!(
-                program,
-                "ffprobe was not found (install Debian's ffmpeg package, or name it in \
-                 APP_MEDIA__FFPROBE): published videos are stored as uploaded, unchecked"
+                program = %missing.display(),
+                "ffmpeg was not found (install Debian's ffmpeg package, or name it in \
+                 APP_MEDIA__FFMPEG): published videos are stored as uploaded, unchecked, and \
+                 need a thumbnail"
             );
             None
         }
@@ -426,6 +431,7 @@ impl AppState {
                 Duration::from_secs(media.private_link_seconds.max(1)),
             )),
             public_reads: settings.auth.public_reads,
+            makes_thumbnails: false,
             draining: Arc::default(),
         })
     }
@@ -549,7 +555,7 @@ impl Services {
         db: &Database,
         media_store: Arc<dyn MediaStore>,
         direct_uploads: Option<Arc<dyn DirectUploads>>,
-        probe: Option<Arc<dyn MediaProbe>>,
+        tools: Option<Arc<dyn VideoTools>>,
         spool: &str,
     ) -> Result<Self, BuildError> {
         let (auth, media) = (&settings.auth, &settings.media);
@@ -608,7 +614,7 @@ impl Services {
             videos.clone(),
             jobs,
             media_store,
-            probe,
+            tools,
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),

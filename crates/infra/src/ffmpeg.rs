@@ -1,75 +1,126 @@
-//! Debian's `ffmpeg` package, run as child processes: `ffprobe` reads what an upload holds.
-//! Children are killed when their future is dropped (a job given back, a timeout), so none
-//! outlives the work it was started for.
+//! Debian's `ffmpeg` package, run as child processes: `ffprobe` reads what an upload holds,
+//! `ffmpeg` takes pictures of it. Children are killed when their future is dropped (a job given
+//! back, a timeout), so none outlives the work it was started for.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use tokio::process::Command;
 use videotube_domain::media::{VideoProbe, VideoStreamInfo};
-use videotube_domain::ports::{MediaProbe, ProbeError};
+use videotube_domain::ports::{VideoToolError, VideoTools};
 
-/// Probing reads headers and a few packets; a file that takes longer is being fed slowly by a
-/// failing disk, or is built to stall the demuxer.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Probing reads headers and a few packets, and a frame is one seek and one decode; a file
+/// that takes longer is fed slowly by a failing disk, or built to stall the demuxer.
+const QUICK_WORK: Duration = Duration::from_secs(60);
 
-/// `ffprobe`, found when the server starts.
+/// `ffmpeg` and the `ffprobe` beside it, found when the server starts.
 #[derive(Debug, Clone)]
-pub struct Ffprobe {
-    program: PathBuf,
+pub struct Ffmpeg {
+    ffmpeg: PathBuf,
+    ffprobe: PathBuf,
 }
 
-impl Ffprobe {
-    /// `program` (a name looked up in `PATH`, or a path) when it runs; `None` when it is not
-    /// installed.
-    pub async fn find(program: &Path) -> Option<Self> {
-        let ran = Command::new(program)
-            .arg("-version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .status()
-            .await;
-        match ran {
-            Ok(status) if status.success() => Some(Self {
-                program: program.to_owned(),
-            }),
-            _ => None,
+impl Ffmpeg {
+    /// `ffmpeg` (a name looked up in `PATH`, or a path) and `ffprobe` from the same place, when
+    /// both run; otherwise the program that does not.
+    pub async fn find(ffmpeg: &Path) -> Result<Self, PathBuf> {
+        let ffprobe = match ffmpeg.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("ffprobe"),
+            _ => PathBuf::from("ffprobe"),
+        };
+        for program in [ffmpeg, &ffprobe] {
+            let ran = Command::new(program)
+                .arg("-version")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .status()
+                .await;
+            if !ran.is_ok_and(|status| status.success()) {
+                return Err(program.to_owned());
+            }
         }
+        Ok(Self {
+            ffmpeg: ffmpeg.to_owned(),
+            ffprobe,
+        })
     }
 }
 
+/// `file:` keeps ffmpeg from reading a protocol or an option out of a path.
+fn file_url(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// Runs `command` within `QUICK_WORK`; an input ffmpeg refused is `Unreadable`, with what it
+/// said about `input`.
+async fn run(mut command: Command, input: &str) -> Result<Output, VideoToolError> {
+    let output = command.stdin(Stdio::null()).kill_on_drop(true).output();
+    let output = tokio::time::timeout(QUICK_WORK, output)
+        .await
+        .map_err(|elapsed| VideoToolError::Failed(elapsed.into()))?
+        .map_err(|err| VideoToolError::Failed(err.into()))?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        return Err(VideoToolError::Unreadable(what_ffmpeg_found(&said, input)));
+    }
+    Ok(output)
+}
+
+/// A file that is not there is this machine's problem, not the upload's.
+async fn present(file: &Path) -> Result<(), VideoToolError> {
+    tokio::fs::metadata(file)
+        .await
+        .map(|_| ())
+        .map_err(|err| VideoToolError::Failed(err.into()))
+}
+
 #[async_trait]
-impl MediaProbe for Ffprobe {
+impl VideoTools for Ffmpeg {
     #[tracing::instrument(name = "ffprobe", skip_all)]
-    async fn probe(&self, file: &Path) -> Result<VideoProbe, ProbeError> {
-        // A file that is not there is this machine's problem, not the upload's.
-        tokio::fs::metadata(file)
-            .await
-            .map_err(|err| ProbeError::Failed(err.into()))?;
-        // `file:` keeps ffmpeg from reading a protocol or an option out of the path.
-        let input = format!("file:{}", file.display());
-        let run = Command::new(&self.program)
+    async fn probe(&self, file: &Path) -> Result<VideoProbe, VideoToolError> {
+        present(file).await?;
+        let input = file_url(file);
+        let mut command = Command::new(&self.ffprobe);
+        command
             .args(["-v", "error", "-print_format", "json"])
-            .args(["-show_format", "-show_streams", &input])
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let output = tokio::time::timeout(PROBE_TIMEOUT, run)
-            .await
-            .map_err(|elapsed| ProbeError::Failed(elapsed.into()))?
-            .map_err(|err| ProbeError::Failed(err.into()))?;
-        if !output.status.success() {
-            let said = String::from_utf8_lossy(&output.stderr);
-            return Err(ProbeError::Unreadable(what_ffmpeg_found(&said, &input)));
-        }
-        let report: Report =
-            serde_json::from_slice(&output.stdout).map_err(|err| ProbeError::Failed(err.into()))?;
+            .args(["-show_format", "-show_streams", &input]);
+        let output = run(command, &input).await?;
+        let report: Report = serde_json::from_slice(&output.stdout)
+            .map_err(|err| VideoToolError::Failed(err.into()))?;
         Ok(report.into())
+    }
+
+    #[tracing::instrument(name = "ffmpeg.grab_frame", skip_all)]
+    async fn grab_frame(
+        &self,
+        video: &Path,
+        at_seconds: f64,
+        out: &Path,
+    ) -> Result<u64, VideoToolError> {
+        present(video).await?;
+        let input = file_url(video);
+        let mut command = Command::new(&self.ffmpeg);
+        command
+            .args(["-v", "error", "-nostdin", "-y"])
+            // Before `-i`: a seek to the nearest keyframe, then decoding up to the moment.
+            .args(["-ss", &format!("{at_seconds:.3}"), "-i", &input])
+            // At most 1280 wide (a thumbnail, not a still), rotation applied.
+            .args(["-frames:v", "1", "-vf", "scale='min(1280,iw)':-2"])
+            .args(["-q:v", "3", "-f", "image2", "-c:v", "mjpeg"])
+            .arg(file_url(out));
+        run(command, &input).await?;
+        // ffmpeg succeeds without writing a frame when the moment is past the last one.
+        match tokio::fs::metadata(out).await {
+            Ok(written) if written.len() > 0 => Ok(written.len()),
+            _ => Err(VideoToolError::Unreadable(format!(
+                "no picture at {at_seconds:.1} s"
+            ))),
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use chrono::Utc;
 use super::videos::known_duration;
 use super::MediaVisibility;
 use crate::error::{root_cause, CauseChain, Error};
-use crate::media::{plausible_duration, MediaFolder, StoredMedia};
-use crate::ports::{MediaJobRepository, MediaProbe, MediaStore, ProbeError, VideoRepository};
+use crate::media::{plausible_duration, MediaFolder, MediaType, StoredMedia, UploadedFile};
+use crate::ports::{MediaJobRepository, MediaStore, VideoRepository, VideoToolError, VideoTools};
 use crate::video::{JobLease, JobQueueStats, MediaJob};
 
 /// How the background job worker behaves.
@@ -53,8 +53,9 @@ pub struct MediaJobService {
     videos: Arc<dyn VideoRepository>,
     jobs: Arc<dyn MediaJobRepository>,
     media: Arc<dyn MediaStore>,
-    /// Without one (ffmpeg is not installed) videos are stored as uploaded, unchecked.
-    probe: Option<Arc<dyn MediaProbe>>,
+    /// Without them (ffmpeg is not installed) videos are stored as uploaded, unchecked, and
+    /// a video published without a thumbnail cannot be stored.
+    tools: Option<Arc<dyn VideoTools>>,
     visibility: MediaVisibility,
     policy: JobPolicy,
 }
@@ -64,7 +65,7 @@ impl MediaJobService {
         videos: Arc<dyn VideoRepository>,
         jobs: Arc<dyn MediaJobRepository>,
         media: Arc<dyn MediaStore>,
-        probe: Option<Arc<dyn MediaProbe>>,
+        tools: Option<Arc<dyn VideoTools>>,
         policy: JobPolicy,
     ) -> Self {
         Self {
@@ -72,7 +73,7 @@ impl MediaJobService {
             videos,
             jobs,
             media,
-            probe,
+            tools,
             policy,
         }
     }
@@ -116,7 +117,7 @@ impl MediaJobService {
     pub async fn run(&self, lease: &JobLease) -> Result<JobStep, Error> {
         let job = &lease.job;
         let now = Utc::now();
-        let spooled = vec![job.video.path.clone(), job.thumbnail.path.clone()];
+        let spooled = job.spooled();
         let finished = |done: bool| {
             if done {
                 JobStep::Finished { spooled }
@@ -204,32 +205,22 @@ impl MediaJobService {
         let done = self.jobs.finish(lease).await?;
         Ok(if done {
             JobStep::Finished {
-                spooled: vec![job.video.path.clone(), job.thumbnail.path.clone()],
+                spooled: job.spooled(),
             }
         } else {
             JobStep::LeaseLost
         })
     }
 
-    /// Checks the upload is a video (when a prober is installed), then stores its files; answers
-    /// them and the video's length.
+    /// Checks the upload is a video and makes its thumbnail when none was uploaded (when the
+    /// tools are installed), then stores its files; answers them and the video's length.
     async fn process(
         &self,
         job: &MediaJob,
     ) -> Result<(StoredMedia, StoredMedia, f64), AttemptError> {
-        let probed_duration = match &self.probe {
-            Some(probe) => {
-                let probed = match probe.probe(&job.video.path).await {
-                    Ok(probed) => probed,
-                    Err(ProbeError::Unreadable(detail)) => {
-                        return Err(AttemptError::Rejected(format!(
-                            "The file is not a video that can be played ({detail}); please upload a video"
-                        )))
-                    }
-                    Err(err @ ProbeError::Failed(_)) => {
-                        return Err(AttemptError::Failed(Error::internal(err)))
-                    }
-                };
+        let probed_duration = match &self.tools {
+            Some(tools) => {
+                let probed = tools.probe(&job.video.path).await.map_err(tool_failure)?;
                 let Some(stream) = &probed.video else {
                     return Err(AttemptError::Rejected(
                         "The file has no video stream; please upload a video".into(),
@@ -242,8 +233,32 @@ impl MediaJobService {
             }
             None => None,
         };
-        let (video, thumbnail, stored_duration) =
-            self.store_files(job).await.map_err(AttemptError::Failed)?;
+        let thumbnail =
+            match (&job.thumbnail, &self.tools) {
+                (Some(uploaded), _) => uploaded.clone(),
+                (None, Some(tools)) => {
+                    let out = job.made_thumbnail_path();
+                    let at = thumbnail_moment(probed_duration);
+                    let size = tools
+                        .grab_frame(&job.video.path, at, &out)
+                        .await
+                        .map_err(tool_failure)?;
+                    UploadedFile {
+                        path: out,
+                        media_type: MediaType::Jpeg,
+                        size,
+                    }
+                }
+                (None, None) => return Err(AttemptError::Rejected(
+                    "No thumbnail was uploaded, and this server cannot make one (ffmpeg is not \
+                     installed); please publish it again with a thumbnail"
+                        .into(),
+                )),
+            };
+        let (video, thumbnail, stored_duration) = self
+            .store_files(job, &thumbnail)
+            .await
+            .map_err(AttemptError::Failed)?;
         let duration = known_duration(probed_duration.or(stored_duration), "media job");
         Ok((video, thumbnail, duration))
     }
@@ -253,6 +268,7 @@ impl MediaJobService {
     async fn store_files(
         &self,
         job: &MediaJob,
+        thumbnail: &UploadedFile,
     ) -> Result<(StoredMedia, StoredMedia, Option<f64>), Error> {
         let name = &job.name;
         let video = self
@@ -261,8 +277,36 @@ impl MediaJobService {
             .await?;
         let thumbnail = self
             .media
-            .store(&job.thumbnail, MediaFolder::Thumbnails, Some(name))
+            .store(thumbnail, MediaFolder::Thumbnails, Some(name))
             .await?;
         Ok((video.media, thumbnail.media, video.duration_seconds))
+    }
+}
+
+/// An unreadable upload is final; the tools failing is worth another attempt.
+fn tool_failure(err: VideoToolError) -> AttemptError {
+    match err {
+        VideoToolError::Unreadable(detail) => AttemptError::Rejected(format!(
+            "The file is not a video that can be played ({detail}); please upload a video"
+        )),
+        err @ VideoToolError::Failed(_) => AttemptError::Failed(Error::internal(err)),
+    }
+}
+
+/// When a made thumbnail is taken: a little way in, past a fade from black or a title card,
+/// but early enough to show what the video opens with.
+fn thumbnail_moment(duration: Option<f64>) -> f64 {
+    duration.map_or(0.0, |seconds| (seconds * 0.1).min(5.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thumbnail_is_taken_a_tenth_in_and_at_most_five_seconds_in() {
+        assert_eq!(thumbnail_moment(Some(2.0)), 0.2);
+        assert_eq!(thumbnail_moment(Some(3600.0)), 5.0);
+        assert_eq!(thumbnail_moment(None), 0.0);
     }
 }

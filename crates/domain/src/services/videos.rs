@@ -156,7 +156,7 @@ impl VideoService {
         title: Title,
         description: Description,
         video: UploadedFile,
-        thumbnail: UploadedFile,
+        thumbnail: Option<UploadedFile>,
     ) -> Result<Video, Error> {
         let now = Utc::now();
         let job = MediaJob {

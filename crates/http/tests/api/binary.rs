@@ -14,7 +14,7 @@ pub fn videotube(vars: &[(&str, &str)]) -> Command {
         // Servers run side by side: each one's /metrics on a port of its own.
         .env("APP_METRICS__ADDRESS", "127.0.0.1:0")
         // Bare sample headers, as in `spawn_app`.
-        .env("APP_MEDIA__FFPROBE", "")
+        .env("APP_MEDIA__FFMPEG", "")
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

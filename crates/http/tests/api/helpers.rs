@@ -118,7 +118,7 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
         ("APP_METRICS__ADDRESS".into(), "127.0.0.1:0".into()),
         // The samples are bare container headers, no streams, which ffprobe rightly refuses;
         // the processing tests (processing.rs) turn it on with real videos.
-        ("APP_MEDIA__FFPROBE".into(), String::new()),
+        ("APP_MEDIA__FFMPEG".into(), String::new()),
     ]);
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let db_name = env["DB_NAME"].clone();

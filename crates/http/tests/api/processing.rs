@@ -1,8 +1,11 @@
 //! Video processing with Debian's ffmpeg (issue 17): every published video is probed before it
-//! is stored. `scripts/test` installs ffmpeg when it is missing.
+//! is stored, and one published without a thumbnail gets a frame of it. `scripts/test` installs
+//! ffmpeg when it is missing.
 
 use std::process::Command;
 
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::binary::start_videotube;
@@ -49,13 +52,17 @@ fn clip() -> Vec<u8> {
 }
 
 fn processing_app() -> impl std::future::Future<Output = TestApp> {
-    spawn_app_with(&[("APP_MEDIA__FFPROBE", "ffprobe")])
+    spawn_app_with(&[("APP_MEDIA__FFMPEG", "ffmpeg")])
 }
 
 /// Publishes `video` and runs its job; answers the video as its owner sees it.
 async fn published(app: &TestApp, video: Vec<u8>) -> Value {
+    published_with(app, video_form(("clip.mp4", video), PNG.to_vec())).await
+}
+
+async fn published_with(app: &TestApp, form: Form) -> Value {
     let login = app.signed_up("director").await;
-    let res = publish(app, &login, video_form(("clip.mp4", video), PNG.to_vec())).await;
+    let res = publish(app, &login, form).await;
     let body = body_of(res).await;
     let id = body["data"]["_id"]
         .as_str()
@@ -111,10 +118,10 @@ async fn an_unreadable_file_fails_with_what_ffprobe_found() {
     assert!(!reason.contains("file:"), "no server path: {reason}");
 }
 
-/// Without ffprobe the server says so when it starts (it then stores videos unchecked, as the
+/// Without ffmpeg the server says so when it starts (it then stores videos unchecked, as the
 /// apps of the other tests do).
 #[tokio::test]
-async fn a_missing_ffprobe_is_reported_at_start_up() {
+async fn a_missing_ffmpeg_is_reported_at_start_up() {
     let dirs = tempfile::tempdir().unwrap();
     let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
     let media = dirs.path().join("media").display().to_string();
@@ -125,7 +132,7 @@ async fn a_missing_ffprobe_is_reported_at_start_up() {
             ("DB_NAME", &db_name),
             ("MEDIA_DIR", &media),
             ("UPLOAD_TMP_DIR", &spool),
-            ("APP_MEDIA__FFPROBE", "/nonexistent/ffprobe"),
+            ("APP_MEDIA__FFMPEG", "/nonexistent/ffmpeg"),
         ],
         &dirs.path().join("server.log"),
     )
@@ -134,7 +141,50 @@ async fn a_missing_ffprobe_is_reported_at_start_up() {
     server.wait().unwrap();
     let log = std::fs::read_to_string(dirs.path().join("server.log")).unwrap();
     assert!(
-        log.contains("ffprobe was not found") && log.contains("/nonexistent/ffprobe"),
+        log.contains("ffmpeg was not found") && log.contains("/nonexistent/ffmpeg"),
         "{log}"
     );
+}
+
+/// The form of `POST /videos` without its thumbnail.
+fn form_without_thumbnail(video: Vec<u8>) -> Form {
+    Form::new()
+        .text("title", "No picture")
+        .text("description", "The server picks one")
+        .part(
+            "videoFile",
+            Part::bytes(video)
+                .file_name("clip.mp4")
+                .mime_str("video/mp4")
+                .unwrap(),
+        )
+}
+
+/// A video published without a thumbnail gets a JPEG of a frame a little way in, stored like an
+/// uploaded one; the frame's file leaves the spool with the job.
+#[tokio::test]
+async fn a_video_published_without_a_thumbnail_gets_a_frame_of_it() {
+    let app = processing_app().await;
+    let video = published_with(&app, form_without_thumbnail(clip())).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let thumbnail = video["thumbnail"].as_str().unwrap();
+    let res = app.client.get(thumbnail).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{thumbnail}");
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    let picture = res.bytes().await.unwrap();
+    assert_eq!(&picture[..3], &[0xff, 0xd8, 0xff], "a JPEG");
+    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+}
+
+/// Without ffmpeg nothing can make a thumbnail: one must be uploaded, as in the original.
+#[tokio::test]
+async fn without_ffmpeg_a_video_needs_its_thumbnail() {
+    let app = spawn_app_with(&[]).await;
+    let login = app.signed_up("director").await;
+    let res = publish(&app, &login, form_without_thumbnail(clip())).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = body_of(res).await;
+    assert_eq!(body["message"], "thumbnail is required", "{body}");
+    assert_eq!(body["errors"][0]["field"], "thumbnail", "{body}");
+    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
 }

@@ -36,7 +36,9 @@ struct JobDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     video: SpooledDoc,
-    thumbnail: SpooledDoc,
+    /// Absent when none was uploaded: the worker makes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thumbnail: Option<SpooledDoc>,
     attempts: i32,
     /// How many times the job was claimed; with the job id it names each claim uniquely.
     claims: i32,
@@ -181,7 +183,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
             video_id: oid(job.video_id),
             name: Some(job.name.clone()),
             video: spooled_doc(&job.video),
-            thumbnail: spooled_doc(&job.thumbnail),
+            thumbnail: job.thumbnail.as_ref().map(spooled_doc),
             attempts: job.attempts as i32,
             claims: 0,
             not_before: created_at,
@@ -262,7 +264,7 @@ impl MediaJobRepository for MongoMediaJobRepository {
                     video_id: id(job.video_id),
                     name: job.name.unwrap_or_else(|| job.id.to_hex()),
                     video: uploaded_file(job.video)?,
-                    thumbnail: uploaded_file(job.thumbnail)?,
+                    thumbnail: job.thumbnail.map(uploaded_file).transpose()?,
                     attempts: job.attempts.max(0) as u32,
                     created_at: job.created_at.to_chrono(),
                 },

@@ -42,10 +42,29 @@ pub(crate) fn job(jobs: &MongoMediaJobRepository, spool: &std::path::Path) -> Me
         video_id: "0123456789abcdef01234567".parse().unwrap(),
         name: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".to_owned(),
         video: file("v.mp4", MediaType::Mp4),
-        thumbnail: file("t.png", MediaType::Png),
+        thumbnail: Some(file("t.png", MediaType::Png)),
         attempts: 0,
         created_at: Utc::now(),
     }
+}
+
+/// A video published without a thumbnail queues a job without one, for the worker to make.
+#[tokio::test]
+async fn a_job_without_a_thumbnail_is_claimed_without_one() {
+    let db = fresh_database().await;
+    let jobs = MongoMediaJobRepository::new(&db, "spool");
+    let queued = MediaJob {
+        thumbnail: None,
+        ..job(&jobs, std::path::Path::new("/spool/jobs"))
+    };
+    jobs.insert(&queued).await.unwrap();
+    let claimed = jobs
+        .claim_next(Utc::now(), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("due");
+    assert!(claimed.job.thumbnail.is_none());
+    assert_eq!(claimed.job.video.path, queued.video.path);
 }
 
 #[tokio::test]
@@ -67,7 +86,10 @@ async fn a_job_goes_to_one_worker_and_is_taken_over_when_its_lease_expires() {
     let first = &claimed[0];
     assert_eq!((first.job.id, first.fence), (queued.id, 1));
     assert_eq!(first.job.video.path, queued.video.path);
-    assert_eq!(first.job.thumbnail.media_type, MediaType::Png);
+    assert_eq!(
+        first.job.thumbnail.as_ref().map(|t| t.media_type),
+        Some(MediaType::Png)
+    );
     assert!(
         jobs.claim_next(now, lease).await.unwrap().is_none(),
         "leased"

@@ -155,7 +155,7 @@ pub struct VideoChangesForm {
 }
 
 const NEW_THUMBNAIL: FileField = FileField {
-    required: false,
+    description: "",
     ..THUMBNAIL
 };
 

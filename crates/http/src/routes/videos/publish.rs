@@ -17,7 +17,7 @@ use crate::auth::AuthUser;
 use crate::body::{from_object, Field, Invalid, Problems, Text};
 use crate::routes::views::WatchView;
 use crate::startup::AppState;
-use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received, Spooled};
+use crate::upload::{self, FileField, KeptFile, MultipartForm, MultipartSchema, Received, Spooled};
 
 /// Multipart upload through this server.
 #[derive(Deserialize, ToSchema)]
@@ -35,11 +35,13 @@ const VIDEO_FILE: FileField = FileField {
     description: "MP4, QuickTime, WebM or Matroska, up to the video limit (2 GiB by default).",
 };
 
+/// Optional where the server can make one (see `AppState::makes_thumbnails`).
 pub(super) const THUMBNAIL: FileField = FileField {
     name: "thumbnail",
     accepts: MediaCategory::Image,
-    required: true,
-    description: "",
+    required: false,
+    description: "Required unless the server has ffmpeg (its default install), which then makes \
+                  one from a frame of the video.",
 };
 
 /// What `PublishForm` is in the OpenAPI description (utoipa takes no generic type there).
@@ -54,32 +56,27 @@ pub struct NewUpload {
     title: Title,
     description: Description,
     video_file: Spooled,
-    thumbnail: Spooled,
+    thumbnail: Option<Spooled>,
 }
 
-impl TryFrom<Received<PublishForm>> for NewUpload {
-    type Error = Invalid;
-
-    fn try_from(mut form: Received<PublishForm>) -> Result<Self, Invalid> {
+impl NewUpload {
+    /// `thumbnail_required`: the server cannot make one.
+    fn parse(mut form: Received<PublishForm>, thumbnail_required: bool) -> Result<Self, Invalid> {
         let mut problems = form.problems();
+        if thumbnail_required && form.file(&THUMBNAIL).is_none() {
+            problems.add(FieldError::new(THUMBNAIL.name, "is required"));
+        }
         let title = problems.required(Title::FIELD, &form.text.title, |s| Title::parse(&s));
         let description = problems.required(Description::FIELD, &form.text.description, |s| {
             Description::parse(&s)
         });
-        let upload = match (
-            title,
-            description,
-            form.take(&VIDEO_FILE),
-            form.take(&THUMBNAIL),
-        ) {
-            (Some(title), Some(description), Some(video_file), Some(thumbnail)) => {
-                Some(NewUpload {
-                    title,
-                    description,
-                    video_file,
-                    thumbnail,
-                })
-            }
+        let upload = match (title, description, form.take(&VIDEO_FILE)) {
+            (Some(title), Some(description), Some(video_file)) => Some(NewUpload {
+                title,
+                description,
+                video_file,
+                thumbnail: form.take(&THUMBNAIL),
+            }),
             _ => None,
         };
         problems.finish(upload)
@@ -251,9 +248,11 @@ pub(super) async fn publish_files(
         description,
         video_file,
         thumbnail,
-    } = form.try_into()?;
+    } = NewUpload::parse(form, !state.makes_thumbnails)?;
     let video_file = video_file.keep_in(&state.jobs_dir)?;
-    let thumbnail = thumbnail.keep_in(&state.jobs_dir)?;
+    let thumbnail = thumbnail
+        .map(|file| file.keep_in(&state.jobs_dir))
+        .transpose()?;
     let video = state
         .services
         .videos
@@ -262,12 +261,12 @@ pub(super) async fn publish_files(
             title,
             description,
             video_file.file.clone(),
-            thumbnail.file.clone(),
+            thumbnail.as_ref().map(|kept| kept.file.clone()),
         )
         .await?;
     // The job owns the files now.
     video_file.hand_over();
-    thumbnail.hand_over();
+    thumbnail.map(KeptFile::hand_over);
     answer_written(
         &state,
         caller.user_id,
