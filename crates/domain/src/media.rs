@@ -149,6 +149,61 @@ impl VideoStreamInfo {
     }
 }
 
+/// One rung of an adaptive-streaming ladder: H.264 video at this size and rate, AAC sound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendition {
+    /// Its name in the package ("720p": the shorter side, whatever the orientation).
+    pub name: String,
+    /// Even, as H.264 in 4:2:0 needs.
+    pub width: u32,
+    pub height: u32,
+    pub video_kbps: u32,
+    pub audio_kbps: u32,
+}
+
+/// The rungs by their shorter side, highest first, with rates close to Apple's HLS authoring
+/// figures for H.264.
+const RUNGS: [(u32, u32, u32); 4] = [
+    (1080, 5000, 128),
+    (720, 2800, 128),
+    (480, 1400, 96),
+    (240, 400, 64),
+];
+
+/// The renditions for a source shown `width`×`height`: the rungs no larger than it (scaling up
+/// adds bytes, not detail), its aspect ratio kept; a source under the lowest rung gets one
+/// rendition of its own size.
+pub fn hls_ladder(width: u32, height: u32) -> Vec<Rendition> {
+    let even = |x: u64| (x.max(2) / 2 * 2) as u32;
+    let (short, long) = (width.min(height).max(2), width.max(height).max(2));
+    let sized = |lines: u32, video_kbps, audio_kbps| {
+        let other = even(u64::from(long) * u64::from(lines) / u64::from(short));
+        let (w, h) = if width >= height {
+            (other, even(lines.into()))
+        } else {
+            (even(lines.into()), other)
+        };
+        Rendition {
+            name: format!("{lines}p"),
+            width: w,
+            height: h,
+            video_kbps,
+            audio_kbps,
+        }
+    };
+    let ladder: Vec<Rendition> = RUNGS
+        .iter()
+        .filter(|(lines, _, _)| *lines <= short)
+        .map(|&(lines, video, audio)| sized(lines, video, audio))
+        .collect();
+    if ladder.is_empty() {
+        let (_, video, audio) = RUNGS[RUNGS.len() - 1];
+        vec![sized(short, video, audio)]
+    } else {
+        ladder
+    }
+}
+
 /// What a client may upload straight to the media store (a Cloudinary signed upload), signed by
 /// the server for a folder of the server's choosing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +250,9 @@ pub enum MediaFolder {
     CoverImages,
     Videos,
     Thumbnails,
+    /// HLS packages: a directory per video (`streams/<name>/master.m3u8`, a playlist and
+    /// segments per rendition).
+    Streams,
 }
 
 impl MediaFolder {
@@ -204,6 +262,7 @@ impl MediaFolder {
             MediaFolder::CoverImages => "covers",
             MediaFolder::Videos => "videos",
             MediaFolder::Thumbnails => "thumbnails",
+            MediaFolder::Streams => "streams",
         }
     }
 
@@ -213,6 +272,7 @@ impl MediaFolder {
             MediaFolder::CoverImages,
             MediaFolder::Videos,
             MediaFolder::Thumbnails,
+            MediaFolder::Streams,
         ]
         .into_iter()
         .find(|folder| folder.as_str() == name)
@@ -222,6 +282,33 @@ impl MediaFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ladder_stops_at_the_source_and_keeps_its_shape() {
+        let sizes = |ladder: Vec<Rendition>| {
+            ladder
+                .into_iter()
+                .map(|r| (r.name, r.width, r.height))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sizes(hls_ladder(1280, 720)),
+            [
+                ("720p".into(), 1280, 720),
+                ("480p".into(), 852, 480),
+                ("240p".into(), 426, 240)
+            ]
+        );
+        // Portrait: the rung names the width.
+        assert_eq!(
+            sizes(hls_ladder(1080, 1920))[0],
+            ("1080p".into(), 1080, 1920)
+        );
+        assert_eq!(hls_ladder(3840, 2160).len(), 4, "nothing above 1080p");
+        // Smaller than the lowest rung: its own size, made even.
+        assert_eq!(sizes(hls_ladder(175, 121)), [("121p".into(), 174, 120)]);
+        assert_eq!(sizes(hls_ladder(0, 0)), [("2p".into(), 2, 2)]);
+    }
 
     #[test]
     fn a_quarter_turned_video_is_shown_with_width_and_height_swapped() {

@@ -3,7 +3,7 @@
 //! their own.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +14,8 @@ use crate::error::{BoxError, RepoError};
 use crate::id::Id;
 use crate::like::{LikeTarget, LikedVideo};
 use crate::media::{
-    DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Stored, StoredMedia, UploadGrant,
-    UploadedFile, VideoProbe,
+    DirectUploadReport, MediaCategory, MediaFolder, ProfileImage, Rendition, Stored, StoredMedia,
+    UploadGrant, UploadedFile, VideoProbe,
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
@@ -23,7 +23,9 @@ use crate::session::{IssuedToken, RefreshRotation, Rotation, Session, TokenClaim
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
 use crate::values::{Email, LoginId, NewPassword, Password, PasswordHash, Username};
-use crate::video::{JobLease, JobQueueStats, MediaJob, Video, VideoChanges, VideoSearch};
+use crate::video::{
+    JobLease, JobQueueStats, MediaJob, ProcessedFiles, Video, VideoChanges, VideoSearch,
+};
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -61,12 +63,13 @@ pub trait VideoRepository: Send + Sync {
         &self,
         id: Id,
         fence: u64,
-        video_file: &StoredMedia,
-        thumbnail: &StoredMedia,
+        files: &ProcessedFiles,
         duration_seconds: f64,
     ) -> Result<bool, RepoError>;
     /// Marks processing failed, on the same terms as `mark_ready`.
     async fn mark_failed(&self, id: Id, fence: u64, reason: &str) -> Result<bool, RepoError>;
+    /// Records how far processing has got (percent), on the same terms as `mark_ready`.
+    async fn mark_progress(&self, id: Id, fence: u64, percent: u8) -> Result<bool, RepoError>;
     /// A page of the catalogue: published, ready videos, plus the viewer's own in every state.
     async fn search(
         &self,
@@ -445,6 +448,25 @@ pub trait MediaStore: Send + Sync {
     /// A name for `store` that no one can guess (128 random bits): a stored file is reachable at
     /// its URL, so its name must not follow from anything a client sees (an id, a time).
     fn fresh_name(&self) -> String;
+    /// Whether this store keeps HLS packages made here (`store_package`). One that makes its
+    /// own streams (Cloudinary) does not, and the server does not transcode for it.
+    fn hosts_streams(&self) -> bool {
+        false
+    }
+    /// Stores an HLS package (`files`, relative to `dir`, the master playlist last) as one
+    /// asset in `MediaFolder::Streams` under `name`, replacing an earlier one whole: readers see
+    /// the old package or the new one, never part of one. The URL is the master playlist's;
+    /// `delete` removes the whole package.
+    async fn store_package(
+        &self,
+        _dir: &Path,
+        _files: &[PathBuf],
+        _name: &str,
+    ) -> Result<StoredMedia, MediaStoreError> {
+        Err(MediaStoreError::Failed(
+            "this store keeps no HLS packages".into(),
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -491,6 +513,20 @@ pub trait JobWakeup: Send + Sync {
     fn job_queued(&self);
 }
 
+/// Told how far a long piece of work has got, in percent, every few seconds at most; awaited
+/// before the work goes on.
+pub type Progress<'a> = &'a (dyn Fn(u8) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+         + Send
+         + Sync);
+
+/// What a transcode makes: the renditions, with or without sound, of a video this long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscodeJob {
+    pub ladder: Vec<Rendition>,
+    pub with_sound: bool,
+    pub duration_seconds: Option<f64>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VideoToolError {
     /// The file is not a video the tools can read: the upload's fault, and final.
@@ -515,6 +551,17 @@ pub trait VideoTools: Send + Sync {
         at_seconds: f64,
         out: &Path,
     ) -> Result<u64, VideoToolError>;
+    /// Transcodes the video into an HLS package in `out_dir` (emptied first): a playlist and
+    /// segments per rendition of `job.ladder`, in a directory named after it, and `master.m3u8`;
+    /// answers the package's files relative to `out_dir`, the master playlist last. Given the
+    /// video's length, tells `progress` how far it has got now and then.
+    async fn transcode_hls(
+        &self,
+        video: &Path,
+        job: &TranscodeJob,
+        out_dir: &Path,
+        progress: Progress<'_>,
+    ) -> Result<Vec<PathBuf>, VideoToolError>;
 }
 
 /// Whether the database answers at all.

@@ -92,10 +92,15 @@ pub struct Video {
     /// Set once the files are stored.
     pub video_file: Option<StoredMedia>,
     pub thumbnail: Option<StoredMedia>,
+    /// The HLS package made from the video file (its URL is the master playlist's), where the
+    /// server transcodes.
+    pub stream: Option<StoredMedia>,
     pub duration_seconds: f64,
     pub views: u64,
     pub is_published: bool,
     pub status: VideoStatus,
+    /// How far processing has got (percent), while it runs and where the worker can tell.
+    pub progress: Option<u8>,
     /// Why processing failed, in words the owner can read.
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -108,11 +113,13 @@ impl Video {
         self.is_published && self.status == VideoStatus::Ready
     }
 
-    /// Whether `asset_id` is this video's file in `folder` (its video file or its thumbnail).
+    /// Whether `asset_id` is this video's file in `folder` (its video file, its thumbnail or
+    /// its HLS package).
     pub fn holds(&self, folder: MediaFolder, asset_id: &str) -> bool {
         let file = match folder {
             MediaFolder::Videos => self.video_file.as_ref(),
             MediaFolder::Thumbnails => self.thumbnail.as_ref(),
+            MediaFolder::Streams => self.stream.as_ref(),
             MediaFolder::Avatars | MediaFolder::CoverImages => None,
         };
         file.is_some_and(|f| f.asset_id == asset_id)
@@ -123,6 +130,14 @@ impl Video {
     pub fn visible_to(&self, viewer: Option<Id>) -> bool {
         viewer == Some(self.owner) || self.is_public()
     }
+}
+
+/// What a job stored for a video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessedFiles {
+    pub video_file: StoredMedia,
+    pub thumbnail: StoredMedia,
+    pub stream: Option<StoredMedia>,
 }
 
 /// What lists of videos may be sorted by (`sortBy`); anything else is refused, so a client cannot
@@ -214,13 +229,18 @@ impl MediaJob {
         self.video.path.with_extension("thumbnail.jpg")
     }
 
-    /// The job's files in the spool, to delete once it has ended.
+    /// Where the worker makes the HLS package, beside the video in the spool.
+    pub fn stream_dir(&self) -> PathBuf {
+        self.video.path.with_extension("hls")
+    }
+
+    /// The job's files (and the package's directory) in the spool, to delete once it has ended.
     pub fn spooled(&self) -> Vec<PathBuf> {
         let thumbnail = match &self.thumbnail {
             Some(uploaded) => uploaded.path.clone(),
             None => self.made_thumbnail_path(),
         };
-        vec![self.video.path.clone(), thumbnail]
+        vec![self.video.path.clone(), thumbnail, self.stream_dir()]
     }
 }
 

@@ -4,13 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
-use videotube_domain::media::{VideoProbe, VideoStreamInfo};
-use videotube_domain::ports::{VideoToolError, VideoTools};
+use videotube_domain::media::{Rendition, VideoProbe, VideoStreamInfo};
+use videotube_domain::ports::{Progress, TranscodeJob, VideoToolError, VideoTools};
 
 /// Probing reads headers and a few packets, and a frame is one seek and one decode; a file
 /// that takes longer is fed slowly by a failing disk, or built to stall the demuxer.
@@ -122,7 +123,224 @@ impl VideoTools for Ffmpeg {
             ))),
         }
     }
+
+    /// One ffmpeg process decodes once and encodes every rendition, at the lowest CPU priority
+    /// and on all cores but one, so that requests keep their latency while videos transcode.
+    /// No time limit: a long video takes long; the worker's lease renewals and its stop signal
+    /// bound it (the process is killed when the job is given up).
+    #[tracing::instrument(name = "ffmpeg.transcode_hls", skip_all, fields(renditions = job.ladder.len()))]
+    async fn transcode_hls(
+        &self,
+        video: &Path,
+        job: &TranscodeJob,
+        out_dir: &Path,
+        progress: Progress<'_>,
+    ) -> Result<Vec<PathBuf>, VideoToolError> {
+        present(video).await?;
+        let failed = |err: std::io::Error| VideoToolError::Failed(err.into());
+        // What an interrupted attempt left is no part of this package.
+        match tokio::fs::remove_dir_all(out_dir).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(failed(err)),
+            _ => {}
+        }
+        for rendition in &job.ladder {
+            tokio::fs::create_dir_all(out_dir.join(&rendition.name))
+                .await
+                .map_err(failed)?;
+        }
+        let input = file_url(video);
+        let mut command = Command::new(&self.ffmpeg);
+        command
+            .args([
+                "-v",
+                "error",
+                "-nostdin",
+                "-y",
+                "-nostats",
+                "-progress",
+                "pipe:1",
+            ])
+            .args(["-i", &input])
+            .args(hls_arguments(&job.ladder, job.with_sound, out_dir))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: between fork and exec the child only calls setpriority, which is
+        // async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(failed)?;
+        let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(failed(std::io::Error::other(
+                "ffmpeg's output is not piped",
+            )));
+        };
+        let said = tokio::spawn(async move {
+            let mut said = Vec::new();
+            let _ = stderr.read_to_end(&mut said).await;
+            said
+        });
+        let mut reports = ProgressLines::new(job.duration_seconds);
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await.map_err(failed)? {
+            if let Some(percent) = reports.percent_at(&line, Instant::now()) {
+                progress(percent).await;
+            }
+        }
+        let status = child.wait().await.map_err(failed)?;
+        if !status.success() {
+            let said = said.await.unwrap_or_default();
+            let said = String::from_utf8_lossy(&said);
+            return Err(VideoToolError::Unreadable(what_ffmpeg_found(&said, &input)));
+        }
+        package_files(out_dir, &job.ladder).await.map_err(failed)
+    }
 }
+
+/// How often a transcode reports its progress at most.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads ffmpeg's `-progress` lines (`out_time_us=...`, the position reached) into the
+/// percentages worth reporting: a new one, at most every `REPORT_EVERY`.
+struct ProgressLines {
+    duration_us: Option<f64>,
+    last: Option<(u8, Instant)>,
+}
+
+impl ProgressLines {
+    fn new(duration_seconds: Option<f64>) -> Self {
+        Self {
+            duration_us: duration_seconds.filter(|d| *d > 0.0).map(|d| d * 1e6),
+            last: None,
+        }
+    }
+
+    fn percent_at(&mut self, line: &str, now: Instant) -> Option<u8> {
+        let reached: f64 = line.strip_prefix("out_time_us=")?.trim().parse().ok()?;
+        // Never 100 before the end: the package still has to be stored.
+        let percent = (reached / self.duration_us? * 100.0).clamp(0.0, 99.0) as u8;
+        match self.last {
+            Some((last, at)) if last == percent || now.duration_since(at) < REPORT_EVERY => None,
+            _ => {
+                self.last = Some((percent, now));
+                Some(percent)
+            }
+        }
+    }
+}
+
+/// Encoder threads for a transcode: one core is left for the API.
+fn transcode_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
+/// The ffmpeg arguments after the input for `ladder`: one scaled H.264 output per rendition
+/// (and AAC sound `with_sound`), muxed as HLS into `out_dir/<rendition>/` with a master
+/// playlist.
+fn hls_arguments(ladder: &[Rendition], with_sound: bool, out_dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    let mut push = |items: &[&str]| args.extend(items.iter().map(|s| (*s).to_owned()));
+    let n = ladder.len();
+    let mut graph = format!(
+        "[0:v]split={n}{}",
+        (0..n).map(|i| format!("[s{i}]")).collect::<String>()
+    );
+    for (i, r) in ladder.iter().enumerate() {
+        graph.push_str(&format!(";[s{i}]scale={}:{}[v{i}]", r.width, r.height));
+    }
+    push(&["-filter_complex", &graph]);
+    for (i, r) in ladder.iter().enumerate() {
+        let kbps = r.video_kbps;
+        push(&["-map", &format!("[v{i}]")]);
+        push(&[&format!("-b:v:{i}"), &format!("{kbps}k")]);
+        push(&[
+            &format!("-maxrate:v:{i}"),
+            &format!("{}k", kbps * 107 / 100),
+        ]);
+        push(&[&format!("-bufsize:v:{i}"), &format!("{}k", kbps * 3 / 2)]);
+    }
+    if with_sound {
+        for (i, r) in ladder.iter().enumerate() {
+            push(&[
+                "-map",
+                "0:a:0",
+                &format!("-b:a:{i}"),
+                &format!("{}k", r.audio_kbps),
+            ]);
+        }
+        push(&["-c:a", "aac", "-ac", "2"]);
+    }
+    push(&[
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "main",
+    ]);
+    push(&[
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        &transcode_threads().to_string(),
+    ]);
+    // A keyframe every 2 s, whatever the frame rate: segments cut at the same moments in every
+    // rendition, so players can switch between them.
+    push(&[
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
+        "-sc_threshold",
+        "0",
+    ]);
+    let streams: Vec<String> = ladder
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match with_sound {
+            true => format!("v:{i},a:{i},name:{}", r.name),
+            false => format!("v:{i},name:{}", r.name),
+        })
+        .collect();
+    let out = out_dir.display();
+    push(&["-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod"]);
+    push(&[
+        "-hls_flags",
+        "independent_segments",
+        "-master_pl_name",
+        "master.m3u8",
+    ]);
+    push(&["-var_stream_map", &streams.join(" ")]);
+    push(&[
+        "-hls_segment_filename",
+        &format!("{out}/%v/segment_%04d.ts"),
+    ]);
+    push(&[&format!("{out}/%v/index.m3u8")]);
+    args
+}
+
+/// The package's files relative to `out_dir`: each rendition's playlist and segments, then
+/// the master playlist.
+async fn package_files(out_dir: &Path, ladder: &[Rendition]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for rendition in ladder {
+        let mut entries = tokio::fs::read_dir(out_dir.join(&rendition.name)).await?;
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            names.push(Path::new(&rendition.name).join(entry.file_name()));
+        }
+        names.sort();
+        files.extend(names);
+    }
+    tokio::fs::metadata(out_dir.join(MASTER_PLAYLIST)).await?;
+    files.push(PathBuf::from(MASTER_PLAYLIST));
+    Ok(files)
+}
+
+const MASTER_PLAYLIST: &str = "master.m3u8";
 
 /// What ffmpeg said about an input, for its owner: without the component tags
 /// (`[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c8]`) and the input's path, at most a few lines.
@@ -265,6 +483,30 @@ mod tests {
             what_ffmpeg_found("", "file:/x"),
             "ffprobe could not read it"
         );
+    }
+
+    #[test]
+    fn progress_is_reported_when_it_moves_and_at_most_every_second() {
+        let mut lines = ProgressLines::new(Some(10.0));
+        let start = Instant::now();
+        let at = |s: f64| start + Duration::from_secs_f64(s);
+        assert_eq!(lines.percent_at("out_time_us=N/A", at(0.0)), None);
+        assert_eq!(lines.percent_at("frame=12", at(0.0)), None);
+        assert_eq!(lines.percent_at("out_time_us=1000000", at(0.1)), Some(10));
+        assert_eq!(
+            lines.percent_at("out_time_us=2000000", at(0.5)),
+            None,
+            "too soon"
+        );
+        assert_eq!(lines.percent_at("out_time_us=2000000", at(1.2)), Some(20));
+        assert_eq!(
+            lines.percent_at("out_time_us=2000000", at(3.0)),
+            None,
+            "no change"
+        );
+        assert_eq!(lines.percent_at("out_time_us=99000000", at(5.0)), Some(99));
+        let mut unknown = ProgressLines::new(None);
+        assert_eq!(unknown.percent_at("out_time_us=1000000", at(0.0)), None);
     }
 
     #[test]

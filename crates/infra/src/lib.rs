@@ -19,3 +19,11 @@ pub use password::BcryptHasher;
 pub(crate) fn unguessable_name() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
+
+/// Removes a file, or a directory with everything in it.
+pub(crate) async fn remove_path(path: &std::path::Path) -> std::io::Result<()> {
+    match tokio::fs::symlink_metadata(path).await {
+        Ok(found) if found.is_dir() => tokio::fs::remove_dir_all(path).await,
+        _ => tokio::fs::remove_file(path).await,
+    }
+}

@@ -123,6 +123,50 @@ impl MediaStore for LocalMediaStore {
         crate::unguessable_name()
     }
 
+    fn hosts_streams(&self) -> bool {
+        true
+    }
+
+    /// Links (or copies) the package into a private directory, then renames it into place: a
+    /// package is seen whole or not at all. One stored before under the name is moved aside
+    /// first and deleted after.
+    async fn store_package(
+        &self,
+        dir: &Path,
+        files: &[PathBuf],
+        name: &str,
+    ) -> Result<StoredMedia, MediaStoreError> {
+        let asset_id = format!("{}/{name}", MediaFolder::Streams.as_str());
+        let (Some(dest), Some(master)) = (self.path_of(&asset_id), files.last()) else {
+            return Err(MediaStoreError::Failed(
+                format!("`{asset_id}` is not a plain relative name, or the package is empty")
+                    .into(),
+            ));
+        };
+        let aside =
+            |what: &str| dest.with_extension(format!("{what}-{}", uuid::Uuid::new_v4().simple()));
+        let partial = aside("partial");
+        let copied = copy_package(dir, files, &partial).await;
+        if let Err(err) = copied {
+            let _ = tokio::fs::remove_dir_all(&partial).await;
+            return Err(failed(err));
+        }
+        let old = aside("old");
+        let had_one = tokio::fs::rename(&dest, &old).await.is_ok();
+        let renamed = tokio::fs::rename(&partial, &dest).await;
+        if renamed.is_err() {
+            let _ = tokio::fs::remove_dir_all(&partial).await;
+        }
+        if had_one {
+            let _ = tokio::fs::remove_dir_all(&old).await;
+        }
+        renamed.map_err(failed)?;
+        Ok(StoredMedia {
+            url: format!("{}/{asset_id}/{}", self.public_base, master.display()),
+            asset_id,
+        })
+    }
+
     /// `/media` checks on every request whether the file's video is public, so a file never
     /// has to move.
     async fn set_public(
@@ -139,12 +183,33 @@ impl MediaStore for LocalMediaStore {
             tracing::warn!(asset = %media.asset_id, "not deleting an asset outside the media directory");
             return Ok(());
         };
-        match tokio::fs::remove_file(path).await {
+        match crate::remove_path(&path).await {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(failed(err)),
         }
     }
+}
+
+/// `files` (plain relative paths) from `dir` into the new directory `to`.
+async fn copy_package(dir: &Path, files: &[PathBuf], to: &Path) -> io::Result<()> {
+    for file in files {
+        let plain = file.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(io::Error::other(format!(
+                "`{}` is not a plain relative name",
+                file.display()
+            )));
+        }
+        let dest = to.join(file);
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        if tokio::fs::hard_link(dir.join(file), &dest).await.is_err() {
+            tokio::fs::copy(dir.join(file), &dest).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -222,6 +287,54 @@ mod tests {
             .store(&file, MediaFolder::Thumbnails, Some("../escape"))
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_package_is_replaced_whole_and_deleted_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let store = LocalMediaStore::new(root.path().to_owned(), "/media");
+        let package = |segments: &[&str]| {
+            let dir = work.path().join(format!("p{}", segments.len()));
+            let mut files = Vec::new();
+            for name in segments.iter().chain(&["index.m3u8"]) {
+                let file = PathBuf::from("240p").join(name);
+                std::fs::create_dir_all(dir.join("240p")).unwrap();
+                std::fs::write(dir.join(&file), name.as_bytes()).unwrap();
+                files.push(file);
+            }
+            std::fs::write(dir.join("master.m3u8"), b"#EXTM3U").unwrap();
+            files.push(PathBuf::from("master.m3u8"));
+            (dir, files)
+        };
+        let (dir, files) = package(&["a.ts", "b.ts"]);
+        let first = store.store_package(&dir, &files, "job1").await.unwrap();
+        assert_eq!(first.url, "/media/streams/job1/master.m3u8");
+        assert_eq!(first.asset_id, "streams/job1");
+        let (dir, files) = package(&["c.ts"]);
+        store.store_package(&dir, &files, "job1").await.unwrap();
+        let stored = root.path().join("streams/job1/240p");
+        let mut names: Vec<_> = std::fs::read_dir(&stored)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["c.ts", "index.m3u8"],
+            "nothing of the first package"
+        );
+        assert_eq!(
+            std::fs::read_dir(root.path().join("streams"))
+                .unwrap()
+                .count(),
+            1,
+            "no partial or old copy left"
+        );
+        let escaping = [PathBuf::from("../outside")];
+        assert!(store.store_package(&dir, &escaping, "job2").await.is_err());
+        store.delete(&first).await.unwrap();
+        assert!(!root.path().join("streams/job1").exists());
     }
 
     #[allow(dead_code)]

@@ -111,7 +111,7 @@ async fn after(step: JobStep, job: &JobLease) {
     match step {
         JobStep::Finished { spooled } => {
             for path in spooled {
-                if let Err(err) = tokio::fs::remove_file(&path).await {
+                if let Err(err) = crate::remove_path(&path).await {
                     if err.kind() != std::io::ErrorKind::NotFound {
                         tracing::warn!(path = %path.display(), error = %err, "could not remove a spooled file");
                     }

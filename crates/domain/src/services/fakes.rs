@@ -10,7 +10,7 @@ use crate::error::RepoError;
 use crate::media::{MediaFolder, Stored, StoredMedia, UploadedFile};
 use crate::page::{Page, PageRequest};
 use crate::ports::{ChannelTotals, MediaStore, MediaStoreError, VideoRepository};
-use crate::video::{Video, VideoChanges, VideoSearch, VideoStatus};
+use crate::video::{ProcessedFiles, Video, VideoChanges, VideoSearch, VideoStatus};
 use crate::Id;
 
 /// Videos in a map. Conditional writes compare what the Mongo adapter compares.
@@ -60,18 +60,22 @@ impl VideoRepository for FakeVideos {
         &self,
         id: Id,
         _fence: u64,
-        video_file: &StoredMedia,
-        thumbnail: &StoredMedia,
+        files: &ProcessedFiles,
         duration_seconds: f64,
     ) -> Result<bool, RepoError> {
         Ok(self
             .update(id, |v| {
-                v.video_file = Some(video_file.clone());
-                v.thumbnail = Some(thumbnail.clone());
+                v.video_file = Some(files.video_file.clone());
+                v.thumbnail = Some(files.thumbnail.clone());
+                v.stream = files.stream.clone();
                 v.duration_seconds = duration_seconds;
                 v.status = VideoStatus::Ready;
             })
             .is_some())
+    }
+
+    async fn mark_progress(&self, id: Id, _fence: u64, percent: u8) -> Result<bool, RepoError> {
+        Ok(self.update(id, |v| v.progress = Some(percent)).is_some())
     }
 
     async fn mark_failed(&self, id: Id, _fence: u64, reason: &str) -> Result<bool, RepoError> {
@@ -293,10 +297,12 @@ pub fn ready_video(published: bool) -> Video {
         description: crate::video::Description::parse("About it").unwrap(),
         video_file: Some(FakeStore::media("videos/a", published)),
         thumbnail: Some(FakeStore::media("thumbnails/a", published)),
+        stream: None,
         duration_seconds: 1.0,
         views: 0,
         is_published: published,
         status: VideoStatus::Ready,
+        progress: None,
         failure_reason: None,
         created_at: now,
         updated_at: now,

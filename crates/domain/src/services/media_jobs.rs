@@ -1,4 +1,6 @@
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,9 +9,13 @@ use chrono::Utc;
 use super::videos::known_duration;
 use super::MediaVisibility;
 use crate::error::{root_cause, CauseChain, Error};
-use crate::media::{plausible_duration, MediaFolder, MediaType, StoredMedia, UploadedFile};
-use crate::ports::{MediaJobRepository, MediaStore, VideoRepository, VideoToolError, VideoTools};
-use crate::video::{JobLease, JobQueueStats, MediaJob};
+use crate::media::{
+    hls_ladder, plausible_duration, MediaFolder, MediaType, StoredMedia, UploadedFile,
+};
+use crate::ports::{
+    MediaJobRepository, MediaStore, TranscodeJob, VideoRepository, VideoToolError, VideoTools,
+};
+use crate::video::{JobLease, JobQueueStats, MediaJob, ProcessedFiles};
 
 /// How the background job worker behaves.
 #[derive(Debug, Clone, Copy)]
@@ -145,11 +151,11 @@ impl MediaJobService {
                 .await?;
             return Ok(retrying(given_back));
         }
-        match self.process(job).await {
-            Ok((video_file, thumbnail, duration)) => {
+        match self.process(lease).await {
+            Ok((files, duration)) => {
                 let recorded = self
                     .videos
-                    .mark_ready(job.video_id, lease.fence, &video_file, &thumbnail, duration)
+                    .mark_ready(job.video_id, lease.fence, &files, duration)
                     .await?;
                 if !recorded {
                     return Ok(JobStep::LeaseLost);
@@ -212,13 +218,12 @@ impl MediaJobService {
         })
     }
 
-    /// Checks the upload is a video and makes its thumbnail when none was uploaded (when the
-    /// tools are installed), then stores its files; answers them and the video's length.
-    async fn process(
-        &self,
-        job: &MediaJob,
-    ) -> Result<(StoredMedia, StoredMedia, f64), AttemptError> {
-        let probed_duration = match &self.tools {
+    /// Checks the upload is a video, makes its thumbnail when none was uploaded and its HLS
+    /// package where the store keeps one (when the tools are installed), then stores it all;
+    /// answers what was stored and the video's length.
+    async fn process(&self, lease: &JobLease) -> Result<(ProcessedFiles, f64), AttemptError> {
+        let job = &lease.job;
+        let probed = match &self.tools {
             Some(tools) => {
                 let probed = tools.probe(&job.video.path).await.map_err(tool_failure)?;
                 let Some(stream) = &probed.video else {
@@ -229,14 +234,17 @@ impl MediaJobService {
                 let (width, height) = stream.displayed_size();
                 tracing::info!(video = %job.video_id, codec = stream.codec, width, height,
                     audio = probed.audio_codec, duration = probed.duration_seconds, "video probed");
-                plausible_duration(probed.duration_seconds)
+                Some((tools, probed, (width, height)))
             }
             None => None,
         };
+        let probed_duration = probed
+            .as_ref()
+            .and_then(|(_, probed, _)| plausible_duration(probed.duration_seconds));
         let thumbnail =
-            match (&job.thumbnail, &self.tools) {
+            match (&job.thumbnail, &probed) {
                 (Some(uploaded), _) => uploaded.clone(),
-                (None, Some(tools)) => {
+                (None, Some((tools, _, _))) => {
                     let out = job.made_thumbnail_path();
                     let at = thumbnail_moment(probed_duration);
                     let size = tools
@@ -255,12 +263,63 @@ impl MediaJobService {
                         .into(),
                 )),
             };
-        let (video, thumbnail, stored_duration) = self
+        // The package is made whole in the spool and stored in one piece (`store_package`),
+        // so a crash mid-transcode leaves nothing published; the next attempt starts over.
+        let package = match &probed {
+            Some((tools, probed, (width, height))) if self.media.hosts_streams() => {
+                let transcode = TranscodeJob {
+                    ladder: hls_ladder(*width, *height),
+                    with_sound: probed.audio_codec.is_some(),
+                    duration_seconds: probed_duration,
+                };
+                let out = job.stream_dir();
+                let report = self.progress_reporter(lease);
+                let files = tools
+                    .transcode_hls(&job.video.path, &transcode, &out, &report)
+                    .await
+                    .map_err(tool_failure)?;
+                Some((out, files))
+            }
+            _ => None,
+        };
+        let (video_file, thumbnail, stored_duration) = self
             .store_files(job, &thumbnail)
             .await
             .map_err(AttemptError::Failed)?;
+        let stream = match package {
+            Some((dir, files)) => Some(
+                self.media
+                    .store_package(&dir, &files, &job.name)
+                    .await
+                    .map_err(|err| AttemptError::Failed(err.into()))?,
+            ),
+            None => None,
+        };
         let duration = known_duration(probed_duration.or(stored_duration), "media job");
-        Ok((video, thumbnail, duration))
+        let files = ProcessedFiles {
+            video_file,
+            thumbnail,
+            stream,
+        };
+        Ok((files, duration))
+    }
+
+    /// Records a running job's progress on its video, for the owner to see; a lost write is
+    /// only logged (the next report, or the end, brings the video up to date).
+    fn progress_reporter(
+        &self,
+        lease: &JobLease,
+    ) -> impl Fn(u8) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync {
+        let videos = Arc::clone(&self.videos);
+        let (video, fence) = (lease.job.video_id, lease.fence);
+        move |percent| {
+            let videos = Arc::clone(&videos);
+            Box::pin(async move {
+                if let Err(err) = videos.mark_progress(video, fence, percent).await {
+                    tracing::warn!(%video, error = ?err, "could not record a job's progress");
+                }
+            })
+        }
     }
 
     /// Stores both files under the job's id, so a retried or taken-over job replaces what an

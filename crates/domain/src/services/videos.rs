@@ -135,9 +135,11 @@ impl VideoService {
             duration_seconds: known_duration(video.duration_seconds, "direct upload"),
             video_file: Some(video.media),
             thumbnail: Some(thumbnail.media),
+            stream: None,
             views: 0,
             is_published: true,
             status: VideoStatus::Ready,
+            progress: None,
             failure_reason: None,
             created_at: now,
             updated_at: now,
@@ -176,10 +178,12 @@ impl VideoService {
             description,
             video_file: None,
             thumbnail: None,
+            stream: None,
             duration_seconds: 0.0,
             views: 0,
             is_published: true,
             status: VideoStatus::Processing,
+            progress: None,
             failure_reason: None,
             created_at: now,
             updated_at: now,
@@ -232,6 +236,14 @@ impl VideoService {
         if matches!(folder, MediaFolder::Avatars | MediaFolder::CoverImages) {
             return Ok(true);
         }
+        // A package's files are answered for by the package (`streams/<name>`).
+        let asset_id = match folder {
+            MediaFolder::Streams => match asset_id.splitn(3, '/').collect::<Vec<_>>()[..] {
+                [root, name, _] => &asset_id[..root.len() + 1 + name.len()],
+                _ => return Ok(false),
+            },
+            _ => asset_id,
+        };
         let video = match holder {
             Some(id) => self
                 .videos
@@ -326,7 +338,10 @@ impl VideoService {
             self.likes.remove_targets(&targets).await?;
             self.comments.delete_many(&batch).await?;
         }
-        for media in [&video.video_file, &video.thumbnail].into_iter().flatten() {
+        for media in [&video.video_file, &video.thumbnail, &video.stream]
+            .into_iter()
+            .flatten()
+        {
             discard(self.media.as_ref(), media).await;
         }
         Ok(())

@@ -10,7 +10,7 @@ use actix_files::NamedFile;
 use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{mime, web, HttpRequest, HttpResponse};
 use videotube_domain::media::MediaFolder;
 
 use crate::api::ApiError;
@@ -57,9 +57,12 @@ pub async fn serve(
     if !public && !signed(&req, &query, &state) {
         return Err(not_found());
     }
-    let file = NamedFile::open_async(&resolved)
+    let mut file = NamedFile::open_async(&resolved)
         .await
         .map_err(|_| not_found())?;
+    if let Some(kind) = stream_type(&resolved) {
+        file = file.set_content_type(kind);
+    }
     if !file.metadata().is_file() {
         return Err(not_found());
     }
@@ -97,6 +100,16 @@ pub async fn serve(
         );
     }
     Ok(response)
+}
+
+/// HLS playlists and segments, by extension (`mime_guess` takes `.ts` for TypeScript).
+fn stream_type(path: &Path) -> Option<mime::Mime> {
+    let kind = match path.extension()?.to_str()? {
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        _ => return None,
+    };
+    kind.parse().ok()
 }
 
 /// Whether the request carries a link signature for its path that has not run out.

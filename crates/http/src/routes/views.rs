@@ -96,6 +96,12 @@ pub struct VideoView<'a> {
     video_file: MediaUrl<'a>,
     #[schema(value_type = String)]
     thumbnail: MediaUrl<'a>,
+    /// The HLS master playlist (adaptive streaming: H.264/AAC renditions up to the source's
+    /// size), once made, while the video is public. Absent where the server does not transcode
+    /// (no ffmpeg, or a Cloudinary store) and for videos stored before it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    hls_url: Option<MediaUrl<'a>>,
     title: &'a str,
     description: &'a str,
     duration: f64,
@@ -103,6 +109,11 @@ pub struct VideoView<'a> {
     is_published: bool,
     owner: Owner<'a>,
     status: VideoStatusName,
+    /// While `processing`, how far it has got (0-100), once the worker can tell (it transcodes
+    /// a video of known length). Only the owner sees a video in this state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100)]
+    progress: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure_reason: Option<&'a str>,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -139,6 +150,13 @@ impl<'a> From<&'a Video> for VideoView<'a> {
             id: video.id.to_string(),
             video_file: media_url(video, video.video_file.as_ref()),
             thumbnail: media_url(video, video.thumbnail.as_ref()),
+            // Its renditions' playlists and segments are fetched by relative URLs that carry
+            // no signature, so a stream is served only while its video is public.
+            hls_url: video
+                .stream
+                .as_ref()
+                .filter(|_| video.is_public())
+                .map(|stream| media_url(video, Some(stream))),
             title: video.title.as_str(),
             description: video.description.as_str(),
             duration: video.duration_seconds,
@@ -146,6 +164,9 @@ impl<'a> From<&'a Video> for VideoView<'a> {
             is_published: video.is_published,
             owner: Owner::Id(video.owner.to_string()),
             status: video.status.into(),
+            progress: video
+                .progress
+                .filter(|_| video.status == VideoStatus::Processing),
             failure_reason: video.failure_reason.as_deref(),
             created_at: video.created_at,
             updated_at: video.updated_at,

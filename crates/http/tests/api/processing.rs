@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::binary::start_videotube;
-use crate::helpers::{body_of, database_uri, spawn_app_with, TestApp, PNG};
+use crate::helpers::{body_of, database_uri, spawn_app_with, spawn_app_with_worker, TestApp, PNG};
 use crate::videos::{publish, settled, video_form};
 
 const FFMPEG_NEEDED: &str = "ffmpeg is needed: scripts/test installs it (scripts/lib/packages.sh)";
@@ -31,15 +31,24 @@ fn encoded(args: &[&str]) -> Vec<u8> {
 
 /// Two seconds of 320x240 H.264 with AAC sound.
 fn clip() -> Vec<u8> {
+    clip_of("320x240")
+}
+
+/// Two seconds of H.264 of this size with AAC sound.
+fn clip_of(size: &str) -> Vec<u8> {
+    clip_lasting(size, 2)
+}
+
+fn clip_lasting(size: &str, seconds: u32) -> Vec<u8> {
     encoded(&[
         "-f",
         "lavfi",
         "-i",
-        "testsrc=size=320x240:rate=25:duration=2",
+        &format!("testsrc=size={size}:rate=25:duration={seconds}"),
         "-f",
         "lavfi",
         "-i",
-        "sine=duration=2",
+        &format!("sine=duration={seconds}"),
         "-c:v",
         "libx264",
         "-preset",
@@ -187,4 +196,145 @@ async fn without_ffmpeg_a_video_needs_its_thumbnail() {
     assert_eq!(body["message"], "thumbnail is required", "{body}");
     assert_eq!(body["errors"][0]["field"], "thumbnail", "{body}");
     assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+}
+
+/// A published video is transcoded to HLS: H.264/AAC renditions up to its own size, each a
+/// playlist and MPEG-TS segments, under a master playlist served with the HLS types; the
+/// package leaves the spool, is not served while the video is hidden, and goes with the video.
+#[tokio::test]
+async fn a_published_video_is_streamed_in_renditions_up_to_its_size() {
+    let app = processing_app().await;
+    let login = app.signed_up("streamer").await;
+    let res = publish(
+        &app,
+        &login,
+        video_form(("clip.mp4", clip_of("854x480")), PNG.to_vec()),
+    )
+    .await;
+    let id = body_of(res).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let video = settled(&app, &login, &id).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let master_url = video["hlsUrl"].as_str().expect("hlsUrl").to_owned();
+    let get = |url: String| {
+        let client = app.client.clone();
+        async move {
+            let res = client.get(&url).send().await.unwrap();
+            let status = res.status();
+            let kind = res
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, kind, res.bytes().await.unwrap())
+        }
+    };
+    let (status, kind, master) = get(master_url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind.as_deref(), Some("application/vnd.apple.mpegurl"));
+    let master = String::from_utf8(master.to_vec()).unwrap();
+    assert!(master.starts_with("#EXTM3U"), "{master}");
+    for expected in ["RESOLUTION=854x480", "480p/index.m3u8", "240p/index.m3u8"] {
+        assert!(master.contains(expected), "{expected} in {master}");
+    }
+    assert!(
+        !master.contains("720p"),
+        "nothing above the source: {master}"
+    );
+
+    // The renditions are fetched relative to the master playlist, without its query.
+    let base = master_url
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_end_matches("master.m3u8");
+    let (status, kind, playlist) = get(format!("{base}240p/index.m3u8")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind.as_deref(), Some("application/vnd.apple.mpegurl"));
+    let playlist = String::from_utf8(playlist.to_vec()).unwrap();
+    let segment = playlist
+        .lines()
+        .find(|line| line.ends_with(".ts"))
+        .unwrap_or_else(|| panic!("{playlist}"));
+    let (status, kind, bytes) = get(format!("{base}240p/{segment}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind.as_deref(), Some("video/mp2t"));
+    assert_eq!(bytes[0], 0x47, "an MPEG-TS sync byte");
+    assert!(app.spool_files().is_empty(), "{:?}", app.spool_files());
+
+    let toggle = app
+        .client
+        .patch(app.url(&format!("/videos/toggle/publish/{id}")))
+        .bearer_auth(&login.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(toggle.status(), StatusCode::OK);
+    let hidden = body_of(toggle).await["data"].clone();
+    assert!(hidden.get("hlsUrl").is_none(), "{hidden}");
+    assert_eq!(get(master_url.clone()).await.0, StatusCode::NOT_FOUND);
+
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/videos/{id}")))
+        .bearer_auth(&login.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert!(
+        !app.media_dir
+            .path()
+            .join("streams")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "the package went with the video"
+    );
+}
+
+/// While a video transcodes, its owner sees how far it has got; the figure goes once it is
+/// ready.
+#[tokio::test]
+async fn the_owner_sees_the_progress_of_a_transcode() {
+    let app = spawn_app_with_worker(&[("APP_MEDIA__FFMPEG", "ffmpeg")]).await;
+    let login = app.signed_up("patient").await;
+    let res = publish(
+        &app,
+        &login,
+        video_form(("clip.mp4", clip_lasting("854x480", 20)), PNG.to_vec()),
+    )
+    .await;
+    let id = body_of(res).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let video = loop {
+        let video = body_of(
+            app.get_authed(&format!("/videos/{id}"), &login.access)
+                .await,
+        )
+        .await["data"]
+            .clone();
+        match video["status"].as_str() {
+            Some("processing") => {
+                if let Some(progress) = video["progress"].as_u64() {
+                    seen.push(progress);
+                }
+            }
+            _ => break video,
+        }
+        assert!(std::time::Instant::now() < deadline, "still processing");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(video["status"], "ready", "{video}");
+    assert!(video.get("progress").is_none(), "{video}");
+    assert!(
+        seen.iter().any(|p| (1..100).contains(p)),
+        "progress seen: {seen:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }

@@ -110,6 +110,7 @@ pub const INDEXES: &[IndexSpec] = &[
     // Which video a local file belongs to, asked by `/media` before serving it.
     index(VIDEOS, "video_file_asset", &[("videoFileAssetId", 1)]),
     index(VIDEOS, "thumbnail_asset", &[("thumbnailAssetId", 1)]),
+    index(VIDEOS, "hls_asset", &[("hlsAssetId", 1)]),
     index(
         MEDIA_JOBS,
         "spool_due_order",

@@ -13,7 +13,7 @@ use videotube_domain::media::{MediaFolder, StoredMedia};
 use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
 use videotube_domain::ports::{ChannelTotals, VideoRepository};
 use videotube_domain::video::{
-    Description, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
+    Description, ProcessedFiles, Title, Video, VideoChanges, VideoSearch, VideoSort, VideoStatus,
 };
 use videotube_domain::{Id, RepoError};
 
@@ -41,6 +41,11 @@ pub(super) struct VideoDoc {
     thumbnail: MediaField,
     #[serde(default)]
     thumbnail_asset_id: String,
+    /// The HLS package's master playlist, where the server transcodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hls_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hls_asset_id: Option<String>,
     #[serde(default, deserialize_with = "real_number")]
     duration: f64,
     #[serde(default, deserialize_with = "whole_number")]
@@ -52,6 +57,8 @@ pub(super) struct VideoDoc {
     status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    progress: Option<i32>,
     /// Published and ready: in the public catalogue. Stored so that the catalogue's indexes can
     /// start with it (see `indexes`); kept in step by every write to `isPublished` or `status`.
     #[serde(default)]
@@ -81,11 +88,14 @@ impl From<&Video> for VideoDoc {
             video_file_asset_id,
             thumbnail: MediaField::url(&thumbnail),
             thumbnail_asset_id,
+            hls_url: video.stream.as_ref().map(|s| s.url.clone()),
+            hls_asset_id: video.stream.as_ref().map(|s| s.asset_id.clone()),
             duration: video.duration_seconds,
             views: video.views as i64,
             is_published: video.is_published,
             status: video.status.as_str().to_owned(),
             failure_reason: video.failure_reason.clone(),
+            progress: video.progress.map(i32::from),
             listed: video.is_published && video.status == VideoStatus::Ready,
             created_at: to_bson_time(video.created_at),
             updated_at: to_bson_time(video.updated_at),
@@ -102,11 +112,18 @@ impl From<VideoDoc> for Video {
             description: Description::from_stored(doc.description),
             video_file: doc.video_file.into_media(Some(doc.video_file_asset_id)),
             thumbnail: doc.thumbnail.into_media(Some(doc.thumbnail_asset_id)),
+            stream: match (doc.hls_url, doc.hls_asset_id) {
+                (Some(url), Some(asset_id)) => Some(StoredMedia { url, asset_id }),
+                _ => None,
+            },
             duration_seconds: doc.duration,
             views: doc.views.max(0) as u64,
             is_published: doc.is_published,
             status: VideoStatus::parse(&doc.status).unwrap_or(VideoStatus::Failed),
             failure_reason: doc.failure_reason,
+            progress: doc
+                .progress
+                .and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
             created_at: doc.created_at.to_chrono(),
             updated_at: doc.updated_at.to_chrono(),
         }
@@ -211,18 +228,21 @@ impl VideoRepository for MongoVideoRepository {
         &self,
         video_id: Id,
         fence: u64,
-        video_file: &StoredMedia,
-        thumbnail: &StoredMedia,
+        files: &ProcessedFiles,
         duration_seconds: f64,
     ) -> Result<bool, RepoError> {
-        let set = doc! {
-            "videoFile": &video_file.url,
-            "videoFileAssetId": &video_file.asset_id,
-            "thumbnail": &thumbnail.url,
-            "thumbnailAssetId": &thumbnail.asset_id,
+        let mut set = doc! {
+            "videoFile": &files.video_file.url,
+            "videoFileAssetId": &files.video_file.asset_id,
+            "thumbnail": &files.thumbnail.url,
+            "thumbnailAssetId": &files.thumbnail.asset_id,
             "duration": duration_seconds,
             "status": VideoStatus::Ready.as_str(),
         };
+        if let Some(stream) = &files.stream {
+            set.insert("hlsUrl", &stream.url);
+            set.insert("hlsAssetId", &stream.asset_id);
+        }
         let recorded = self.fenced_update(video_id, fence, set).await?;
         if recorded {
             self.list_if_public(video_id).await?;
@@ -270,6 +290,7 @@ impl VideoRepository for MongoVideoRepository {
     ) -> Result<Option<Video>, RepoError> {
         let field = match folder {
             MediaFolder::Thumbnails => "thumbnailAssetId",
+            MediaFolder::Streams => "hlsAssetId",
             _ => "videoFileAssetId",
         };
         let found = self
@@ -428,6 +449,17 @@ impl VideoRepository for MongoVideoRepository {
             videos,
             views: groups.first().map_or(0, |g| group_number(g, "views")),
         })
+    }
+
+    #[tracing::instrument(name = "videos.mark_progress", skip_all)]
+    async fn mark_progress(
+        &self,
+        video_id: Id,
+        fence: u64,
+        percent: u8,
+    ) -> Result<bool, RepoError> {
+        let set = doc! { "progress": i32::from(percent.min(100)) };
+        self.fenced_update(video_id, fence, set).await
     }
 
     #[tracing::instrument(name = "videos.mark_failed", skip_all)]

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use bson::doc;
 use chrono::{TimeDelta, Utc};
-use videotube_domain::media::{MediaType, StoredMedia, UploadedFile};
+use videotube_domain::media::{MediaFolder, MediaType, StoredMedia, UploadedFile};
 use videotube_domain::ports::{MediaJobRepository, VideoRepository};
-use videotube_domain::video::{Description, JobLease, MediaJob, Title, Video, VideoStatus};
+use videotube_domain::video::{
+    Description, JobLease, MediaJob, ProcessedFiles, Title, Video, VideoStatus,
+};
 use videotube_domain::Id;
 use videotube_infra::mongo::{MongoMediaJobRepository, MongoVideoRepository};
 
@@ -21,10 +23,12 @@ pub(crate) fn processing_video(videos: &MongoVideoRepository, owner: Id) -> Vide
         description: Description::parse("soon").unwrap(),
         video_file: None,
         thumbnail: None,
+        stream: None,
         duration_seconds: 0.0,
         views: 0,
         is_published: true,
         status: VideoStatus::Processing,
+        progress: None,
         failure_reason: None,
         created_at: now,
         updated_at: now,
@@ -193,21 +197,36 @@ async fn a_videos_job_writes_are_fenced() {
         url: format!("/media/{name}"),
         asset_id: name.into(),
     };
+    let files = |name: &str| ProcessedFiles {
+        video_file: media(&format!("videos/{name}.mp4")),
+        thumbnail: media(&format!("thumbnails/{name}.png")),
+        stream: Some(media(&format!("streams/{name}"))),
+    };
+    assert!(videos.mark_progress(video.id, 2, 40).await.unwrap());
+    assert!(!videos.mark_progress(video.id, 1, 90).await.unwrap());
+    let running = videos.find_by_id(video.id).await.unwrap().unwrap();
+    assert_eq!(running.progress, Some(40));
     assert!(videos
-        .mark_ready(video.id, 2, &media("new.mp4"), &media("new.png"), 3.0)
+        .mark_ready(video.id, 2, &files("new"), 3.0)
         .await
         .unwrap());
     assert!(
         !videos
-            .mark_ready(video.id, 1, &media("stale.mp4"), &media("stale.png"), 9.0)
+            .mark_ready(video.id, 1, &files("stale"), 9.0)
             .await
             .unwrap(),
         "an older claim's result is refused"
     );
     assert!(!videos.mark_failed(video.id, 1, "stale").await.unwrap());
     let stored = videos.find_by_id(video.id).await.unwrap().unwrap();
-    assert_eq!(stored.video_file.unwrap().asset_id, "new.mp4");
+    assert_eq!(stored.video_file.unwrap().asset_id, "videos/new.mp4");
+    assert_eq!(stored.stream.unwrap().asset_id, "streams/new");
     assert_eq!(stored.status, VideoStatus::Ready);
+    let holder = videos
+        .holding_file(MediaFolder::Streams, "streams/new")
+        .await
+        .unwrap();
+    assert_eq!(holder.map(|v| v.id), Some(video.id));
     assert!(videos
         .mark_failed(video.id, 3, "later claim")
         .await
@@ -225,10 +244,12 @@ async fn moved_files_are_recorded_only_while_the_video_is_as_seen() {
         url: url.into(),
         asset_id: "video/videotube/videos/abc".into(),
     };
-    assert!(videos
-        .mark_ready(video.id, 1, &media("public.mp4"), &media("public.png"), 3.0)
-        .await
-        .unwrap());
+    let files = ProcessedFiles {
+        video_file: media("public.mp4"),
+        thumbnail: media("public.png"),
+        stream: None,
+    };
+    assert!(videos.mark_ready(video.id, 1, &files, 3.0).await.unwrap());
     let seen = videos.find_by_id(video.id).await.unwrap().unwrap();
     let hidden = videos
         .set_published(video.id, false)
