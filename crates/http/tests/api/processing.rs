@@ -3,12 +3,14 @@
 //! ffmpeg when it is missing.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::binary::start_videotube;
+use crate::faults::Server;
 use crate::helpers::{body_of, database_uri, spawn_app_with, spawn_app_with_worker, TestApp, PNG};
 use crate::videos::{publish, settled, video_form};
 
@@ -311,7 +313,7 @@ async fn the_owner_sees_the_progress_of_a_transcode() {
         .unwrap()
         .to_owned();
     let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let video = loop {
         let video = body_of(
             app.get_authed(&format!("/videos/{id}"), &login.access)
@@ -327,8 +329,8 @@ async fn the_owner_sees_the_progress_of_a_transcode() {
             }
             _ => break video,
         }
-        assert!(std::time::Instant::now() < deadline, "still processing");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(Instant::now() < deadline, "still processing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(video["status"], "ready", "{video}");
     assert!(video.get("progress").is_none(), "{video}");
@@ -337,4 +339,133 @@ async fn the_owner_sees_the_progress_of_a_transcode() {
         "progress seen: {seen:?}"
     );
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
+
+/// A worker killed mid-transcode publishes nothing; the instance that takes the job over after
+/// the lease transcodes again from the start, and the one package published is whole.
+#[tokio::test]
+async fn a_transcode_cut_short_by_a_crash_is_redone_whole_by_another_instance() {
+    let shared = tempfile::tempdir().unwrap();
+    let vars = vec![
+        ("DB_NAME", format!("test_{}", uuid::Uuid::new_v4().simple())),
+        (
+            "MEDIA_DIR",
+            shared.path().join("media").display().to_string(),
+        ),
+        (
+            "UPLOAD_TMP_DIR",
+            shared.path().join("spool").display().to_string(),
+        ),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("APP_MEDIA__FFMPEG", "ffmpeg".into()),
+        ("APP_MEDIA__JOB_POLL_SECONDS", "1".into()),
+        ("APP_MEDIA__JOB_LEASE_SECONDS", "3".into()),
+    ];
+    let mut instances = vec![
+        Server::start(&database_uri(), &vars).await,
+        Server::start(&database_uri(), &vars).await,
+    ];
+    let client = reqwest::Client::new();
+    let (token, _) = instances[0].signed_up(&client, "survivor").await;
+    let form = video_form(("clip.mp4", clip_lasting("854x480", 20)), PNG.to_vec());
+    let res = client
+        .post(format!("{}/videos", instances[0].api))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let id = body_of(res).await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let video_of = |server: &Server| {
+        let request = client
+            .get(format!("{}/videos/{id}", server.api))
+            .bearer_auth(&token);
+        async move { body_of(request.send().await.unwrap()).await["data"].clone() }
+    };
+
+    // Kill whichever instance is transcoding, once it is under way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while video_of(&instances[0]).await["progress"]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the transcode never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let holder = instances
+        .iter()
+        .position(|server| {
+            server
+                .log()
+                .lines()
+                .any(|line| line.contains("job claimed") && line.contains(&id))
+        })
+        .expect("an instance claimed the job");
+    instances.remove(holder).kill();
+    let survivor = &instances[0];
+    let video = loop {
+        let video = video_of(survivor).await;
+        if video["status"] != "processing" {
+            break video;
+        }
+        assert!(Instant::now() < deadline, "never finished");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(video["status"], "ready", "{video}");
+
+    let streams: Vec<String> = std::fs::read_dir(shared.path().join("media/streams"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        streams.len(),
+        1,
+        "one package, no partial copy: {streams:?}"
+    );
+    let master_url = video["hlsUrl"].as_str().unwrap();
+    let master = client
+        .get(master_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let base = master_url
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_end_matches("master.m3u8");
+    for rendition in ["480p", "240p"] {
+        let playlist = client
+            .get(format!("{base}{rendition}/index.m3u8"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+        let segments: Vec<&str> = playlist.lines().filter(|l| l.ends_with(".ts")).collect();
+        assert!(segments.len() >= 5, "20 s in 4 s segments: {playlist}");
+        for segment in segments {
+            let res = client
+                .get(format!("{base}{rendition}/{segment}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{rendition}/{segment}");
+        }
+    }
+    assert!(master.contains("480p/index.m3u8"), "{master}");
+    let left: Vec<_> = std::fs::read_dir(shared.path().join("spool/jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name != ".spool-id")
+        .collect();
+    assert!(left.is_empty(), "the spool is clean: {left:?}");
 }
