@@ -2,7 +2,7 @@
 //! `scripts/test` installs when missing (`scripts/lib/packages.sh`) and names in `CHROMIUM`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -27,11 +27,11 @@ fn chromium() -> String {
     })
 }
 
-/// Runs headless Chromium on `url` with `extra` arguments, in a profile of its own, and gives
-/// its standard output. Background networking is off: this machine refuses Google's hosts.
-async fn headless(url: &str, extra: &[&str]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let run = tokio::process::Command::new(chromium())
+/// Headless Chromium in the profile `profile`, killed when dropped. Background networking is
+/// off: this machine refuses Google's hosts.
+pub fn chromium_command(profile: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(chromium());
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -40,13 +40,21 @@ async fn headless(url: &str, extra: &[&str]) -> String {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            // Lets the page's scripts, and the description they fetch, finish first.
-            "--virtual-time-budget=15000",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments, in a profile of its own, and gives
+/// its standard output.
+pub async fn headless(url: &str, extra: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let run = chromium_command(profile.path())
+        // Lets the page's scripts, and what they fetch, finish first.
+        .arg("--virtual-time-budget=15000")
         .args(extra)
         .arg(url)
-        .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(90), run)
         .await
@@ -60,7 +68,7 @@ async fn headless(url: &str, extra: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))

@@ -5,9 +5,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::binary::start_videotube;
 use crate::faults::Server;
@@ -468,4 +471,131 @@ async fn a_transcode_cut_short_by_a_crash_is_redone_whole_by_another_instance() 
         .filter(|name| name != ".spool-id")
         .collect();
     assert!(left.is_empty(), "the spool is clean: {left:?}");
+}
+
+/// The player page: hls.js plays `source` muted and, once the video has played past 1 s,
+/// posts to `/result` where it is, how many renditions it has, and the frame it shows as a PNG
+/// (MSE's media come from the page's own origin, so the canvas may be read); or what went wrong.
+fn player_page(source: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html><body style="margin:0;background:#000">
+<video id="video" muted autoplay playsinline width="854" height="480"></video>
+<script src="/hls.min.js"></script>
+<script>
+const report = (what) => fetch("/result", {{ method: "POST", body: JSON.stringify(what) }});
+const video = document.getElementById("video");
+if (!Hls.isSupported()) report({{ error: "no Media Source Extensions" }});
+const hls = new Hls();
+hls.on(Hls.Events.ERROR, (_, data) => {{
+  if (data.fatal) report({{ error: data.type + ": " + data.details }});
+}});
+let told = false;
+video.addEventListener("timeupdate", () => {{
+  if (!told && video.currentTime > 1) {{
+    told = true;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    report({{
+      currentTime: video.currentTime,
+      levels: hls.levels.length,
+      frame: canvas.toDataURL("image/png"),
+    }});
+  }}
+}});
+hls.loadSource({source});
+hls.attachMedia(video);
+video.play().catch((e) => report({{ error: "play: " + e }}));
+</script></body></html>"#,
+        source = serde_json::to_string(source).unwrap()
+    )
+}
+
+/// The stream plays in a browser: hls.js (npm) in headless Chromium plays a published video
+/// past its first second, from a page on another origin (CORS); the frame it shows then is
+/// saved as `target/hls-player.png`.
+#[tokio::test]
+async fn a_browser_plays_the_stream_with_hls_js() {
+    let install = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/hls-player/install"
+    ))
+    .output()
+    .expect("scripts/hls-player/install runs");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let hls_js = std::fs::read(String::from_utf8(install.stdout).unwrap().trim()).unwrap();
+
+    let page_server = MockServer::start().await;
+    let app = spawn_app_with(&[
+        ("APP_MEDIA__FFMPEG", "ffmpeg"),
+        ("CORS_ORIGIN", &page_server.uri()),
+    ])
+    .await;
+    let video = published(&app, clip_lasting("854x480", 6)).await;
+    let source = video["hlsUrl"].as_str().expect("hlsUrl").to_owned();
+    Mock::given(method("GET"))
+        .and(path("/player.html"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(player_page(&source), "text/html; charset=utf-8"),
+        )
+        .mount(&page_server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/hls.min.js"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(hls_js, "text/javascript"))
+        .mount(&page_server)
+        .await;
+    Mock::given(path("/result"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&page_server)
+        .await;
+    let page = format!("{}/player.html", page_server.uri());
+
+    let profile = tempfile::tempdir().unwrap();
+    let _browser = crate::docs::chromium_command(profile.path())
+        .args([
+            "--autoplay-policy=no-user-gesture-required",
+            "--remote-debugging-port=0",
+            &page,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("Chromium starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let result: Value = loop {
+        let told = page_server.received_requests().await.unwrap_or_default();
+        if let Some(request) = told.iter().find(|r| r.url.path() == "/result") {
+            break serde_json::from_slice(&request.body).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never reported; it asked for {:?}",
+            told.iter().map(|r| r.url.to_string()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(result.get("error").is_none(), "{}", result["error"]);
+    assert!(result["currentTime"].as_f64().unwrap() > 1.0);
+    assert_eq!(result["levels"], 2, "480p and 240p");
+
+    let frame = result["frame"].as_str().unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(frame.trim_start_matches("data:image/png;base64,"))
+        .unwrap();
+    let screenshot = crate::docs::target_dir().join("hls-player.png");
+    std::fs::write(&screenshot, &png).unwrap();
+    // A black or blank frame compresses to almost nothing; the test pattern does not.
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
 }
