@@ -174,6 +174,8 @@ impl VideoTools for Ffmpeg {
                 Ok(())
             });
         }
+        // The whole command, so that it can be run again by hand (`scripts/bench-transcode`).
+        tracing::info!(command = ?command.as_std(), "transcoding");
         let mut child = command.spawn().map_err(failed)?;
         let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(failed(std::io::Error::other(
