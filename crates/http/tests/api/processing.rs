@@ -65,6 +65,22 @@ fn clip_lasting(size: &str, seconds: u32) -> Vec<u8> {
     ])
 }
 
+/// `video` with its picture marked to be shown turned a quarter (as phones record portrait).
+fn turned(video: Vec<u8>) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, out) = (dir.path().join("in.mp4"), dir.path().join("out.mp4"));
+    std::fs::write(&source, video).unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y", "-i"])
+        .arg(&source)
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90", "-f", "mp4"])
+        .arg(&out)
+        .status()
+        .expect(FFMPEG_NEEDED);
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
 fn processing_app() -> impl std::future::Future<Output = TestApp> {
     spawn_app_with(&[("APP_MEDIA__FFMPEG", "ffmpeg")])
 }
@@ -597,5 +613,27 @@ async fn a_browser_plays_the_stream_with_hls_js() {
         png.starts_with(b"\x89PNG") && png.len() > 20_000,
         "{} bytes",
         png.len()
+    );
+}
+
+/// A phone's portrait video, coded landscape and marked to be turned, is streamed upright: the
+/// ladder follows the picture as shown.
+#[tokio::test]
+async fn a_turned_video_is_streamed_as_it_is_shown() {
+    let app = processing_app().await;
+    let video = published(&app, turned(clip_of("480x270"))).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    let master = app
+        .client
+        .get(video["hlsUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        master.contains("RESOLUTION=240x426"),
+        "portrait 240p: {master}"
     );
 }
