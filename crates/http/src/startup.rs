@@ -141,8 +141,7 @@ impl Application {
             tools,
             &spool,
         )?);
-        let mut state = AppState::new(&settings, Arc::clone(&services), jobs_dir)?;
-        state.makes_thumbnails = makes_thumbnails;
+        let state = AppState::new(&settings, Arc::clone(&services), jobs_dir, makes_thumbnails)?;
         let draining = Arc::clone(&state.draining);
         let server = http_server(&settings, listener, port, state)?;
         let metrics = match metrics_listener {
@@ -403,6 +402,7 @@ impl AppState {
         settings: &Settings,
         services: Arc<Services>,
         jobs_dir: PathBuf,
+        makes_thumbnails: bool,
     ) -> Result<Self, BuildError> {
         let (app, media) = (&settings.application, &settings.media);
         Ok(AppState {
@@ -431,7 +431,7 @@ impl AppState {
                 Duration::from_secs(media.private_link_seconds.max(1)),
             )),
             public_reads: settings.auth.public_reads,
-            makes_thumbnails: false,
+            makes_thumbnails,
             draining: Arc::default(),
         })
     }

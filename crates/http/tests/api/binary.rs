@@ -166,23 +166,11 @@ fn public_ids(
 
 #[tokio::test]
 async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_each_file() {
-    use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::fake_cloudinary::{API_KEY, SECRET};
+    use crate::helpers::cloudinary_where_video_uploads_hang;
 
-    let cloudinary = MockServer::start().await;
     // The first video upload hangs: the server is killed while its job is running.
-    Mock::given(method("POST"))
-        .and(path("/v1_1/demo/video/upload"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&cloudinary)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(FakeUpload::default())
-        .mount(&cloudinary)
-        .await;
+    let cloudinary = cloudinary_where_video_uploads_hang(Duration::from_secs(60), Some(1)).await;
 
     let dirs = tempfile::tempdir().unwrap();
     let spool = dirs.path().join("spool");

@@ -10,14 +10,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use videotube_infra::mongo::bson::{doc, Document};
 use videotube_infra::mongo::{self, Database};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::binary::{start_videotube, wait_for_exit, wait_until_healthy};
 use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
 use crate::helpers::{
-    body_of, database_uri, spawn_app_on_cloudinary, spawn_app_with, upstream_address, RegisterForm,
-    TcpProxy, PASSWORD, PNG,
+    body_of, cloudinary_where_video_uploads_hang, database_uri, spawn_app_on_cloudinary,
+    spawn_app_with, upstream_address, RegisterForm, TcpProxy, PASSWORD, PNG,
 };
 use crate::samples;
 use crate::videos::{publish, video_form};
@@ -256,16 +256,7 @@ async fn a_database_outage_under_writes_answers_503_and_loses_no_acknowledged_wr
 
 #[tokio::test]
 async fn sigterm_under_load_finishes_requests_and_gives_the_running_job_back() {
-    let cloudinary = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1_1/demo/video/upload"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
-        .mount(&cloudinary)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(FakeUpload::default())
-        .mount(&cloudinary)
-        .await;
+    let cloudinary = cloudinary_where_video_uploads_hang(Duration::from_secs(120), None).await;
     let server = Server::start(
         &database_uri(),
         &[

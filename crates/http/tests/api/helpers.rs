@@ -152,6 +152,31 @@ async fn spawn(vars: &[(&str, &str)], with_background_tasks: bool) -> TestApp {
     }
 }
 
+/// A fake Cloudinary (see `fake_cloudinary`) on which video uploads hang for `hang` (only the
+/// first `first` of them, given a number) and every other upload succeeds: a job stays running
+/// while a test looks at it, stops it or kills its server.
+pub async fn cloudinary_where_video_uploads_hang(
+    hang: Duration,
+    first: Option<u64>,
+) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let hanging = Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/upload"))
+        .respond_with(ResponseTemplate::new(200).set_delay(hang))
+        .with_priority(1);
+    match first {
+        Some(n) => hanging.up_to_n_times(n).mount(&server).await,
+        None => hanging.mount(&server).await,
+    }
+    Mock::given(method("POST"))
+        .respond_with(crate::fake_cloudinary::FakeUpload::default())
+        .mount(&server)
+        .await;
+    server
+}
+
 /// The app with media on the fake Cloudinary `server` (see `fake_cloudinary`), plus `vars`.
 pub async fn spawn_app_on_cloudinary(
     server: &wiremock::MockServer,

@@ -6,12 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-use crate::fake_cloudinary::{FakeUpload, API_KEY, SECRET};
+use crate::fake_cloudinary::{API_KEY, SECRET};
 use crate::faults::Server;
-use crate::helpers::{database_uri, spawn_app_with, PASSWORD};
+use crate::helpers::{cloudinary_where_video_uploads_hang, database_uri, spawn_app_with, PASSWORD};
 
 /// With `APP_LOG_FORMAT=json` every line is a JSON object, and each request has one line with
 /// its id, route pattern, status, latency, client address and user; no token is ever logged.
@@ -386,19 +383,8 @@ fn log_lines<'a>(log: &'a str, message: &str, key: &str, value: &str) -> Vec<&'a
 /// other once the lease runs out.
 #[tokio::test]
 async fn two_instances_store_each_video_once_and_finish_a_killed_ones_job() {
-    let cloudinary = MockServer::start().await;
     // The first video to reach the store hangs there: its instance is killed holding the job.
-    Mock::given(method("POST"))
-        .and(path("/v1_1/demo/video/upload"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(300)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&cloudinary)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(FakeUpload::default())
-        .mount(&cloudinary)
-        .await;
+    let cloudinary = cloudinary_where_video_uploads_hang(Duration::from_secs(300), Some(1)).await;
     let spool = tempfile::tempdir().unwrap();
     let lease = Duration::from_secs(4);
     let vars = vec![

@@ -10,8 +10,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{
-    body_of, error_fields, spawn_app, spawn_app_on_cloudinary, spawn_app_with,
-    spawn_app_with_worker, Login, TestApp, PNG,
+    body_of, cloudinary_where_video_uploads_hang, error_fields, spawn_app, spawn_app_on_cloudinary,
+    spawn_app_with, spawn_app_with_worker, Login, TestApp, PNG,
 };
 
 use crate::fake_cloudinary::FakeUpload;
@@ -219,18 +219,8 @@ async fn a_video_in_processing_is_the_owners_alone_and_ids_are_checked() {
 
 #[tokio::test]
 async fn others_cannot_see_a_video_that_is_not_ready() {
-    let cloudinary = MockServer::start().await;
     // Video uploads hang, so the video stays `processing` while the test looks at it.
-    Mock::given(method("POST"))
-        .and(path("/v1_1/demo/video/upload"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
-        .mount(&cloudinary)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1_1/demo/image/upload"))
-        .respond_with(FakeUpload::default())
-        .mount(&cloudinary)
-        .await;
+    let cloudinary = cloudinary_where_video_uploads_hang(Duration::from_secs(30), None).await;
     let app = spawn_app_on_cloudinary(&cloudinary, &[]).await;
     let owner = app.signed_up("shy").await;
     let stranger = app.signed_up("curious").await;
