@@ -12,6 +12,7 @@ pub mod ownership;
 pub mod page;
 pub mod playlist;
 pub mod ports;
+pub mod resumable;
 pub mod services;
 pub mod session;
 mod text;

@@ -19,6 +19,7 @@ use crate::media::{
 };
 use crate::page::{Cursor, Page, PageRequest};
 use crate::playlist::{Playlist, PlaylistChanges, PlaylistDescription, PlaylistName};
+use crate::resumable::ResumableUpload;
 use crate::session::{IssuedToken, RefreshRotation, Rotation, Session, TokenClaims, TokenKind};
 use crate::tweet::{Tweet, TweetContent};
 use crate::user::{AccountChanges, NewUser, User, UserSummary};
@@ -70,6 +71,10 @@ pub trait VideoRepository: Send + Sync {
     async fn mark_failed(&self, id: Id, fence: u64, reason: &str) -> Result<bool, RepoError>;
     /// Records how far processing has got (percent), on the same terms as `mark_ready`.
     async fn mark_progress(&self, id: Id, fence: u64, percent: u8) -> Result<bool, RepoError>;
+    /// Records the stream a store made of a ready video's file (`MediaStore::made_stream`), on
+    /// the same terms as `mark_ready`.
+    async fn set_stream(&self, id: Id, fence: u64, stream: &StoredMedia)
+        -> Result<bool, RepoError>;
     /// A page of the catalogue: published, ready videos, plus the viewer's own in every state.
     async fn search(
         &self,
@@ -322,6 +327,39 @@ pub trait WatchHistoryRepository: Send + Sync {
     async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError>;
 }
 
+/// The state of resumable uploads (`ResumableUpload`); their bytes are on disk.
+#[async_trait]
+pub trait ResumableUploadRepository: Send + Sync {
+    fn next_id(&self) -> Id;
+    async fn insert(&self, upload: &ResumableUpload) -> Result<(), RepoError>;
+    async fn find(&self, id: Id) -> Result<Option<ResumableUpload>, RepoError>;
+    /// Records that the upload now holds `to` bytes and expires at `expires_at`, if it still
+    /// held `from` and had no video: `false` when another request moved it meanwhile.
+    async fn advance(
+        &self,
+        id: Id,
+        from: u64,
+        to: u64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// Records the video published from the complete upload, kept until `expires_at` so that a
+    /// client that missed the answer can ask again.
+    async fn complete(
+        &self,
+        id: Id,
+        video: Id,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    async fn remove(&self, id: Id) -> Result<bool, RepoError>;
+    /// Up to `limit` uploads in `spool` whose time ran out by `now`, finished or not.
+    async fn expired(
+        &self,
+        spool: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ResumableUpload>, RepoError>;
+}
+
 /// The durable queue of media jobs.
 #[async_trait]
 pub trait MediaJobRepository: Send + Sync {
@@ -452,6 +490,20 @@ pub trait MediaStore: Send + Sync {
     /// own streams (Cloudinary) does not, and the server does not transcode for it.
     fn hosts_streams(&self) -> bool {
         false
+    }
+    /// Whether this store makes HLS streams of the videos stored in it by itself, in the
+    /// background (Cloudinary's eager streaming profiles); `made_stream` tells when one is ready.
+    fn makes_streams(&self) -> bool {
+        false
+    }
+    /// The HLS stream this store made of `video` (a file stored in `MediaFolder::Videos`),
+    /// `None` while it is still being made. It goes with its video: deleting the video deletes
+    /// it, and `delete` of the stream itself is a success that does nothing.
+    async fn made_stream(
+        &self,
+        _video: &StoredMedia,
+    ) -> Result<Option<StoredMedia>, MediaStoreError> {
+        Ok(None)
     }
     /// Stores an HLS package (`files`, relative to `dir`, the master playlist last) as one
     /// asset in `MediaFolder::Streams` under `name`, replacing an earlier one whole: readers see

@@ -144,6 +144,8 @@ pub struct MediaSettings {
     /// The `ffmpeg` program (a name found in `PATH`, or a path; `ffprobe` is taken from the same
     /// place); empty: store videos unchecked, and require a thumbnail.
     pub ffmpeg: String,
+    /// How long a resumable (tus) upload lives after its last piece arrived.
+    pub resumable_expiry_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +161,10 @@ pub struct CloudinarySettings {
     pub chunk_size_bytes: u64,
     pub timeout_seconds: u64,
     pub max_attempts: u32,
+    /// Cloudinary's streaming profile for the HLS stream of every video; empty: none.
+    pub streaming_profile: String,
+    pub stream_poll_seconds: u64,
+    pub stream_wait_minutes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -222,6 +228,9 @@ impl CloudinarySettings {
             request_timeout: Duration::from_secs(self.timeout_seconds.max(1)),
             max_attempts: self.max_attempts.max(1),
             backoff: Duration::from_millis(500),
+            streaming_profile: Some(self.streaming_profile.trim())
+                .filter(|profile| !profile.is_empty())
+                .map(str::to_owned),
         }))
     }
 }

@@ -105,6 +105,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
         &mut item.put,
         &mut item.patch,
         &mut item.delete,
+        &mut item.options,
     ]
     .into_iter()
     .filter_map(Option::as_mut)

@@ -20,8 +20,8 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::ports::{DirectUploads, MediaStore, Throttle, VideoTools};
 use videotube_domain::services::{
     AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
-    LikeService, MediaJobService, PlaylistService, SubscriptionService, TweetService, UserPorts,
-    UserService, VideoPorts, VideoService, WatchService,
+    LikeService, MediaJobService, PlaylistService, ResumableUploadService, SubscriptionService,
+    TweetService, UserPorts, UserService, VideoPorts, VideoService, WatchService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::ffmpeg::Ffmpeg;
@@ -63,6 +63,9 @@ pub struct AppState {
     pub makes_thumbnails: bool,
     /// Set on shutdown: readiness answers 503 from then on.
     pub draining: Arc<AtomicBool>,
+    /// Where resumable (tus) uploads' bytes arrive, in the jobs' spool (it outlives restarts).
+    pub resumable_dir: PathBuf,
+    pub resumable_writers: routes::ResumableWriters,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +269,7 @@ impl BackgroundTasks {
         let sweeper = tokio::spawn(run_sweeps(
             Arc::clone(&services.users),
             Arc::clone(&services.watching),
+            Arc::clone(&services.uploads),
             settings.sweep_every,
             stopped,
         ));
@@ -299,12 +303,22 @@ impl BackgroundTasks {
     }
 }
 
+fn resumable_dir(jobs_dir: &Path) -> PathBuf {
+    jobs_dir.join("resumable")
+}
+
 fn prepare_directories(media: &config::MediaSettings) -> Result<PathBuf, BuildError> {
     let jobs_dir = media.upload_tmp_dir.join("jobs");
-    for dir in [&media.dir, &media.upload_tmp_dir, &jobs_dir] {
+    for dir in [
+        &media.dir,
+        &media.upload_tmp_dir,
+        &jobs_dir,
+        &resumable_dir(&jobs_dir),
+    ] {
         std::fs::create_dir_all(dir).map_err(|e| BuildError::Directory(dir.clone(), e))?;
     }
     remove_stale_spool_files(&media.upload_tmp_dir);
+    videotube_infra::local_store::remove_abandoned_packages(&media.dir, SPOOL_FILE_ABANDONED_AFTER);
     Ok(jobs_dir)
 }
 
@@ -407,7 +421,6 @@ impl AppState {
         let (app, media) = (&settings.application, &settings.media);
         Ok(AppState {
             services,
-            jobs_dir,
             json_limit: app.json_limit_bytes,
             cookies: CookiePolicy {
                 secure: app.cookie_secure,
@@ -433,6 +446,9 @@ impl AppState {
             public_reads: settings.auth.public_reads,
             makes_thumbnails,
             draining: Arc::default(),
+            resumable_dir: resumable_dir(&jobs_dir),
+            resumable_writers: routes::ResumableWriters::default(),
+            jobs_dir,
         })
     }
 }
@@ -540,7 +556,8 @@ pub struct Services {
     pub comments: CommentService,
     pub likes: LikeService,
     pub playlists: PlaylistService,
-    pub videos: VideoService,
+    pub videos: Arc<VideoService>,
+    pub uploads: Arc<ResumableUploadService>,
     pub watching: Arc<WatchService>,
     pub jobs: Arc<MediaJobService>,
     /// Wakes this process's job worker when the catalogue queues a job.
@@ -610,6 +627,13 @@ impl Services {
             direct: direct_uploads,
             wakeup: bell.clone(),
         });
+        let video_service = Arc::new(video_service);
+        let upload_service = ResumableUploadService::new(
+            Arc::new(mongo::MongoResumableUploadRepository::new(store)),
+            Arc::clone(&video_service),
+            Duration::from_secs(media.resumable_expiry_seconds.max(1)),
+            spool.to_owned(),
+        );
         let job_service = MediaJobService::new(
             videos.clone(),
             jobs,
@@ -619,6 +643,8 @@ impl Services {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),
                 first_backoff: Duration::from_secs(media.job_backoff_seconds),
+                stream_poll: Duration::from_secs(settings.cloudinary.stream_poll_seconds.max(1)),
+                stream_wait: Duration::from_secs(settings.cloudinary.stream_wait_minutes * 60),
             },
         );
         let watching = Arc::new(WatchService::new(
@@ -644,6 +670,7 @@ impl Services {
             playlists: PlaylistService::new(playlists, videos.clone(), users.clone()),
             watching,
             videos: video_service,
+            uploads: Arc::new(upload_service),
             jobs: Arc::new(job_service),
             bell,
             health: HealthService::new(Arc::new(store.clone())),
@@ -663,13 +690,21 @@ fn allowance(a: config::Allowance) -> Allowance {
 /// `Access-Control-Allow-Credentials` was the original's hole.
 fn cors(origins: &[String]) -> Cors {
     let cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([
-            REQUEST_ID,
-            header::HeaderName::from_static(TOTAL_COUNT),
-            header::LINK,
-        ])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers(
+            [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]
+                .into_iter()
+                .chain(routes::TUS_REQUEST_HEADERS),
+        )
+        .expose_headers(
+            [
+                REQUEST_ID,
+                header::HeaderName::from_static(TOTAL_COUNT),
+                header::LINK,
+            ]
+            .into_iter()
+            .chain(routes::TUS_RESPONSE_HEADERS),
+        )
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         return cors.send_wildcard().allow_any_origin();

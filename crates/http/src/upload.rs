@@ -98,7 +98,7 @@ impl SizeLimits {
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 const MAX_PARTS: usize = 32;
 /// Enough leading bytes for every signature `infer` checks among the types we accept.
-const SNIFF_BYTES: usize = 64;
+pub const SNIFF_BYTES: usize = 64;
 pub const SPOOL_PREFIX: &str = "videotube-upload-";
 
 /// A received file in the spool, deleted when this is dropped unless kept.
@@ -323,21 +323,26 @@ async fn spool(
     })
 }
 
-/// The type by content; the file name and the declared content type are not trusted.
-fn sniff(head: &[u8], rule: &FileRule) -> Result<MediaType, ApiError> {
+/// The type of a file of `category` by its first bytes (`SNIFF_BYTES` of them, or the whole
+/// file when shorter): `None` when it is not one we accept.
+pub fn sniff_type(head: &[u8], category: MediaCategory) -> Option<MediaType> {
     infer::get(head)
         .and_then(|kind| MediaType::from_mime(kind.mime_type()))
-        .filter(|t| t.category() == rule.accepts)
-        .ok_or_else(|| {
-            field_error(
-                StatusCode::BAD_REQUEST,
-                rule.field,
-                &format!("must be {}", rule.accepts.describe()),
-            )
-        })
+        .filter(|t| t.category() == category)
 }
 
-fn human_size(bytes: u64) -> String {
+/// The type by content; the file name and the declared content type are not trusted.
+fn sniff(head: &[u8], rule: &FileRule) -> Result<MediaType, ApiError> {
+    sniff_type(head, rule.accepts).ok_or_else(|| {
+        field_error(
+            StatusCode::BAD_REQUEST,
+            rule.field,
+            &format!("must be {}", rule.accepts.describe()),
+        )
+    })
+}
+
+pub fn human_size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     if bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
@@ -346,7 +351,7 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-fn field_error(status: StatusCode, field: &'static str, message: &str) -> ApiError {
+pub fn field_error(status: StatusCode, field: &'static str, message: &str) -> ApiError {
     ApiError::new(status, format!("{field} {message}"))
         .with_errors(vec![FieldError::new(field, message)])
 }
@@ -371,6 +376,6 @@ fn malformed(err: actix_multipart::MultipartError) -> ApiError {
     )
 }
 
-fn spool_failed(err: std::io::Error) -> ApiError {
+pub fn spool_failed(err: std::io::Error) -> ApiError {
     ApiError::from(videotube_domain::Error::internal(err))
 }

@@ -36,6 +36,36 @@ impl LocalMediaStore {
     }
 }
 
+/// Deletes the package copies under `root` that a crash in `store_package` left behind
+/// (`streams/<name>.partial-<id>` being made, `streams/<name>.old-<id>` being replaced), once
+/// untouched for `idle`: another instance sharing the directory may be making one right now.
+/// Answers how many went.
+pub fn remove_abandoned_packages(root: &Path, idle: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(root.join(MediaFolder::Streams.as_str())) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((_, aside)) = name.to_str().and_then(|name| name.rsplit_once('.')) else {
+            continue;
+        };
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|untouched| untouched >= idle);
+        if (aside.starts_with("partial-") || aside.starts_with("old-"))
+            && abandoned
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// A video's length read from its container (MP4/QuickTime, WebM/Matroska), off the async
 /// workers; `None`, with a warning, when the container does not say.
 async fn probe_duration(path: PathBuf, media_type: MediaType) -> Option<f64> {
@@ -335,6 +365,35 @@ mod tests {
         assert!(store.store_package(&dir, &escaping, "job2").await.is_err());
         store.delete(&first).await.unwrap();
         assert!(!root.path().join("streams/job1").exists());
+    }
+
+    #[test]
+    fn copies_a_crash_left_behind_are_removed_once_abandoned() {
+        let root = tempfile::tempdir().unwrap();
+        let streams = root.path().join("streams");
+        for name in [
+            "job1",
+            "job1.partial-0a1b",
+            "job2.old-2c3d",
+            "job3.partial-4e5f",
+        ] {
+            std::fs::create_dir_all(streams.join(name).join("240p")).unwrap();
+        }
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(
+            remove_abandoned_packages(root.path(), hour),
+            0,
+            "fresh: maybe in the making"
+        );
+        assert_eq!(
+            remove_abandoned_packages(root.path(), std::time::Duration::ZERO),
+            3
+        );
+        let left: Vec<_> = std::fs::read_dir(&streams)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["job1"]);
     }
 
     #[allow(dead_code)]

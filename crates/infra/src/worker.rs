@@ -3,7 +3,9 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use videotube_domain::ports::JobWakeup;
-use videotube_domain::services::{JobStep, MediaJobService, UserService, WatchService};
+use videotube_domain::services::{
+    JobStep, MediaJobService, ResumableUploadService, UserService, WatchService,
+};
 use videotube_domain::video::JobLease;
 use videotube_domain::Error;
 
@@ -100,16 +102,18 @@ pub async fn run_media_jobs(
     }
 }
 
-/// What a worker does once a job step is done: a finished job's spooled files are deleted.
+/// What a worker does once a job step is done: the spooled files of a job that no longer needs
+/// them are deleted.
 async fn after(step: JobStep, job: &JobLease) {
     let outcome = match step {
         JobStep::Finished { .. } => "finished",
         JobStep::Retrying => "retrying",
+        JobStep::Waiting { .. } => "waiting",
         JobStep::LeaseLost => "lease_lost",
     };
     metrics::counter!("media_job_attempts_total", "outcome" => outcome).increment(1);
     match step {
-        JobStep::Finished { spooled } => {
+        JobStep::Finished { spooled } | JobStep::Waiting { spooled } => {
             for path in spooled {
                 if let Err(err) = crate::remove_path(&path).await {
                     if err.kind() != std::io::ErrorKind::NotFound {
@@ -138,10 +142,12 @@ pub async fn run_due_jobs(jobs: &MediaJobService) -> Result<usize, Error> {
 }
 
 /// Every `every` until `stop`, deletes what no request can need any more: dead sessions, spent
-/// refresh tokens, view records older than their window (there are no TTL indexes on FerretDB).
+/// refresh tokens, view records older than their window, expired resumable uploads (there are no
+/// TTL indexes on FerretDB).
 pub async fn run_sweeps(
     users: Arc<UserService>,
     watching: Arc<WatchService>,
+    uploads: Arc<ResumableUploadService>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -159,5 +165,21 @@ pub async fn run_sweeps(
         if let Err(err) = watching.sweep_view_records().await {
             tracing::warn!(error = ?err, "could not sweep old view records; trying again later");
         }
+        if let Err(err) = sweep_resumable_uploads(&uploads).await {
+            tracing::warn!(error = ?err, "could not sweep expired uploads; trying again later");
+        }
     }
+}
+
+/// Drops this spool's expired resumable uploads with their bytes; answers how many.
+pub async fn sweep_resumable_uploads(uploads: &ResumableUploadService) -> Result<usize, Error> {
+    let expired = uploads.sweep_expired().await?;
+    for upload in &expired {
+        if let Err(err) = crate::remove_path(&upload.path).await {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %upload.path.display(), error = %err, "could not remove an expired upload's bytes");
+            }
+        }
+    }
+    Ok(expired.len())
 }

@@ -15,7 +15,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 mod fake_cloudinary;
 
 use fake_cloudinary::{
-    delivery_signature_holds, Chunk, FakeDestroy, FakeRename, FakeUpload, API_KEY, SECRET,
+    delivery_signature_holds, Chunk, FakeAdmin, FakeDestroy, FakeRename, FakeUpload, API_KEY,
+    SECRET, STREAM_TRANSFORMATION,
 };
 
 fn config(server: &MockServer) -> CloudinaryConfig {
@@ -31,6 +32,7 @@ fn config(server: &MockServer) -> CloudinaryConfig {
         request_timeout: Duration::from_secs(5),
         max_attempts: 3,
         backoff: Duration::from_millis(10),
+        streaming_profile: Some("auto".into()),
     }
 }
 
@@ -306,4 +308,139 @@ async fn a_refused_move_is_an_error_not_a_silent_success() {
     };
     let err = store.set_public(&stale, false).await.unwrap_err();
     assert!(matches!(err, MediaStoreError::Failed(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn videos_ask_for_a_signed_background_stream_and_other_files_do_not() {
+    let server = MockServer::start().await;
+    let fake = FakeUpload::default();
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/video/upload"))
+        .respond_with(fake.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/image/upload"))
+        .respond_with(fake.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    assert!(store.makes_streams());
+    let video = UploadedFile {
+        media_type: MediaType::Mp4,
+        ..png_file(&dir, 4096)
+    };
+    store
+        .store(&video, MediaFolder::Videos, None)
+        .await
+        .unwrap();
+    store
+        .store(&png_file(&dir, 4096), MediaFolder::Thumbnails, None)
+        .await
+        .unwrap();
+
+    // The fake checked the signature over every field, `eager` and `eager_async` included.
+    let received = fake.received.lock().unwrap();
+    assert_eq!(received[0].0["eager"], STREAM_TRANSFORMATION);
+    assert_eq!(received[0].0["eager_async"], "true");
+    assert!(!received[1].0.contains_key("eager"), "{:?}", received[1].0);
+}
+
+#[tokio::test]
+async fn a_videos_stream_is_found_once_cloudinary_has_made_it() {
+    let server = MockServer::start().await;
+    let admin = FakeAdmin::ready_after(2);
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1_1/demo/resources/video/upload/videotube/videos/abc",
+        ))
+        .respond_with(admin.clone())
+        .expect(2)
+        .mount(&server)
+        .await;
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let video = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/upload/v1700000000/videotube/videos/abc.mp4"
+            .into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+
+    assert_eq!(
+        store.made_stream(&video).await.unwrap(),
+        None,
+        "still being made"
+    );
+    let stream = store.made_stream(&video).await.unwrap().expect("made");
+    assert_eq!(
+        stream.url,
+        "https://res.cloudinary.com/demo/video/upload/sp_auto/v1700000000/videotube/videos/abc.m3u8"
+    );
+    // Destroyed with its video: deleting it asks Cloudinary nothing (no destroy is mounted).
+    store.delete(&stream).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_hidden_videos_stream_is_asked_for_where_the_video_is_and_recorded_public() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1_1/demo/resources/video/authenticated/videotube/videos/abc",
+        ))
+        .respond_with(FakeAdmin::ready_after(1))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let hidden = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/authenticated/s--AbCd1234--/v1700000000/videotube/videos/abc.mp4".into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+    let stream = store.made_stream(&hidden).await.unwrap().unwrap();
+    assert_eq!(
+        stream.url,
+        "https://res.cloudinary.com/demo/video/upload/sp_auto/v1700000000/videotube/videos/abc.m3u8"
+    );
+}
+
+#[tokio::test]
+async fn asking_for_a_stream_with_a_wrong_secret_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(FakeAdmin::ready_after(1))
+        .mount(&server)
+        .await;
+    let store = CloudinaryStore::new(CloudinaryConfig {
+        api_secret: "not-the-secret".to_owned().into(),
+        ..config(&server)
+    })
+    .unwrap();
+    let video = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/upload/v1/videotube/videos/abc.mp4".into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+    let err = store.made_stream(&video).await.unwrap_err();
+    let MediaStoreError::Failed(cause) = err else {
+        panic!("expected a final failure, got {err:?}")
+    };
+    assert!(cause.to_string().contains("Invalid credentials"), "{cause}");
+}
+
+#[tokio::test]
+async fn without_a_streaming_profile_no_stream_is_asked_for() {
+    let server = MockServer::start().await;
+    let store = CloudinaryStore::new(CloudinaryConfig {
+        streaming_profile: None,
+        ..config(&server)
+    })
+    .unwrap();
+    assert!(!store.makes_streams());
+    let video = StoredMedia {
+        url: "https://res.cloudinary.com/demo/video/upload/v1/videotube/videos/abc.mp4".into(),
+        asset_id: "video/videotube/videos/abc".into(),
+    };
+    assert_eq!(store.made_stream(&video).await.unwrap(), None);
+    assert!(server.received_requests().await.unwrap().is_empty());
 }

@@ -78,6 +78,17 @@ impl VideoRepository for FakeVideos {
         Ok(self.update(id, |v| v.progress = Some(percent)).is_some())
     }
 
+    async fn set_stream(
+        &self,
+        id: Id,
+        _fence: u64,
+        stream: &StoredMedia,
+    ) -> Result<bool, RepoError> {
+        Ok(self
+            .update(id, |v| v.stream = Some(stream.clone()))
+            .is_some())
+    }
+
     async fn mark_failed(&self, id: Id, _fence: u64, reason: &str) -> Result<bool, RepoError> {
         Ok(self
             .update(id, |v| {

@@ -15,7 +15,7 @@ use crate::media::{
 use crate::ports::{
     MediaJobRepository, MediaStore, TranscodeJob, VideoRepository, VideoToolError, VideoTools,
 };
-use crate::video::{JobLease, JobQueueStats, MediaJob, ProcessedFiles};
+use crate::video::{JobLease, JobQueueStats, MediaJob, ProcessedFiles, Video, VideoStatus};
 
 /// How the background job worker behaves.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,12 @@ pub struct JobPolicy {
     pub max_attempts: u32,
     /// Wait before the second attempt; doubles each time.
     pub first_backoff: Duration,
+    /// How often a store that makes its own streams (`MediaStore::makes_streams`) is asked
+    /// whether a stored video's stream is ready.
+    pub stream_poll: Duration,
+    /// How long after publishing a video the worker stops waiting for its stream: the video
+    /// stays playable from its file, without `hlsUrl`.
+    pub stream_wait: Duration,
 }
 
 /// What running a claimed job did.
@@ -36,6 +42,9 @@ pub enum JobStep {
     Retrying,
     /// A job ended (ready or failed) and its spooled files may be deleted.
     Finished { spooled: Vec<PathBuf> },
+    /// The video is stored and the job was put back to ask for the stream its store makes:
+    /// its spooled files may be deleted.
+    Waiting { spooled: Vec<PathBuf> },
     /// Another worker claimed the job meanwhile; this one wrote nothing and must let it go.
     LeaseLost,
 }
@@ -138,7 +147,7 @@ impl MediaJobService {
                 JobStep::LeaseLost
             }
         };
-        if self.videos.find_by_id(job.video_id).await?.is_none() {
+        let Some(video) = self.videos.find_by_id(job.video_id).await? else {
             if now - job.created_at > ORPHAN_AFTER {
                 tracing::warn!(job = %job.id, "dropping a job whose video does not exist");
                 return Ok(finished(self.jobs.finish(lease).await?));
@@ -150,6 +159,10 @@ impl MediaJobService {
                 .retry_later(lease, job.attempts, "video not written yet", again)
                 .await?;
             return Ok(retrying(given_back));
+        };
+        if video.status == VideoStatus::Ready {
+            // Stored by an earlier run, which left the job waiting for the store's stream.
+            return self.await_stream(lease, &video).await;
         }
         match self.process(lease).await {
             Ok((files, duration)) => {
@@ -168,6 +181,11 @@ impl MediaJobService {
                         tracing::warn!(video = %job.video_id, error = ?err,
                             "could not make a hidden video's files private");
                     }
+                }
+                if files.stream.is_none() && self.media.makes_streams() {
+                    return self
+                        .stream_later(lease, "waiting for the store's stream")
+                        .await;
                 }
                 Ok(finished(self.jobs.finish(lease).await?))
             }
@@ -196,6 +214,73 @@ impl MediaJobService {
                 Ok(retrying(given_back))
             }
         }
+    }
+
+    /// Records the stream the store made of a ready video once it is there, asking again every
+    /// `stream_poll` until `stream_wait` after publishing, when the video is left without one.
+    /// The store failing to answer is not the video's failure: it is asked again.
+    async fn await_stream(&self, lease: &JobLease, video: &Video) -> Result<JobStep, Error> {
+        let job = &lease.job;
+        let finished = |done: bool| {
+            if done {
+                JobStep::Finished {
+                    spooled: job.spooled(),
+                }
+            } else {
+                JobStep::LeaseLost
+            }
+        };
+        let file = match (&video.video_file, &video.stream) {
+            (Some(file), None) if self.media.makes_streams() => file,
+            _ => return Ok(finished(self.jobs.finish(lease).await?)),
+        };
+        let waiting = match self.media.made_stream(file).await {
+            Ok(Some(stream)) => {
+                if !self
+                    .videos
+                    .set_stream(job.video_id, lease.fence, &stream)
+                    .await?
+                {
+                    return Ok(JobStep::LeaseLost);
+                }
+                tracing::info!(video = %job.video_id, "stream ready");
+                return Ok(finished(self.jobs.finish(lease).await?));
+            }
+            Ok(None) => "waiting for the store's stream".to_owned(),
+            Err(err) => {
+                let err = Error::from(err);
+                tracing::warn!(video = %job.video_id, error = ?err, "could not ask for a video's stream");
+                format!("asking for the store's stream failed: {}", CauseChain(&err))
+            }
+        };
+        let waited = (Utc::now() - job.created_at).to_std().unwrap_or_default();
+        if waited > self.policy.stream_wait {
+            tracing::warn!(video = %job.video_id, waited_seconds = waited.as_secs(),
+                "gave up waiting for a video's stream; it plays from its file");
+            return Ok(finished(self.jobs.finish(lease).await?));
+        }
+        self.stream_later(lease, &waiting).await
+    }
+
+    /// Puts the job back to ask for its stream again, its attempts not counted: after
+    /// `stream_poll`, or a quarter of the time waited so far when that is longer, so that a slow
+    /// stream costs a few dozen calls to the store's (rate-limited) API, not hundreds.
+    async fn stream_later(&self, lease: &JobLease, why: &str) -> Result<JobStep, Error> {
+        let now = Utc::now();
+        let waited = (now - lease.job.created_at).to_std().unwrap_or_default();
+        let wait = self.policy.stream_poll.max(waited / 4);
+        let again = now + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
+        let given_back = self
+            .jobs
+            .retry_later(lease, lease.job.attempts, why, again)
+            .await?;
+        Ok(if given_back {
+            JobStep::Waiting {
+                spooled: lease.job.spooled(),
+            }
+        } else {
+            JobStep::LeaseLost
+        })
     }
 
     /// Ends the job with its video `failed` for `reason`, shown to the owner.

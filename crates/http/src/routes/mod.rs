@@ -30,6 +30,7 @@ mod likes;
 pub mod media;
 mod playlists;
 mod subscriptions;
+mod tus;
 mod tweets;
 mod uploads;
 mod users;
@@ -57,6 +58,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         users::endpoints(),
         videos::endpoints(),
         uploads::endpoints(),
+        tus::endpoints(),
         subscriptions::endpoints(),
         likes::endpoints(),
         comments::endpoints(),
@@ -78,6 +80,7 @@ pub fn openapi() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
         ("users", users::Api::openapi()),
         ("videos", videos::Api::openapi()),
         ("uploads", uploads::Api::openapi()),
+        ("uploads", tus::Api::openapi()),
         ("subscriptions", subscriptions::Api::openapi()),
         ("likes", likes::Api::openapi()),
         ("comments", comments::Api::openapi()),
@@ -171,9 +174,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .fold(web::resource(path), |resource, endpoint| {
                 resource.route((endpoint.route)())
             });
-        cfg.service(resource);
+        if path.starts_with(tus::PATH) {
+            cfg.service(resource.wrap(tus::protocol_headers()));
+        } else {
+            cfg.service(resource);
+        }
     }
 }
+
+pub use tus::{
+    Writers as ResumableWriters, REQUEST_HEADERS as TUS_REQUEST_HEADERS,
+    RESPONSE_HEADERS as TUS_RESPONSE_HEADERS,
+};
 
 /// A malformed id in a path is a 400 naming the parameter.
 pub fn parse_id(raw: &str, field: &'static str) -> Result<Id, ApiError> {

@@ -97,8 +97,9 @@ pub struct VideoView<'a> {
     #[schema(value_type = String)]
     thumbnail: MediaUrl<'a>,
     /// The HLS master playlist (adaptive streaming: H.264/AAC renditions up to the source's
-    /// size), once made, while the video is public. Absent where the server does not transcode
-    /// (no ffmpeg, or a Cloudinary store) and for videos stored before it did.
+    /// size), once made, while the video is public: made by the server (local store, with
+    /// ffmpeg) or by Cloudinary (its streaming profile), which may take minutes after the video
+    /// is `ready`. Absent without either and for videos stored before.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     hls_url: Option<MediaUrl<'a>>,

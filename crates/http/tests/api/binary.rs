@@ -164,6 +164,34 @@ fn public_ids(
         .collect()
 }
 
+/// The video once out of `processing` on the server at `api` (asked every 200 ms), within
+/// `within`.
+pub async fn settled_at(
+    api: &str,
+    token: &str,
+    video_id: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + within;
+    loop {
+        let body: serde_json::Value = client
+            .get(format!("{api}/videos/{video_id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["data"]["status"] != "processing" {
+            return body["data"].clone();
+        }
+        assert!(Instant::now() < deadline, "the video never left processing");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_each_file() {
     use crate::fake_cloudinary::{API_KEY, SECRET};
@@ -236,23 +264,7 @@ async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_ea
 
     let (mut second, port) = start_videotube(&vars, &dirs.path().join("second.log")).await;
     let api = format!("http://127.0.0.1:{port}/api/v1");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let video = loop {
-        let body: serde_json::Value = client
-            .get(format!("{api}/videos/{video_id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if body["data"]["status"] != "processing" {
-            break body["data"].clone();
-        }
-        assert!(Instant::now() < deadline, "the video never left processing");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let video = settled_at(&api, &token, &video_id, Duration::from_secs(30)).await;
     second.kill().unwrap();
     second.wait().unwrap();
 

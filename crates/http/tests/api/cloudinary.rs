@@ -3,14 +3,16 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer};
 
 use crate::helpers::{
     body_of, image_form, spawn_app_on_cloudinary, Login, RegisterForm, TestApp, JPEG, PNG,
 };
 
-use crate::fake_cloudinary::{delivery_signature_holds, FakeDestroy, FakeRename, FakeUpload};
+use crate::fake_cloudinary::{
+    delivery_signature_holds, FakeAdmin, FakeDestroy, FakeRename, FakeUpload,
+};
 use crate::samples;
 use crate::videos::{publish, settled, video_form};
 
@@ -212,4 +214,113 @@ async fn a_video_hidden_while_processing_gets_its_files_in_signed_delivery() {
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["isPublished"], false);
     assert_eq!(delivery_of(&ready), ["authenticated", "authenticated"]);
+}
+
+#[tokio::test]
+async fn the_stream_cloudinary_makes_becomes_the_videos_hls_url_once_ready() {
+    let (cloudinary, _, destroys) = media_cloud(std::time::Duration::ZERO).await;
+    let admin = FakeAdmin::ready_after(2);
+    Mock::given(method("GET"))
+        .and(path_regex(
+            "^/v1_1/demo/resources/video/upload/videotube/videos/",
+        ))
+        .respond_with(admin.clone())
+        .mount(&cloudinary)
+        .await;
+    let app =
+        spawn_app_on_cloudinary(&cloudinary, &[("APP_CLOUDINARY__STREAM_POLL_SECONDS", "1")]).await;
+    let owner = app.signed_up("streamer").await;
+    let id = published_video(&app, &owner).await;
+    let ready = settled(&app, &owner, &id).await;
+    assert_eq!(ready["status"], "ready");
+    assert!(ready.get("hlsUrl").is_none(), "not made yet: {ready}");
+    let video_url = ready["videoFile"].as_str().unwrap();
+
+    // The job asks again every second (this app's poll) until Cloudinary has made it.
+    let path = format!("/videos/{id}");
+    let mut shown = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.run_jobs().await;
+        let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
+        shown = body_of(anonymous).await["data"].clone();
+        if shown.get("hlsUrl").is_some() {
+            break;
+        }
+    }
+    let public_id = video_url
+        .rsplit_once("/v1700000000/")
+        .unwrap()
+        .1
+        .trim_end_matches(".mp4");
+    assert_eq!(
+        shown["hlsUrl"],
+        format!(
+            "https://res.cloudinary.com/demo/video/upload/sp_auto/v1700000000/{public_id}.m3u8"
+        ),
+        "{shown}"
+    );
+    assert_eq!(shown["videoFile"], video_url, "the file stays as it was");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.run_jobs().await;
+    assert_eq!(
+        admin.asked.lock().unwrap().clone(),
+        [public_id, public_id],
+        "asked until made, then no more"
+    );
+
+    let toggle = format!("/videos/toggle/publish/{id}");
+    let hidden = body_of(app.send(Method::PATCH, &toggle, &owner.access).await).await;
+    assert!(hidden["data"].get("hlsUrl").is_none(), "{hidden}");
+
+    let res = app.send(Method::DELETE, &path, &owner.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let destroyed = destroys.received.lock().unwrap().clone();
+    assert_eq!(
+        destroyed.len(),
+        2,
+        "the video and its thumbnail; the stream goes with the video: {destroyed:?}"
+    );
+    assert!(
+        app.spool_files().is_empty(),
+        "spooled files went once the video was stored"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_not_made_in_time_is_given_up_and_the_video_plays_from_its_file() {
+    let (cloudinary, _, _) = media_cloud(std::time::Duration::ZERO).await;
+    let admin = FakeAdmin::ready_after(usize::MAX);
+    Mock::given(method("GET"))
+        .and(path_regex("^/v1_1/demo/resources/video/"))
+        .respond_with(admin.clone())
+        .mount(&cloudinary)
+        .await;
+    let app = spawn_app_on_cloudinary(
+        &cloudinary,
+        &[
+            ("APP_CLOUDINARY__STREAM_POLL_SECONDS", "1"),
+            ("APP_CLOUDINARY__STREAM_WAIT_MINUTES", "0"),
+        ],
+    )
+    .await;
+    let owner = app.signed_up("impatient").await;
+    let id = published_video(&app, &owner).await;
+    assert_eq!(settled(&app, &owner, &id).await["status"], "ready");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.run_jobs().await;
+    assert_eq!(admin.asked.lock().unwrap().len(), 1, "asked once");
+    let jobs = app
+        .db
+        .collection::<videotube_infra::mongo::bson::Document>("media_jobs");
+    assert_eq!(
+        jobs.count_documents(videotube_infra::mongo::bson::doc! {})
+            .await
+            .unwrap(),
+        0,
+        "the job ended"
+    );
+    let video = settled(&app, &owner, &id).await;
+    assert!(video.get("hlsUrl").is_none(), "{video}");
+    assert!(video["videoFile"].as_str().unwrap().ends_with(".mp4"));
 }

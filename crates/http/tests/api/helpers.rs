@@ -394,11 +394,22 @@ impl TestApp {
         files.extend(
             files_in(&self.spool_dir.path().join("jobs"))
                 .into_iter()
-                // The spool's name (`startup::spool_identity`), not an upload.
-                .filter(|f| f != ".spool-id")
+                // The spool's name (`startup::spool_identity`), not an upload, and the
+                // directory of resumable uploads, listed next.
+                .filter(|f| f != ".spool-id" && f != "resumable")
                 .map(|f| format!("jobs/{f}")),
         );
+        files.extend(
+            files_in(&self.resumable_dir())
+                .into_iter()
+                .map(|f| format!("jobs/resumable/{f}")),
+        );
         files
+    }
+
+    /// Where resumable (tus) uploads' bytes arrive.
+    pub fn resumable_dir(&self) -> std::path::PathBuf {
+        self.spool_dir.path().join("jobs").join("resumable")
     }
 
     /// Every stored media file, relative to the media directory.

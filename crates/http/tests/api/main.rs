@@ -33,6 +33,7 @@ mod playlists;
 mod processing;
 mod query_shapes;
 mod register;
+mod resumable;
 mod security;
 mod sessions;
 mod slow_clients;

@@ -40,6 +40,9 @@ pub struct CloudinaryConfig {
     /// Attempts per request, the first included.
     pub max_attempts: u32,
     pub backoff: Duration,
+    /// The streaming profile (`auto`, `hd`, …) of the HLS stream Cloudinary makes of every
+    /// video; `None`: no streams.
+    pub streaming_profile: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,7 @@ pub(super) mod tests {
             request_timeout: Duration::from_secs(1),
             max_attempts: 1,
             backoff: Duration::ZERO,
+            streaming_profile: None,
         })
         .unwrap()
     }

@@ -53,6 +53,22 @@ pub(super) fn delivery_type(url: &str) -> &'static str {
     }
 }
 
+/// The URL with its delivery type (`<host>/<cloud>/<resource type>/<type>/…`) made public
+/// (`upload`), and the signature a signed delivery carries after it dropped.
+pub(super) fn in_public_delivery(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let mut segments: Vec<&str> = rest.split('/').collect();
+    if segments.len() > 4 {
+        segments[3] = PUBLIC_DELIVERY;
+        if segments[4].starts_with("s--") && segments[4].ends_with("--") {
+            segments.remove(4);
+        }
+    }
+    format!("{scheme}://{}", segments.join("/"))
+}
+
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
@@ -138,6 +154,19 @@ mod tests {
             store.signed_url("image", "image", "jpg", 1234),
             "https://res.cloudinary.com/demo/image/authenticated/s----SjmNDA--/v1234/image.jpg"
         );
+    }
+
+    #[test]
+    fn moves_urls_to_public_delivery() {
+        let public = "https://res.cloudinary.com/demo/video/upload/sp_auto/v1/a/b.m3u8";
+        for url in [
+            public,
+            "https://res.cloudinary.com/demo/video/authenticated/sp_auto/v1/a/b.m3u8",
+            "https://res.cloudinary.com/demo/video/authenticated/s--AbCd1234--/sp_auto/v1/a/b.m3u8",
+        ] {
+            assert_eq!(in_public_delivery(url), public, "{url}");
+        }
+        assert_eq!(in_public_delivery("/media/x"), "/media/x");
     }
 
     #[test]

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use reqwest::Response;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use videotube_domain::media::{MediaFolder, Stored, StoredMedia, UploadedFile};
 use videotube_domain::ports::{MediaStore, MediaStoreError};
 
 use super::client::{file_part, form_with_file, parse};
-use super::signing::{delivery_type, PUBLIC_DELIVERY, SIGNED_DELIVERY};
+use super::signing::{delivery_type, in_public_delivery, PUBLIC_DELIVERY, SIGNED_DELIVERY};
 use super::*;
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,24 @@ struct RenameResult {
     format: String,
     secure_url: String,
 }
+
+/// The Admin API's description of an asset: what matters here is its derived assets.
+#[derive(Debug, Deserialize)]
+struct ResourceDetails {
+    #[serde(default)]
+    derived: Vec<DerivedAsset>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DerivedAsset {
+    transformation: String,
+    format: String,
+    secure_url: String,
+}
+
+/// Separates a video's asset id from the transformation in the asset id of its stream: no
+/// Cloudinary public id contains `#`.
+const DERIVED_MARK: char = '#';
 
 #[derive(Debug, Deserialize)]
 struct DestroyResult {
@@ -51,10 +70,15 @@ impl MediaStore for CloudinaryStore {
             None => crate::unguessable_name(),
         };
         let public_id = format!("{}/{}/{name}", self.config.root_folder, folder.as_str());
-        let params = self.signed(BTreeMap::from([
-            ("public_id", public_id),
-            ("overwrite", "true".to_owned()),
-        ]));
+        let mut params =
+            BTreeMap::from([("public_id", public_id), ("overwrite", "true".to_owned())]);
+        if let (MediaFolder::Videos, Some(stream)) = (folder, self.stream_transformation()) {
+            // Made in the background: Cloudinary refuses eager video transformations made while
+            // the upload waits, above a size.
+            params.insert("eager", stream);
+            params.insert("eager_async", "true".to_owned());
+        }
+        let params = self.signed(params);
         let response = if file.size <= self.config.chunk_threshold {
             self.send("upload", || async {
                 let part = file_part(&file.path, 0, file.size).await?;
@@ -82,6 +106,10 @@ impl MediaStore for CloudinaryStore {
     }
 
     async fn delete(&self, media: &StoredMedia) -> Result<(), MediaStoreError> {
+        if media.asset_id.contains(DERIVED_MARK) {
+            // A stream, destroyed with its video (`destroy` takes the derived assets along).
+            return Ok(());
+        }
         let Some((resource_type, public_id)) = media.asset_id.split_once('/') else {
             tracing::warn!(asset = %media.asset_id, "not a Cloudinary asset id; nothing to delete");
             return Ok(());
@@ -104,6 +132,55 @@ impl MediaStore for CloudinaryStore {
                 format!("destroy answered `{other}`").into(),
             )),
         }
+    }
+
+    fn makes_streams(&self) -> bool {
+        self.config.streaming_profile.is_some()
+    }
+
+    /// Asks the Admin API for the video's derived assets (`GET resources/video/<type>/<id>`,
+    /// basic auth): the stream is there once Cloudinary has made it. Its URL is recorded in its
+    /// public form, whatever the video's delivery is now: it is shown only while the video is
+    /// public, when the video's file, and the stream derived from it, are in public delivery.
+    async fn made_stream(
+        &self,
+        video: &StoredMedia,
+    ) -> Result<Option<StoredMedia>, MediaStoreError> {
+        let Some(transformation) = self.stream_transformation() else {
+            return Ok(None);
+        };
+        let Some((resource_type, public_id)) = video.asset_id.split_once('/') else {
+            return Ok(None);
+        };
+        let url = format!(
+            "{}/v1_1/{}/resources/{resource_type}/{}/{public_id}",
+            self.config.api_base.trim_end_matches('/'),
+            self.config.cloud_name,
+            delivery_type(&video.url),
+        );
+        let res = self
+            .send("resource details", || async {
+                Ok(self.http.get(&url).basic_auth(
+                    &self.config.api_key,
+                    Some(self.config.api_secret.expose_secret()),
+                ))
+            })
+            .await?;
+        let details: ResourceDetails = parse(res).await?;
+        Ok(details
+            .derived
+            .into_iter()
+            // The Admin API names the transformation with its format (`sp_auto/m3u8`), as it was
+            // asked for; taken without it too.
+            .find(|derived| {
+                derived.format == "m3u8"
+                    && derived.transformation.trim_end_matches("/m3u8")
+                        == transformation.trim_end_matches("/m3u8")
+            })
+            .map(|derived| StoredMedia {
+                url: in_public_delivery(&derived.secure_url),
+                asset_id: format!("{}{DERIVED_MARK}{transformation}", video.asset_id),
+            }))
     }
 
     async fn set_public(
@@ -156,6 +233,12 @@ impl MediaStore for CloudinaryStore {
 }
 
 impl CloudinaryStore {
+    /// The eager transformation that makes a video's HLS stream, if streams are made.
+    fn stream_transformation(&self) -> Option<String> {
+        let profile = self.config.streaming_profile.as_deref()?;
+        Some(format!("sp_{profile}/m3u8"))
+    }
+
     /// Cloudinary's chunked upload: every chunk is a signed request to the same URL with one
     /// `X-Unique-Upload-Id` and its `Content-Range`; the last is sent after all others succeeded,
     /// and its answer describes the whole asset.

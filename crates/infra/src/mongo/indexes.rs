@@ -14,7 +14,8 @@ use bson::{Bson, Document};
 
 use super::{
     COMMENTS, LIKES, MEDIA_JOBS, MEDIA_JOB_CLAIMS, PLAYLISTS, PLAYLIST_VIDEOS, REFRESH_TOKEN_USES,
-    SESSIONS, SUBSCRIPTIONS, THROTTLES, TWEETS, USERS, VIDEOS, VIEW_CLAIMS, WATCH_HISTORY,
+    RESUMABLE_UPLOADS, SESSIONS, SUBSCRIPTIONS, THROTTLES, TWEETS, USERS, VIDEOS, VIEW_CLAIMS,
+    WATCH_HISTORY,
 };
 
 /// An index as declared: created at start-up by `ensure_indexes`.
@@ -122,6 +123,12 @@ pub const INDEXES: &[IndexSpec] = &[
         ],
     ),
     index(MEDIA_JOB_CLAIMS, "job", &[("jobId", 1)]),
+    // The sweep of an instance's expired resumable uploads (`_id` serves the rest).
+    index(
+        RESUMABLE_UPLOADS,
+        "spool_expires",
+        &[("spool", 1), ("expiresAt", 1)],
+    ),
     // The sweep of keys whose allowance is whole again (`_id` serves each spend).
     index(THROTTLES, "refilled", &[("throttle", 1), ("tat", 1)]),
     unique(

@@ -9,6 +9,7 @@ mod legacy;
 mod likes;
 pub mod migrate;
 mod playlists;
+mod resumable;
 pub mod seed;
 mod sessions;
 mod subscriptions;
@@ -38,6 +39,7 @@ pub use likes::MongoLikeRepository;
 pub use mongodb::error::Error as DbError;
 pub use mongodb::{bson, Database};
 pub use playlists::MongoPlaylistRepository;
+pub use resumable::MongoResumableUploadRepository;
 pub use sessions::MongoSessionRepository;
 pub use subscriptions::MongoSubscriptionRepository;
 pub use tweets::MongoTweetRepository;
@@ -59,6 +61,7 @@ pub const COMMENTS: &str = "comments";
 pub const PLAYLISTS: &str = "playlists";
 pub const PLAYLIST_VIDEOS: &str = "playlist_videos";
 pub const THROTTLES: &str = "throttles";
+pub const RESUMABLE_UPLOADS: &str = "resumable_uploads";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a

@@ -462,6 +462,17 @@ impl VideoRepository for MongoVideoRepository {
         self.fenced_update(video_id, fence, set).await
     }
 
+    #[tracing::instrument(name = "videos.set_stream", skip_all)]
+    async fn set_stream(
+        &self,
+        video_id: Id,
+        fence: u64,
+        stream: &StoredMedia,
+    ) -> Result<bool, RepoError> {
+        let set = doc! { "hlsUrl": &stream.url, "hlsAssetId": &stream.asset_id };
+        self.fenced_update(video_id, fence, set).await
+    }
+
     #[tracing::instrument(name = "videos.mark_failed", skip_all)]
     async fn mark_failed(&self, video_id: Id, fence: u64, reason: &str) -> Result<bool, RepoError> {
         let set = doc! {

@@ -14,6 +14,7 @@ mod history;
 mod indexes;
 mod likes;
 mod playlists;
+mod resumable;
 mod sessions;
 mod store;
 mod throttles;

@@ -227,8 +227,15 @@ async fn a_videos_job_writes_are_fenced() {
         .await
         .unwrap();
     assert_eq!(holder.map(|v| v.id), Some(video.id));
+    // The stream a store makes later comes with a later claim of the same job.
+    let made = media("video/videotube/videos/new#sp_auto/m3u8");
+    assert!(!videos.set_stream(video.id, 1, &made).await.unwrap());
+    assert!(videos.set_stream(video.id, 3, &made).await.unwrap());
+    let streamed = videos.find_by_id(video.id).await.unwrap().unwrap();
+    assert_eq!(streamed.stream, Some(made));
+    assert_eq!(streamed.status, VideoStatus::Ready);
     assert!(videos
-        .mark_failed(video.id, 3, "later claim")
+        .mark_failed(video.id, 4, "later claim")
         .await
         .unwrap());
 }

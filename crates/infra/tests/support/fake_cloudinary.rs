@@ -134,6 +134,7 @@ impl Respond for FakeUpload {
             }
         };
         let public_id = text["public_id"].clone();
+        let eager = text.get("eager").cloned();
         self.received.lock().unwrap().push((text, chunk));
         if !last {
             return ResponseTemplate::new(200).set_body_json(serde_json::json!({ "done": false }));
@@ -157,6 +158,11 @@ impl Respond for FakeUpload {
         });
         if resource_type == "video" {
             answer["duration"] = serde_json::json!(12.5);
+        }
+        if let Some(eager) = eager {
+            // With `eager_async` the derived assets are only promised: see `FakeAdmin`.
+            answer["eager"] =
+                serde_json::json!([{ "transformation": eager, "status": "processing" }]);
         }
         ResponseTemplate::new(200)
             .set_body_json(answer)
@@ -247,6 +253,87 @@ impl Respond for FakeRename {
             "resource_type": resource_type,
             "type": to_type,
             "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/{to_type}/v1700000001/{to}.{format}"),
+        }))
+    }
+}
+
+/// The Admin API's asset details (`GET /v1_1/<cloud>/resources/<resource type>/<type>/<id>`)
+/// as Cloudinary answers them: 401 without the api key and secret as basic auth, 404 outside the
+/// project's folder, and the `eager` stream among the derived assets only from the
+/// `ready_after`-th request for an asset on (it is made in the background).
+#[derive(Clone)]
+pub struct FakeAdmin {
+    pub ready_after: usize,
+    /// The asset of every authorised request, in order.
+    pub asked: Arc<Mutex<Vec<String>>>,
+}
+
+/// The transformation the store asks for with the default streaming profile.
+pub const STREAM_TRANSFORMATION: &str = "sp_auto/m3u8";
+
+impl FakeAdmin {
+    pub fn ready_after(polls: usize) -> Self {
+        Self {
+            ready_after: polls,
+            asked: Arc::default(),
+        }
+    }
+}
+
+impl Respond for FakeAdmin {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        use base64::Engine as _;
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:{SECRET}"))
+        );
+        let authorization = req
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap());
+        if authorization != Some(expected.as_str()) {
+            return refused("Invalid credentials");
+        }
+        // `/v1_1/<cloud>/resources/<resource type>/<type>/<public id>`
+        let segments: Vec<&str> = req.url.path().splitn(7, '/').collect();
+        let [_, _, _, _, resource_type, delivery, public_id] = segments[..] else {
+            return ResponseTemplate::new(404);
+        };
+        if !public_id.starts_with("videotube/") {
+            return ResponseTemplate::new(404).set_body_json(
+                serde_json::json!({ "error": { "message": format!("Resource not found - {public_id}") } }),
+            );
+        }
+        let polls = {
+            let mut asked = self.asked.lock().unwrap();
+            asked.push(public_id.to_owned());
+            asked.iter().filter(|id| *id == public_id).count()
+        };
+        // A transformation ending in `/<format>` names the format, which the URL carries as
+        // its extension.
+        let derived_url = |transformation: &str, format: &str| {
+            let transformation = transformation.trim_end_matches(&format!("/{format}"));
+            format!("https://res.cloudinary.com/demo/{resource_type}/{delivery}/{transformation}/v1700000000/{public_id}.{format}")
+        };
+        // A thumbnail someone derived is there from the start; the stream comes later.
+        let mut derived = vec![serde_json::json!({
+            "transformation": "c_scale,w_320",
+            "format": "jpg",
+            "secure_url": derived_url("c_scale,w_320", "jpg"),
+        })];
+        if polls >= self.ready_after {
+            derived.push(serde_json::json!({
+                "transformation": STREAM_TRANSFORMATION,
+                "format": "m3u8",
+                "secure_url": derived_url(STREAM_TRANSFORMATION, "m3u8"),
+            }));
+        }
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "public_id": public_id,
+            "resource_type": resource_type,
+            "type": delivery,
+            "format": "mp4",
+            "derived": derived,
         }))
     }
 }
