@@ -3,6 +3,7 @@
 //! that hold the business rules. It depends on no web framework, database driver or HTTP client,
 //! so another Rust crate can reuse it with its own adapters.
 
+pub mod attachment;
 pub mod comment;
 pub mod error;
 pub mod id;

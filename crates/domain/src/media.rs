@@ -11,6 +11,7 @@ pub enum MediaType {
     QuickTime,
     Webm,
     Matroska,
+    Pdf,
 }
 
 /// A family of media types a field may accept.
@@ -18,10 +19,12 @@ pub enum MediaType {
 pub enum MediaCategory {
     Image,
     Video,
+    /// Documents attached to videos.
+    Document,
 }
 
 impl MediaType {
-    pub const ALL: [MediaType; 8] = [
+    pub const ALL: [MediaType; 9] = [
         MediaType::Jpeg,
         MediaType::Png,
         MediaType::Webp,
@@ -30,6 +33,7 @@ impl MediaType {
         MediaType::QuickTime,
         MediaType::Webm,
         MediaType::Matroska,
+        MediaType::Pdf,
     ];
 
     pub fn from_mime(mime: &str) -> Option<Self> {
@@ -46,6 +50,7 @@ impl MediaType {
             MediaType::QuickTime => "video/quicktime",
             MediaType::Webm => "video/webm",
             MediaType::Matroska => "video/x-matroska",
+            MediaType::Pdf => "application/pdf",
         }
     }
 
@@ -59,6 +64,7 @@ impl MediaType {
             MediaType::QuickTime => "mov",
             MediaType::Webm => "webm",
             MediaType::Matroska => "mkv",
+            MediaType::Pdf => "pdf",
         }
     }
 
@@ -70,6 +76,7 @@ impl MediaType {
             MediaType::Mp4 | MediaType::QuickTime | MediaType::Webm | MediaType::Matroska => {
                 MediaCategory::Video
             }
+            MediaType::Pdf => MediaCategory::Document,
         }
     }
 }
@@ -79,6 +86,7 @@ impl MediaCategory {
         match self {
             MediaCategory::Image => "an image (JPEG, PNG, WebP or GIF)",
             MediaCategory::Video => "a video (MP4, QuickTime, WebM or Matroska)",
+            MediaCategory::Document => "a PDF document",
         }
     }
 }
@@ -253,6 +261,8 @@ pub enum MediaFolder {
     /// HLS packages: a directory per video (`streams/<name>/master.m3u8`, a playlist and
     /// segments per rendition).
     Streams,
+    /// Documents attached to videos.
+    Attachments,
 }
 
 impl MediaFolder {
@@ -263,6 +273,7 @@ impl MediaFolder {
             MediaFolder::Videos => "videos",
             MediaFolder::Thumbnails => "thumbnails",
             MediaFolder::Streams => "streams",
+            MediaFolder::Attachments => "attachments",
         }
     }
 
@@ -273,6 +284,7 @@ impl MediaFolder {
             MediaFolder::Videos,
             MediaFolder::Thumbnails,
             MediaFolder::Streams,
+            MediaFolder::Attachments,
         ]
         .into_iter()
         .find(|folder| folder.as_str() == name)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::attachment::Attachment;
 use crate::comment::{Comment, CommentContent};
 use crate::error::{BoxError, RepoError};
 use crate::id::Id;
@@ -325,6 +326,24 @@ pub trait WatchHistoryRepository: Send + Sync {
     /// Deletes the records of views counted more than `window` before `now`: they can no longer
     /// keep a watch from counting.
     async fn sweep(&self, now: DateTime<Utc>, window: Duration) -> Result<(), RepoError>;
+}
+
+/// Documents attached to videos.
+#[async_trait]
+pub trait AttachmentRepository: Send + Sync {
+    fn next_id(&self) -> Id;
+    /// Adds the attachment unless its video already has `max`: `false` then. Concurrent adds
+    /// never take a video past `max`.
+    async fn insert_within(&self, attachment: &Attachment, max: u32) -> Result<bool, RepoError>;
+    /// The video's attachments, oldest first.
+    async fn of_video(&self, video: Id) -> Result<Vec<Attachment>, RepoError>;
+    async fn find(&self, id: Id) -> Result<Option<Attachment>, RepoError>;
+    /// Removes the attachment; answers it if it was there.
+    async fn delete(&self, id: Id) -> Result<Option<Attachment>, RepoError>;
+    /// The attachment whose file is `asset_id`.
+    async fn holding_file(&self, asset_id: &str) -> Result<Option<Attachment>, RepoError>;
+    /// Removes every attachment of a deleted video; answers them, for their files to go too.
+    async fn remove_video(&self, video: Id) -> Result<Vec<Attachment>, RepoError>;
 }
 
 /// The state of resumable uploads (`ResumableUpload`); their bytes are on disk.

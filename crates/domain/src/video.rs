@@ -120,7 +120,7 @@ impl Video {
             MediaFolder::Videos => self.video_file.as_ref(),
             MediaFolder::Thumbnails => self.thumbnail.as_ref(),
             MediaFolder::Streams => self.stream.as_ref(),
-            MediaFolder::Avatars | MediaFolder::CoverImages => None,
+            MediaFolder::Avatars | MediaFolder::CoverImages | MediaFolder::Attachments => None,
         };
         file.is_some_and(|f| f.asset_id == asset_id)
     }

@@ -133,6 +133,7 @@ pub struct MediaSettings {
     pub upload_tmp_dir: PathBuf,
     pub image_max_bytes: u64,
     pub video_max_bytes: u64,
+    pub document_max_bytes: u64,
     pub job_lease_seconds: u64,
     pub job_max_attempts: u32,
     pub job_backoff_seconds: u64,

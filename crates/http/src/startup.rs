@@ -19,9 +19,10 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use videotube_domain::ports::{DirectUploads, MediaStore, Throttle, VideoTools};
 use videotube_domain::services::{
-    AuthPolicy, ChannelService, CommentService, DashboardService, HealthService, JobPolicy,
-    LikeService, MediaJobService, PlaylistService, ResumableUploadService, SubscriptionService,
-    TweetService, UserPorts, UserService, VideoPorts, VideoService, WatchService,
+    AttachmentService, AuthPolicy, ChannelService, CommentService, DashboardService, HealthService,
+    JobPolicy, LikeService, MediaJobService, PlaylistService, ResumableUploadService,
+    SubscriptionService, TweetService, UserPorts, UserService, VideoPorts, VideoService,
+    WatchService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::ffmpeg::Ffmpeg;
@@ -438,6 +439,7 @@ impl AppState {
             upload_limits: SizeLimits {
                 image: media.image_max_bytes,
                 video: media.video_max_bytes,
+                document: media.document_max_bytes,
             },
             media_links: Arc::new(MediaLinks::new(
                 &settings.auth.access_token_secret,
@@ -557,6 +559,7 @@ pub struct Services {
     pub likes: LikeService,
     pub playlists: PlaylistService,
     pub videos: Arc<VideoService>,
+    pub attachments: AttachmentService,
     pub uploads: Arc<ResumableUploadService>,
     pub watching: Arc<WatchService>,
     pub jobs: Arc<MediaJobService>,
@@ -585,6 +588,7 @@ impl Services {
         let playlists = Arc::new(mongo::MongoPlaylistRepository::new(store));
         let tweets = Arc::new(mongo::MongoTweetRepository::new(store));
         let history = Arc::new(mongo::MongoWatchHistoryRepository::new(store));
+        let attachments = Arc::new(mongo::MongoAttachmentRepository::new(store));
         let jobs = Arc::new(mongo::MongoMediaJobRepository::new(store, spool));
         let bell = Arc::new(JobBell::default());
         let throttle = |name, allowed| -> Arc<dyn Throttle> {
@@ -623,6 +627,7 @@ impl Services {
             comments: comments.clone(),
             playlists: playlists.clone(),
             users: users.clone(),
+            attachments: attachments.clone(),
             media: Arc::clone(&media_store),
             direct: direct_uploads,
             wakeup: bell.clone(),
@@ -637,7 +642,7 @@ impl Services {
         let job_service = MediaJobService::new(
             videos.clone(),
             jobs,
-            media_store,
+            Arc::clone(&media_store),
             tools,
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
@@ -669,6 +674,11 @@ impl Services {
             likes: LikeService::new(likes, videos.clone(), comments, tweets, users.clone()),
             playlists: PlaylistService::new(playlists, videos.clone(), users.clone()),
             watching,
+            attachments: AttachmentService::new(
+                videos.clone(),
+                attachments,
+                Arc::clone(&media_store),
+            ),
             videos: video_service,
             uploads: Arc::new(upload_service),
             jobs: Arc::new(job_service),

@@ -83,6 +83,7 @@ impl<T: MultipartForm> ToSchema for MultipartSchema<T> {
 pub struct SizeLimits {
     pub image: u64,
     pub video: u64,
+    pub document: u64,
 }
 
 impl SizeLimits {
@@ -90,6 +91,7 @@ impl SizeLimits {
         match category {
             MediaCategory::Image => self.image,
             MediaCategory::Video => self.video,
+            MediaCategory::Document => self.document,
         }
     }
 }
@@ -105,11 +107,17 @@ pub const SPOOL_PREFIX: &str = "videotube-upload-";
 pub struct Spooled {
     temp: tempfile::TempPath,
     file: UploadedFile,
+    /// The name the client gave the file, as sent: for display only, never for storing.
+    name: Option<String>,
 }
 
 impl Spooled {
     pub fn file(&self) -> &UploadedFile {
         &self.file
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// Moves the file out of the request's reach, into `dir`, for a background job. The
@@ -140,6 +148,11 @@ pub struct Received<T> {
 impl<T: MultipartForm> Received<T> {
     pub fn file(&self, field: &FileField) -> Option<&UploadedFile> {
         self.files.get(field.name).map(Spooled::file)
+    }
+
+    /// The file's name as the client gave it (`filename` of its part).
+    pub fn file_name(&self, field: &FileField) -> Option<&str> {
+        self.files.get(field.name).and_then(Spooled::name)
     }
 
     /// Takes a file out of the form, to outlive it.
@@ -278,6 +291,10 @@ async fn spool(
     rule: &FileRule,
     spool_dir: &Path,
 ) -> Result<Spooled, ApiError> {
+    let name = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .map(str::to_owned);
     let temp = tempfile::Builder::new()
         .prefix(SPOOL_PREFIX)
         .tempfile_in(spool_dir)
@@ -320,6 +337,7 @@ async fn spool(
             size,
         },
         temp,
+        name,
     })
 }
 

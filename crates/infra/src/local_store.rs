@@ -138,7 +138,7 @@ impl MediaStore for LocalMediaStore {
         renamed.map_err(failed)?;
         let duration_seconds = match file.media_type.category() {
             MediaCategory::Video => probe_duration(dest.clone(), file.media_type).await,
-            MediaCategory::Image => None,
+            MediaCategory::Image | MediaCategory::Document => None,
         };
         Ok(Stored {
             media: StoredMedia {

@@ -444,3 +444,47 @@ async fn without_a_streaming_profile_no_stream_is_asked_for() {
     assert_eq!(store.made_stream(&video).await.unwrap(), None);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_pdf_goes_up_as_a_raw_file_named_with_its_extension() {
+    let server = MockServer::start().await;
+    let fake = FakeUpload::default();
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/raw/upload"))
+        .respond_with(fake.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let destroys = FakeDestroy::answering("ok");
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/raw/destroy"))
+        .respond_with(destroys.clone())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let document = UploadedFile {
+        media_type: MediaType::Pdf,
+        ..png_file(&dir, 2048)
+    };
+    let store = CloudinaryStore::new(config(&server)).unwrap();
+    let stored = store
+        .store(&document, MediaFolder::Attachments, None)
+        .await
+        .unwrap();
+
+    let public_id = fake.received.lock().unwrap()[0].0["public_id"].clone();
+    assert!(
+        public_id.starts_with("videotube/attachments/") && public_id.ends_with(".pdf"),
+        "{public_id}"
+    );
+    assert_eq!(stored.media.asset_id, format!("raw/{public_id}"));
+    assert!(stored
+        .media
+        .url
+        .starts_with("https://res.cloudinary.com/demo/raw/upload/"));
+    assert!(stored.media.url.ends_with(".pdf"), "{}", stored.media.url);
+    assert_eq!(stored.duration_seconds, None);
+    store.delete(&stored.media).await.unwrap();
+    assert_eq!(destroys.received.lock().unwrap()[0]["public_id"], public_id);
+}

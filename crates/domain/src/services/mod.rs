@@ -8,6 +8,7 @@ use crate::user::UserSummary;
 use crate::video::Video;
 use crate::Id;
 
+pub mod attachments;
 pub mod channels;
 pub mod comments;
 pub mod dashboard;
@@ -25,6 +26,7 @@ pub mod videos;
 pub mod visibility;
 pub mod watching;
 
+pub use attachments::AttachmentService;
 pub use channels::{ChannelProfile, ChannelService};
 pub use comments::{CommentService, CommentView};
 pub use dashboard::{ChannelStats, DashboardService};

@@ -11,8 +11,9 @@ use crate::media::{
 use crate::ownership::owned_by;
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    CommentRepository, DirectUploads, JobWakeup, LikeRepository, MediaJobRepository, MediaStore,
-    PlaylistRepository, UserRepository, VideoRepository, WatchHistoryRepository,
+    AttachmentRepository, CommentRepository, DirectUploads, JobWakeup, LikeRepository,
+    MediaJobRepository, MediaStore, PlaylistRepository, UserRepository, VideoRepository,
+    WatchHistoryRepository,
 };
 use crate::user::UserSummary;
 use crate::video::{Description, MediaJob, Title, Video, VideoChanges, VideoSearch, VideoStatus};
@@ -38,6 +39,7 @@ pub struct VideoPorts {
     pub comments: Arc<dyn CommentRepository>,
     pub playlists: Arc<dyn PlaylistRepository>,
     pub users: Arc<dyn UserRepository>,
+    pub attachments: Arc<dyn AttachmentRepository>,
     pub media: Arc<dyn MediaStore>,
     /// Present when the media store takes uploads from clients directly (Cloudinary).
     pub direct: Option<Arc<dyn DirectUploads>>,
@@ -53,6 +55,7 @@ pub struct VideoService {
     comments: Arc<dyn CommentRepository>,
     playlists: Arc<dyn PlaylistRepository>,
     users: Arc<dyn UserRepository>,
+    attachments: Arc<dyn AttachmentRepository>,
     media: Arc<dyn MediaStore>,
     visibility: MediaVisibility,
     direct: Option<Arc<dyn DirectUploads>>,
@@ -69,6 +72,7 @@ impl VideoService {
             comments,
             playlists,
             users,
+            attachments,
             media,
             direct,
             wakeup,
@@ -82,6 +86,7 @@ impl VideoService {
             comments,
             playlists,
             users,
+            attachments,
             media,
             direct,
             wakeup,
@@ -244,6 +249,17 @@ impl VideoService {
             },
             _ => asset_id,
         };
+        if folder == MediaFolder::Attachments {
+            // An attachment is as public as its video.
+            let Some(attachment) = self.attachments.holding_file(asset_id).await? else {
+                return Ok(false);
+            };
+            if holder.is_some_and(|holder| holder != attachment.video_id) {
+                return Ok(false);
+            }
+            let video = self.videos.find_by_id(attachment.video_id).await?;
+            return Ok(video.is_some_and(|video| video.is_public()));
+        }
         let video = match holder {
             Some(id) => self
                 .videos
@@ -338,9 +354,11 @@ impl VideoService {
             self.likes.remove_targets(&targets).await?;
             self.comments.delete_many(&batch).await?;
         }
+        let attached = self.attachments.remove_video(id).await?;
         for media in [&video.video_file, &video.thumbnail, &video.stream]
             .into_iter()
             .flatten()
+            .chain(attached.iter().map(|attachment| &attachment.file))
         {
             discard(self.media.as_ref(), media).await;
         }

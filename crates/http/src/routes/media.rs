@@ -8,7 +8,9 @@ use std::path::{Component, Path};
 
 use actix_files::NamedFile;
 use actix_web::body::SizedStream;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{
+    self, ContentDisposition, DispositionParam, DispositionType, HeaderValue,
+};
 use actix_web::http::StatusCode;
 use actix_web::{mime, web, HttpRequest, HttpResponse};
 use videotube_domain::media::MediaFolder;
@@ -62,6 +64,17 @@ pub async fn serve(
         .map_err(|_| not_found())?;
     if let Some(kind) = stream_type(&resolved) {
         file = file.set_content_type(kind);
+    }
+    if folder == Some(MediaFolder::Attachments) {
+        // Documents are downloaded, never shown in the API's origin.
+        let name = resolved
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("attachment.pdf");
+        file = file.set_content_disposition(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(name.to_owned())],
+        });
     }
     if !file.metadata().is_file() {
         return Err(not_found());

@@ -324,3 +324,60 @@ async fn a_stream_not_made_in_time_is_given_up_and_the_video_plays_from_its_file
     assert!(video.get("hlsUrl").is_none(), "{video}");
     assert!(video["videoFile"].as_str().unwrap().ends_with(".mp4"));
 }
+
+#[tokio::test]
+async fn attachments_go_to_cloudinary_as_raw_files_and_are_destroyed_with_their_video() {
+    let (cloudinary, _, destroys) = media_cloud(std::time::Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/raw/upload"))
+        .respond_with(FakeUpload::default())
+        .expect(1)
+        .mount(&cloudinary)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/raw/destroy"))
+        .respond_with(destroys.clone())
+        .mount(&cloudinary)
+        .await;
+    let app =
+        spawn_app_on_cloudinary(&cloudinary, &[("APP_CLOUDINARY__STREAMING_PROFILE", "")]).await;
+    let owner = app.signed_up("archivist").await;
+    let id = published_video(&app, &owner).await;
+    settled(&app, &owner, &id).await;
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(2000, b' ');
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("handout.pdf"),
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("/videos/{id}/attachments")))
+        .bearer_auth(&owner.access)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let url = body_of(res).await["data"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.starts_with("https://res.cloudinary.com/demo/raw/upload/") && url.ends_with(".pdf"),
+        "{url}"
+    );
+    assert!(app.media_files().is_empty(), "nothing on local disk");
+
+    let res = app
+        .send(Method::DELETE, &format!("/videos/{id}"), &owner.access)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let destroyed = destroys.received.lock().unwrap().clone();
+    let raw: Vec<_> = destroyed
+        .iter()
+        .filter(|d| d["public_id"].starts_with("videotube/attachments/"))
+        .collect();
+    assert_eq!(raw.len(), 1, "{destroyed:?}");
+    assert!(app.spool_becomes(true).await);
+}

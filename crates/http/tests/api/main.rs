@@ -2,6 +2,7 @@
 //! database on the server named by TEST_MONGODB_URI (`scripts/test` provides one).
 
 mod account;
+mod attachments;
 mod binary;
 mod catalogue;
 mod channels;

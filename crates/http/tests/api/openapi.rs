@@ -97,7 +97,7 @@ async fn the_spec_describes_exactly_the_routes_the_router_serves() {
 /// default), tokens only 401. The served description follows the setting.
 #[tokio::test]
 async fn operations_the_spec_says_need_a_token_refuse_requests_without_one() {
-    for (public_reads, anonymous_reads) in [("true", 7), ("false", 0)] {
+    for (public_reads, anonymous_reads) in [("true", 8), ("false", 0)] {
         let app = spawn_app_with(&[("APP_AUTH__PUBLIC_READS", public_reads)]).await;
         let spec = served_spec(&app).await;
         let schemes = spec["components"]["securitySchemes"].as_object().unwrap();

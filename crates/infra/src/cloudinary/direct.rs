@@ -75,6 +75,7 @@ impl DirectUploads for CloudinaryStore {
             return Err(DirectUploadError::WrongKind(match kind {
                 MediaCategory::Image => "an image",
                 MediaCategory::Video => "a video",
+                MediaCategory::Document => "a document",
             }));
         }
         let delivery = format!(

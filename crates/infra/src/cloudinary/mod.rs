@@ -77,6 +77,8 @@ fn resource_type(category: MediaCategory) -> &'static str {
     match category {
         MediaCategory::Image => "image",
         MediaCategory::Video => "video",
+        // Cloudinary keeps anything but images and videos as `raw` files, delivered as they are.
+        MediaCategory::Document => "raw",
     }
 }
 

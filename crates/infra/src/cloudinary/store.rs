@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use reqwest::Response;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use videotube_domain::media::{MediaFolder, Stored, StoredMedia, UploadedFile};
+use videotube_domain::media::{MediaCategory, MediaFolder, Stored, StoredMedia, UploadedFile};
 use videotube_domain::ports::{MediaStore, MediaStoreError};
 
 use super::client::{file_part, form_with_file, parse};
@@ -65,10 +65,15 @@ impl MediaStore for CloudinaryStore {
     ) -> Result<Stored, MediaStoreError> {
         let resource_type = resource_type(file.media_type.category());
         let url = self.endpoint(resource_type, "upload");
-        let name = match name {
+        let mut name = match name {
             Some(name) => name.to_owned(),
             None => crate::unguessable_name(),
         };
+        if file.media_type.category() == MediaCategory::Document {
+            // A raw file's public id is its whole name: delivered with its extension, a PDF
+            // opens as one.
+            name = format!("{name}.{}", file.media_type.extension());
+        }
         let public_id = format!("{}/{}/{name}", self.config.root_folder, folder.as_str());
         let mut params =
             BTreeMap::from([("public_id", public_id), ("overwrite", "true".to_owned())]);

@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use bson::{Bson, Document};
 
 use super::{
-    COMMENTS, LIKES, MEDIA_JOBS, MEDIA_JOB_CLAIMS, PLAYLISTS, PLAYLIST_VIDEOS, REFRESH_TOKEN_USES,
-    RESUMABLE_UPLOADS, SESSIONS, SUBSCRIPTIONS, THROTTLES, TWEETS, USERS, VIDEOS, VIEW_CLAIMS,
-    WATCH_HISTORY,
+    ATTACHMENTS, COMMENTS, LIKES, MEDIA_JOBS, MEDIA_JOB_CLAIMS, PLAYLISTS, PLAYLIST_VIDEOS,
+    REFRESH_TOKEN_USES, RESUMABLE_UPLOADS, SESSIONS, SUBSCRIPTIONS, THROTTLES, TWEETS, USERS,
+    VIDEOS, VIEW_CLAIMS, WATCH_HISTORY,
 };
 
 /// An index as declared: created at start-up by `ensure_indexes`.
@@ -123,6 +123,19 @@ pub const INDEXES: &[IndexSpec] = &[
         ],
     ),
     index(MEDIA_JOB_CLAIMS, "job", &[("jobId", 1)]),
+    // A video's attachments, oldest first; its slots, one attachment each (the limit per
+    // video); the attachment a file is (`/media`).
+    index(
+        ATTACHMENTS,
+        "video_created",
+        &[("video", 1), ("createdAt", 1), ("_id", 1)],
+    ),
+    unique(
+        ATTACHMENTS,
+        "video_slot_unique",
+        &[("video", 1), ("slot", 1)],
+    ),
+    index(ATTACHMENTS, "asset", &[("assetId", 1)]),
     // The sweep of an instance's expired resumable uploads (`_id` serves the rest).
     index(
         RESUMABLE_UPLOADS,

@@ -1,6 +1,7 @@
 //! MongoDB repositories. Only the query subset FerretDB and MongoDB share is used (see the
 //! README): no transactions, no `$lookup`, no TTL indexes.
 
+mod attachments;
 mod comments;
 mod history;
 pub mod indexes;
@@ -31,6 +32,7 @@ use videotube_domain::error::UniqueField;
 use videotube_domain::page::{Cursor, Page, PageRequest, SortValue};
 use videotube_domain::{BoxError, Id, RepoError};
 
+pub use attachments::MongoAttachmentRepository;
 pub use comments::MongoCommentRepository;
 pub use history::MongoWatchHistoryRepository;
 pub use indexes::{IndexSpec, QueryShape, INDEXES};
@@ -62,6 +64,7 @@ pub const PLAYLISTS: &str = "playlists";
 pub const PLAYLIST_VIDEOS: &str = "playlist_videos";
 pub const THROTTLES: &str = "throttles";
 pub const RESUMABLE_UPLOADS: &str = "resumable_uploads";
+pub const ATTACHMENTS: &str = "attachments";
 
 /// Connects lazily: the driver opens connections on first use, so the server can start while the
 /// database is still coming up (the healthcheck says so meanwhile). `timeout` bounds how long a

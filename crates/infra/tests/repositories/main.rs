@@ -9,6 +9,7 @@ use videotube_domain::user::NewUser;
 use videotube_domain::values::{Email, FullName, PasswordHash, Username};
 use videotube_infra::mongo::{self, Store};
 
+mod attachments;
 mod comments;
 mod history;
 mod indexes;

@@ -147,15 +147,26 @@ impl Respond for FakeUpload {
             .nth(3)
             .unwrap_or("image")
             .to_owned();
-        let format = format_of(&resource_type, &file_head);
-        let mut answer = serde_json::json!({
-            "public_id": public_id,
-            "version": 1700000000,
-            "format": format,
-            "resource_type": resource_type,
-            "type": "upload",
-            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/upload/v1700000000/{public_id}.{format}"),
-        });
+        let mut answer = if resource_type == "raw" {
+            // A raw file has no format: its public id is its whole name.
+            serde_json::json!({
+                "public_id": public_id,
+                "version": 1700000000,
+                "resource_type": resource_type,
+                "type": "upload",
+                "secure_url": format!("https://res.cloudinary.com/demo/raw/upload/v1700000000/{public_id}"),
+            })
+        } else {
+            let format = format_of(&resource_type, &file_head);
+            serde_json::json!({
+                "public_id": public_id,
+                "version": 1700000000,
+                "format": format,
+                "resource_type": resource_type,
+                "type": "upload",
+                "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/upload/v1700000000/{public_id}.{format}"),
+            })
+        };
         if resource_type == "video" {
             answer["duration"] = serde_json::json!(12.5);
         }

@@ -22,6 +22,7 @@ use crate::startup::AppState;
 use crate::upload::{self, FileField, MultipartForm, MultipartSchema, Received};
 use publish::THUMBNAIL;
 
+mod attachments;
 mod publish;
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -32,6 +33,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/videos/{videoId}" => watch,
         PATCH "/videos/{videoId}" => update,
         DELETE "/videos/{videoId}" => delete,
+        POST "/videos/{videoId}/attachments" => attachments::attach,
+        GET "/videos/{videoId}/attachments" => attachments::list,
+        DELETE "/videos/{videoId}/attachments/{attachmentId}" => attachments::detach,
     ]
 }
 
@@ -379,5 +383,15 @@ async fn read_json(
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list, publish::publish, watch, update, delete, toggle_publish))]
+#[openapi(paths(
+    list,
+    publish::publish,
+    watch,
+    update,
+    delete,
+    toggle_publish,
+    attachments::attach,
+    attachments::list,
+    attachments::detach
+))]
 pub struct Api;
