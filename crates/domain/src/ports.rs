@@ -340,6 +340,14 @@ pub trait AttachmentRepository: Send + Sync {
     async fn find(&self, id: Id) -> Result<Option<Attachment>, RepoError>;
     /// Removes the attachment; answers it if it was there.
     async fn delete(&self, id: Id) -> Result<Option<Attachment>, RepoError>;
+    /// Records that the attachment's file moved (`MediaStore::set_public`) from `from` to `to`,
+    /// if it is still recorded at `from`: `false` when it changed or went meanwhile.
+    async fn move_file(
+        &self,
+        id: Id,
+        from: &StoredMedia,
+        to: &StoredMedia,
+    ) -> Result<bool, RepoError>;
     /// The attachment whose file is `asset_id`.
     async fn holding_file(&self, asset_id: &str) -> Result<Option<Attachment>, RepoError>;
     /// Removes every attachment of a deleted video; answers them, for their files to go too.

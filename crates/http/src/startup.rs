@@ -20,9 +20,9 @@ use tracing_actix_web::TracingLogger;
 use videotube_domain::ports::{DirectUploads, MediaStore, Throttle, VideoTools};
 use videotube_domain::services::{
     AttachmentService, AuthPolicy, ChannelService, CommentService, DashboardService, HealthService,
-    JobPolicy, LikeService, MediaJobService, PlaylistService, ResumableUploadService,
-    SubscriptionService, TweetService, UserPorts, UserService, VideoPorts, VideoService,
-    WatchService,
+    JobPolicy, LikeService, MediaJobService, MediaVisibility, PlaylistService,
+    ResumableUploadService, SubscriptionService, TweetService, UserPorts, UserService, VideoPorts,
+    VideoService, WatchService,
 };
 use videotube_infra::cloudinary::CloudinaryStore;
 use videotube_infra::ffmpeg::Ffmpeg;
@@ -644,6 +644,11 @@ impl Services {
             jobs,
             Arc::clone(&media_store),
             tools,
+            MediaVisibility::new(
+                videos.clone(),
+                attachments.clone(),
+                Arc::clone(&media_store),
+            ),
             JobPolicy {
                 lease: Duration::from_secs(media.job_lease_seconds.max(1)),
                 max_attempts: media.job_max_attempts.max(1),

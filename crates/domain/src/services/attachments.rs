@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{discard, visible_video};
+use super::{discard, visible_video, MediaVisibility};
 use crate::attachment::{Attachment, AttachmentTitle, MAX_ATTACHMENTS_PER_VIDEO};
 use crate::error::Error;
 use crate::media::{MediaFolder, UploadedFile};
@@ -18,6 +18,7 @@ pub struct AttachmentService {
     videos: Arc<dyn VideoRepository>,
     attachments: Arc<dyn AttachmentRepository>,
     media: Arc<dyn MediaStore>,
+    visibility: MediaVisibility,
 }
 
 fn full() -> Error {
@@ -36,6 +37,7 @@ impl AttachmentService {
         media: Arc<dyn MediaStore>,
     ) -> Self {
         Self {
+            visibility: MediaVisibility::new(videos.clone(), attachments.clone(), media.clone()),
             videos,
             attachments,
             media,
@@ -85,7 +87,7 @@ impl AttachmentService {
             discard(self.media.as_ref(), &attachment.file).await;
         }
         match recorded {
-            Ok(true) => Ok((video, attachment)),
+            Ok(true) => Ok(self.placed(video, attachment).await?),
             Err(err) => Err(err.into()),
             // Full, or the video was deleted meanwhile.
             Ok(false) => {
@@ -126,6 +128,35 @@ impl AttachmentService {
             .ok_or_else(not_found)?;
         discard(self.media.as_ref(), &removed.file).await;
         Ok(())
+    }
+
+    /// A new attachment is stored public, as every file is; on a video that is not public
+    /// (read again now that the attachment is recorded, so a video hidden meanwhile counts) it
+    /// moves where the video's files are. Failing that it stays where it is until the video's
+    /// next change aligns it, which does not undo the attachment.
+    async fn placed(
+        &self,
+        video: Video,
+        attachment: Attachment,
+    ) -> Result<(Video, Attachment), Error> {
+        let video = self.videos.find_by_id(video.id).await?.unwrap_or(video);
+        if video.is_public() {
+            return Ok((video, attachment));
+        }
+        let video = match self.visibility.align(video.clone()).await {
+            Ok(aligned) => aligned,
+            Err(err) => {
+                tracing::warn!(video = %video.id, error = ?err,
+                    "could not move a new attachment where its hidden video's files are");
+                video
+            }
+        };
+        let attachment = self
+            .attachments
+            .find(attachment.id)
+            .await?
+            .unwrap_or(attachment);
+        Ok((video, attachment))
     }
 
     async fn owned(&self, caller: Id, video_id: Id) -> Result<Video, Error> {

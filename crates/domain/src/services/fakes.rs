@@ -6,10 +6,13 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::attachment::Attachment;
 use crate::error::RepoError;
 use crate::media::{MediaFolder, Stored, StoredMedia, UploadedFile};
 use crate::page::{Page, PageRequest};
-use crate::ports::{ChannelTotals, MediaStore, MediaStoreError, VideoRepository};
+use crate::ports::{
+    AttachmentRepository, ChannelTotals, MediaStore, MediaStoreError, VideoRepository,
+};
 use crate::video::{ProcessedFiles, Video, VideoChanges, VideoSearch, VideoStatus};
 use crate::Id;
 
@@ -299,6 +302,80 @@ impl MediaStore for FakeStore {
 }
 
 /// A ready video whose files are where its visibility says.
+/// Attachments in a list.
+#[derive(Default)]
+pub struct FakeAttachments {
+    pub attachments: Mutex<Vec<Attachment>>,
+}
+
+#[async_trait]
+impl AttachmentRepository for FakeAttachments {
+    fn next_id(&self) -> Id {
+        Id::from_bytes([self.attachments.lock().unwrap().len() as u8 + 100; 12])
+    }
+
+    async fn insert_within(&self, attachment: &Attachment, max: u32) -> Result<bool, RepoError> {
+        let mut all = self.attachments.lock().unwrap();
+        let count = all
+            .iter()
+            .filter(|a| a.video_id == attachment.video_id)
+            .count();
+        if count >= max as usize {
+            return Ok(false);
+        }
+        all.push(attachment.clone());
+        Ok(true)
+    }
+
+    async fn of_video(&self, video: Id) -> Result<Vec<Attachment>, RepoError> {
+        let all = self.attachments.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|a| a.video_id == video)
+            .cloned()
+            .collect())
+    }
+
+    async fn find(&self, id: Id) -> Result<Option<Attachment>, RepoError> {
+        let all = self.attachments.lock().unwrap();
+        Ok(all.iter().find(|a| a.id == id).cloned())
+    }
+
+    async fn delete(&self, id: Id) -> Result<Option<Attachment>, RepoError> {
+        let mut all = self.attachments.lock().unwrap();
+        let at = all.iter().position(|a| a.id == id);
+        Ok(at.map(|at| all.remove(at)))
+    }
+
+    async fn move_file(
+        &self,
+        id: Id,
+        from: &StoredMedia,
+        to: &StoredMedia,
+    ) -> Result<bool, RepoError> {
+        let mut all = self.attachments.lock().unwrap();
+        match all.iter_mut().find(|a| a.id == id && a.file == *from) {
+            Some(attachment) => {
+                attachment.file = to.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn holding_file(&self, asset_id: &str) -> Result<Option<Attachment>, RepoError> {
+        let all = self.attachments.lock().unwrap();
+        Ok(all.iter().find(|a| a.file.asset_id == asset_id).cloned())
+    }
+
+    async fn remove_video(&self, video: Id) -> Result<Vec<Attachment>, RepoError> {
+        let mut all = self.attachments.lock().unwrap();
+        let (gone, kept) = all.drain(..).partition(|a| a.video_id == video);
+        *all = kept;
+        Ok(gone)
+    }
+}
+
 pub fn ready_video(published: bool) -> Video {
     let now = chrono::Utc::now();
     Video {

@@ -76,15 +76,17 @@ pub struct MediaJobService {
 }
 
 impl MediaJobService {
+    /// `visibility` moves a stored video's files where its visibility says.
     pub fn new(
         videos: Arc<dyn VideoRepository>,
         jobs: Arc<dyn MediaJobRepository>,
         media: Arc<dyn MediaStore>,
         tools: Option<Arc<dyn VideoTools>>,
+        visibility: MediaVisibility,
         policy: JobPolicy,
     ) -> Self {
         Self {
-            visibility: MediaVisibility::new(videos.clone(), media.clone()),
+            visibility,
             videos,
             jobs,
             media,

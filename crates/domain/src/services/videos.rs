@@ -78,7 +78,7 @@ impl VideoService {
             wakeup,
         } = ports;
         Self {
-            visibility: MediaVisibility::new(videos.clone(), media.clone()),
+            visibility: MediaVisibility::new(videos.clone(), attachments.clone(), media.clone()),
             videos,
             jobs,
             history,

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::media::StoredMedia;
-use crate::ports::{MediaStore, VideoRepository};
+use crate::ports::{AttachmentRepository, MediaStore, VideoRepository};
 use crate::video::Video;
 
 /// Keeps a video's files as reachable as the video: the rule shared by the catalogue (which
@@ -10,12 +10,21 @@ use crate::video::Video;
 #[derive(Clone)]
 pub struct MediaVisibility {
     videos: Arc<dyn VideoRepository>,
+    attachments: Arc<dyn AttachmentRepository>,
     media: Arc<dyn MediaStore>,
 }
 
 impl MediaVisibility {
-    pub fn new(videos: Arc<dyn VideoRepository>, media: Arc<dyn MediaStore>) -> Self {
-        Self { videos, media }
+    pub fn new(
+        videos: Arc<dyn VideoRepository>,
+        attachments: Arc<dyn AttachmentRepository>,
+        media: Arc<dyn MediaStore>,
+    ) -> Self {
+        Self {
+            videos,
+            attachments,
+            media,
+        }
     }
 
     /// Puts the video's files where its visibility says (`MediaStore::set_public`): reachable
@@ -25,8 +34,15 @@ impl MediaVisibility {
     /// recorded after, on condition that the video did not change meanwhile; if it did, they
     /// are moved back and the video as it is now is aligned instead. (A crash between the two
     /// steps leaves a video whose recorded URLs point where its files were.)
+    /// Its attachments' files follow once its own are recorded.
     #[tracing::instrument(name = "MediaVisibility::align", skip_all)]
-    pub async fn align(&self, mut video: Video) -> Result<Video, Error> {
+    pub async fn align(&self, video: Video) -> Result<Video, Error> {
+        let video = self.align_own_files(video).await?;
+        self.align_attachments(&video).await?;
+        Ok(video)
+    }
+
+    async fn align_own_files(&self, mut video: Video) -> Result<Video, Error> {
         const TRIES: usize = 3;
         for _ in 0..TRIES {
             let public = video.is_public();
@@ -64,6 +80,29 @@ impl MediaVisibility {
         })
     }
 
+    /// Moves each attachment's file where the video's visibility says, one at a time: each is
+    /// recorded on condition that it did not change meanwhile, else moved back. A video whose
+    /// visibility changes while this runs is aligned again by the write that changed it.
+    async fn align_attachments(&self, video: &Video) -> Result<(), Error> {
+        let public = video.is_public();
+        for attachment in self.attachments.of_video(video.id).await? {
+            let now = self.media.set_public(&attachment.file, public).await?;
+            if now == attachment.file
+                || self
+                    .attachments
+                    .move_file(attachment.id, &attachment.file, &now)
+                    .await?
+            {
+                continue;
+            }
+            if let Err(err) = self.media.set_public(&now, !public).await {
+                tracing::warn!(attachment = %attachment.id, asset = %now.asset_id, error = ?err,
+                    "could not move an attachment's file back; its recorded URL is stale");
+            }
+        }
+        Ok(())
+    }
+
     /// Undoes the moves of `align` that were not recorded (best effort: logged if it fails).
     async fn move_back(&self, video: &Video, moved: &[Option<StoredMedia>; 2], public: bool) {
         let recorded = [&video.video_file, &video.thumbnail];
@@ -81,10 +120,14 @@ impl MediaVisibility {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::fakes::{ready_video, FakeStore, FakeVideos};
+    use crate::services::fakes::{ready_video, FakeAttachments, FakeStore, FakeVideos};
 
     fn visibility(videos: &Arc<FakeVideos>, store: &Arc<FakeStore>) -> MediaVisibility {
-        MediaVisibility::new(videos.clone(), store.clone())
+        MediaVisibility::new(
+            videos.clone(),
+            Arc::new(FakeAttachments::default()),
+            store.clone(),
+        )
     }
 
     #[tokio::test]
@@ -121,6 +164,80 @@ mod tests {
             .unwrap();
         assert_eq!(again, aligned);
         assert_eq!(store.moves.lock().unwrap().len(), 4, "nothing to move");
+    }
+
+    fn attachment_of(video: &Video, n: u8, public: bool) -> crate::attachment::Attachment {
+        crate::attachment::Attachment {
+            id: crate::Id::from_bytes([n; 12]),
+            video_id: video.id,
+            title: crate::attachment::AttachmentTitle::parse("Notes").unwrap(),
+            file: FakeStore::media(&format!("attachments/{n}"), public),
+            size: 10,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn attachments_follow_their_video() {
+        let video = ready_video(true);
+        let videos = Arc::new(FakeVideos::with(video.clone()));
+        let store = Arc::new(FakeStore::default());
+        let attachments = Arc::new(FakeAttachments::default());
+        *attachments.attachments.lock().unwrap() = vec![
+            attachment_of(&video, 7, true),
+            attachment_of(&video, 8, true),
+        ];
+        let visibility = MediaVisibility::new(videos.clone(), attachments.clone(), store.clone());
+        let files = || -> Vec<StoredMedia> {
+            let all = attachments.attachments.lock().unwrap();
+            all.iter().map(|a| a.file.clone()).collect()
+        };
+
+        let hidden = videos
+            .set_published(video.id, false)
+            .await
+            .unwrap()
+            .unwrap();
+        visibility.align(hidden).await.unwrap();
+        let private = [
+            FakeStore::media("attachments/7", false),
+            FakeStore::media("attachments/8", false),
+        ];
+        assert_eq!(files(), private);
+        let shown = videos.set_published(video.id, true).await.unwrap().unwrap();
+        visibility.align(shown).await.unwrap();
+        assert_eq!(files()[0], FakeStore::media("attachments/7", true));
+        assert_eq!(
+            store.moves.lock().unwrap().len(),
+            8,
+            "2 files and 2 attachments, twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_attachment_removed_while_its_file_moves_has_it_moved_back() {
+        // Hidden with its own files already private: only the attachment moves.
+        let video = ready_video(false);
+        let videos = Arc::new(FakeVideos::with(video.clone()));
+        let store = Arc::new(FakeStore::default());
+        let attachments = Arc::new(FakeAttachments::default());
+        *attachments.attachments.lock().unwrap() = vec![attachment_of(&video, 7, true)];
+        let racing = attachments.clone();
+        *store.after_next_move.lock().unwrap() = Some(Box::new(move || {
+            racing.attachments.lock().unwrap().clear();
+        }));
+        MediaVisibility::new(videos.clone(), attachments.clone(), store.clone())
+            .align(video)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.moves.lock().unwrap().clone(),
+            [
+                ("attachments/7".to_owned(), false),
+                ("attachments/7".to_owned(), true)
+            ]
+        );
+        assert!(attachments.attachments.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -325,13 +325,56 @@ async fn a_stream_not_made_in_time_is_given_up_and_the_video_plays_from_its_file
     assert!(video["videoFile"].as_str().unwrap().ends_with(".mp4"));
 }
 
+/// A PDF attachment form.
+fn handout(name: &str) -> reqwest::multipart::Form {
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(2000, b' ');
+    reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name(name.to_owned()),
+    )
+}
+
+/// The delivery of each of the video's attachments, as its owner is shown them.
+async fn attachment_delivery(app: &TestApp, owner: &Login, video: &str) -> Vec<String> {
+    let listed = body_of(
+        app.get_authed(&format!("/videos/{video}/attachments"), &owner.access)
+            .await,
+    )
+    .await;
+    listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attachment| {
+            let url = attachment["url"].as_str().unwrap();
+            assert!(url.ends_with(".pdf"), "{url}");
+            if url.contains("/raw/authenticated/") {
+                assert!(delivery_signature_holds(url), "{url}");
+                "authenticated".to_owned()
+            } else {
+                assert!(
+                    url.starts_with("https://res.cloudinary.com/demo/raw/upload/"),
+                    "{url}"
+                );
+                "upload".to_owned()
+            }
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn attachments_go_to_cloudinary_as_raw_files_and_are_destroyed_with_their_video() {
-    let (cloudinary, _, destroys) = media_cloud(std::time::Duration::ZERO).await;
+async fn attachments_go_to_cloudinary_as_raw_files_that_follow_their_videos_visibility() {
+    let (cloudinary, renames, destroys) = media_cloud(std::time::Duration::ZERO).await;
     Mock::given(method("POST"))
         .and(path("/v1_1/demo/raw/upload"))
         .respond_with(FakeUpload::default())
-        .expect(1)
+        .expect(2)
+        .mount(&cloudinary)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1_1/demo/raw/rename"))
+        .respond_with(renames)
         .mount(&cloudinary)
         .await;
     Mock::given(method("POST"))
@@ -344,30 +387,43 @@ async fn attachments_go_to_cloudinary_as_raw_files_and_are_destroyed_with_their_
     let owner = app.signed_up("archivist").await;
     let id = published_video(&app, &owner).await;
     settled(&app, &owner, &id).await;
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    pdf.resize(2000, b' ');
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(pdf).file_name("handout.pdf"),
-    );
-    let res = app
-        .client
-        .post(app.url(&format!("/videos/{id}/attachments")))
-        .bearer_auth(&owner.access)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let attach = |name: &'static str| {
+        app.client
+            .post(app.url(&format!("/videos/{id}/attachments")))
+            .bearer_auth(&owner.access)
+            .multipart(handout(name))
+            .send()
+    };
+    let res = attach("handout.pdf").await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-    let url = body_of(res).await["data"]["url"]
+    body_of(res).await;
+    assert_eq!(attachment_delivery(&app, &owner, &id).await, ["upload"]);
+    assert!(app.media_files().is_empty(), "nothing on local disk");
+
+    let toggle = format!("/videos/toggle/publish/{id}");
+    app.send(Method::PATCH, &toggle, &owner.access).await;
+    assert_eq!(
+        attachment_delivery(&app, &owner, &id).await,
+        ["authenticated"]
+    );
+    // Added to the hidden video: it goes where the video's files are at once.
+    let res = attach("errata.pdf").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let added = body_of(res).await["data"]["url"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(
-        url.starts_with("https://res.cloudinary.com/demo/raw/upload/") && url.ends_with(".pdf"),
-        "{url}"
+    assert!(added.contains("/raw/authenticated/"), "{added}");
+    assert_eq!(
+        attachment_delivery(&app, &owner, &id).await,
+        ["authenticated", "authenticated"]
     );
-    assert!(app.media_files().is_empty(), "nothing on local disk");
+    app.send(Method::PATCH, &toggle, &owner.access).await;
+    assert_eq!(
+        attachment_delivery(&app, &owner, &id).await,
+        ["upload", "upload"]
+    );
+    app.send(Method::PATCH, &toggle, &owner.access).await;
 
     let res = app
         .send(Method::DELETE, &format!("/videos/{id}"), &owner.access)
@@ -378,6 +434,10 @@ async fn attachments_go_to_cloudinary_as_raw_files_and_are_destroyed_with_their_
         .iter()
         .filter(|d| d["public_id"].starts_with("videotube/attachments/"))
         .collect();
-    assert_eq!(raw.len(), 1, "{destroyed:?}");
+    assert_eq!(raw.len(), 2, "{destroyed:?}");
+    assert!(
+        raw.iter().all(|d| d["type"] == "authenticated"),
+        "destroyed where they are: {raw:?}"
+    );
     assert!(app.spool_becomes(true).await);
 }

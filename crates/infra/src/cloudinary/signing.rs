@@ -76,26 +76,18 @@ pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl CloudinaryStore {
     /// An `authenticated` delivery URL, signed as Cloudinary's SDKs sign one (`sign_url`):
     /// `s--<signature>--`, the first 8 characters of the URL-safe base64 digest of what follows
-    /// the version (here `<public id>.<format>`) with the API secret appended.
-    pub(super) fn signed_url(
-        &self,
-        resource_type: &str,
-        public_id: &str,
-        format: &str,
-        version: u64,
-    ) -> String {
+    /// the version (here `name`: `<public id>.<format>`, or a raw file's public id, which has
+    /// no format) with the API secret appended.
+    pub(super) fn signed_url(&self, resource_type: &str, name: &str, version: u64) -> String {
         use base64::Engine as _;
-        let signed = format!(
-            "{public_id}.{format}{}",
-            self.config.api_secret.expose_secret()
-        );
+        let signed = format!("{name}{}", self.config.api_secret.expose_secret());
         let digest = match self.config.signature_algorithm {
             SignatureAlgorithm::Sha1 => Sha1::digest(signed.as_bytes()).to_vec(),
             SignatureAlgorithm::Sha256 => Sha256::digest(signed.as_bytes()).to_vec(),
         };
         let signature = base64::engine::general_purpose::URL_SAFE.encode(digest);
         format!(
-            "https://res.cloudinary.com/{}/{resource_type}/{SIGNED_DELIVERY}/s--{}--/v{version}/{public_id}.{format}",
+            "https://res.cloudinary.com/{}/{resource_type}/{SIGNED_DELIVERY}/s--{}--/v{version}/{name}",
             self.config.cloud_name,
             &signature[..8],
         )
@@ -151,7 +143,7 @@ mod tests {
         config.api_secret = "b".to_owned().into();
         let store = CloudinaryStore::new(config).unwrap();
         assert_eq!(
-            store.signed_url("image", "image", "jpg", 1234),
+            store.signed_url("image", "image.jpg", 1234),
             "https://res.cloudinary.com/demo/image/authenticated/s----SjmNDA--/v1234/image.jpg"
         );
     }

@@ -28,6 +28,8 @@ struct UploadResult {
 struct RenameResult {
     public_id: String,
     version: u64,
+    /// Absent for raw files, whose public id is their whole name.
+    #[serde(default)]
     format: String,
     secure_url: String,
 }
@@ -223,12 +225,11 @@ impl MediaStore for CloudinaryStore {
         let url = if public {
             moved.secure_url
         } else {
-            self.signed_url(
-                resource_type,
-                &moved.public_id,
-                &moved.format,
-                moved.version,
-            )
+            let name = match moved.format.as_str() {
+                "" => moved.public_id,
+                format => format!("{}.{format}", moved.public_id),
+            };
+            self.signed_url(resource_type, &name, moved.version)
         };
         Ok(StoredMedia {
             url,

@@ -133,6 +133,24 @@ impl AttachmentRepository for MongoAttachmentRepository {
         Ok(removed.map(Attachment::from))
     }
 
+    #[tracing::instrument(name = "attachments.move_file", skip_all)]
+    async fn move_file(
+        &self,
+        attachment: Id,
+        from: &StoredMedia,
+        to: &StoredMedia,
+    ) -> Result<bool, RepoError> {
+        let moved = self
+            .attachments
+            .update_one(
+                doc! { "_id": oid(attachment), "assetId": &from.asset_id, "url": &from.url },
+                doc! { "$set": { "assetId": &to.asset_id, "url": &to.url } },
+            )
+            .within(self.limit)
+            .await?;
+        Ok(moved.matched_count == 1)
+    }
+
     #[tracing::instrument(name = "attachments.holding_file", skip_all)]
     async fn holding_file(&self, asset_id: &str) -> Result<Option<Attachment>, RepoError> {
         let found = self

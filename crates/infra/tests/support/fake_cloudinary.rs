@@ -252,19 +252,27 @@ impl Respond for FakeRename {
         delivery.remove(from);
         delivery.insert(to.clone(), to_type.to_owned());
         let resource_type = req.url.path().split('/').nth(3).unwrap_or("image");
-        let format = if resource_type == "video" {
-            "mp4"
-        } else {
-            "png"
+        let format = match resource_type {
+            "video" => "mp4",
+            // A raw file has no format: its public id is its whole name.
+            "raw" => "",
+            _ => "png",
         };
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        let name = match format {
+            "" => to.clone(),
+            format => format!("{to}.{format}"),
+        };
+        let mut answer = serde_json::json!({
             "public_id": to,
             "version": 1700000001,
-            "format": format,
             "resource_type": resource_type,
             "type": to_type,
-            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/{to_type}/v1700000001/{to}.{format}"),
-        }))
+            "secure_url": format!("https://res.cloudinary.com/demo/{resource_type}/{to_type}/v1700000001/{name}"),
+        });
+        if !format.is_empty() {
+            answer["format"] = serde_json::json!(format);
+        }
+        ResponseTemplate::new(200).set_body_json(answer)
     }
 }
 
