@@ -1,5 +1,6 @@
 # Debian packages the tests use, installed with apt when missing: headless Chromium (the API
-# reference page) and ffmpeg (video processing). Sourced by scripts/test and scripts/run.
+# reference page), ffmpeg (video processing) and Node.js with npm (tests driving npm packages).
+# Sourced by scripts/test and scripts/run.
 
 # Installs Debian package $2 unless command $1 is already there.
 apt_install() {
@@ -33,4 +34,10 @@ ensure_chromium() {
 # ffmpeg and ffprobe, found in PATH by the server and the tests.
 ensure_ffmpeg() {
   apt_install ffprobe ffmpeg
+}
+
+# Node.js and npm, for the tests that drive npm packages (hls.js in Chromium, tus-js-client).
+ensure_node() {
+  apt_install node nodejs
+  apt_install npm npm
 }

@@ -134,14 +134,6 @@ impl MediaJobService {
     pub async fn run(&self, lease: &JobLease) -> Result<JobStep, Error> {
         let job = &lease.job;
         let now = Utc::now();
-        let spooled = job.spooled();
-        let finished = |done: bool| {
-            if done {
-                JobStep::Finished { spooled }
-            } else {
-                JobStep::LeaseLost
-            }
-        };
         let retrying = |done: bool| {
             if done {
                 JobStep::Retrying
@@ -152,7 +144,7 @@ impl MediaJobService {
         let Some(video) = self.videos.find_by_id(job.video_id).await? else {
             if now - job.created_at > ORPHAN_AFTER {
                 tracing::warn!(job = %job.id, "dropping a job whose video does not exist");
-                return Ok(finished(self.jobs.finish(lease).await?));
+                return self.finish(lease).await;
             }
             // `publish` may still be writing the video.
             let again = now + chrono::TimeDelta::seconds(2);
@@ -189,7 +181,7 @@ impl MediaJobService {
                         .stream_later(lease, "waiting for the store's stream")
                         .await;
                 }
-                Ok(finished(self.jobs.finish(lease).await?))
+                self.finish(lease).await
             }
             Err(AttemptError::Rejected(reason)) => {
                 tracing::info!(video = %job.video_id, reason, "upload rejected");
@@ -223,18 +215,9 @@ impl MediaJobService {
     /// The store failing to answer is not the video's failure: it is asked again.
     async fn await_stream(&self, lease: &JobLease, video: &Video) -> Result<JobStep, Error> {
         let job = &lease.job;
-        let finished = |done: bool| {
-            if done {
-                JobStep::Finished {
-                    spooled: job.spooled(),
-                }
-            } else {
-                JobStep::LeaseLost
-            }
-        };
         let file = match (&video.video_file, &video.stream) {
             (Some(file), None) if self.media.makes_streams() => file,
-            _ => return Ok(finished(self.jobs.finish(lease).await?)),
+            _ => return self.finish(lease).await,
         };
         let waiting = match self.media.made_stream(file).await {
             Ok(Some(stream)) => {
@@ -246,7 +229,7 @@ impl MediaJobService {
                     return Ok(JobStep::LeaseLost);
                 }
                 tracing::info!(video = %job.video_id, "stream ready");
-                return Ok(finished(self.jobs.finish(lease).await?));
+                return self.finish(lease).await;
             }
             Ok(None) => "waiting for the store's stream".to_owned(),
             Err(err) => {
@@ -259,7 +242,7 @@ impl MediaJobService {
         if waited > self.policy.stream_wait {
             tracing::warn!(video = %job.video_id, waited_seconds = waited.as_secs(),
                 "gave up waiting for a video's stream; it plays from its file");
-            return Ok(finished(self.jobs.finish(lease).await?));
+            return self.finish(lease).await;
         }
         self.stream_later(lease, &waiting).await
     }
@@ -295,10 +278,14 @@ impl MediaJobService {
         {
             return Ok(JobStep::LeaseLost);
         }
-        let done = self.jobs.finish(lease).await?;
-        Ok(if done {
+        self.finish(lease).await
+    }
+
+    /// Ends the job: its spooled files may go, unless another worker took it over meanwhile.
+    async fn finish(&self, lease: &JobLease) -> Result<JobStep, Error> {
+        Ok(if self.jobs.finish(lease).await? {
             JobStep::Finished {
-                spooled: job.spooled(),
+                spooled: lease.job.spooled(),
             }
         } else {
             JobStep::LeaseLost

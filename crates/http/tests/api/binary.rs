@@ -164,6 +164,28 @@ fn public_ids(
         .collect()
 }
 
+/// Registers `username` on the server at `api` and logs in: answers the access token.
+pub async fn signed_up_at(api: &str, username: &str) -> String {
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{api}/users/register"))
+        .multipart(crate::helpers::RegisterForm::new(username).into_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let login: serde_json::Value = client
+        .post(format!("{api}/users/login"))
+        .json(&serde_json::json!({ "username": username, "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["data"]["accessToken"].as_str().unwrap().to_owned()
+}
+
 /// The video once out of `processing` on the server at `api` (asked every 200 ms), within
 /// `within`.
 pub async fn settled_at(
@@ -221,24 +243,7 @@ async fn a_job_cut_short_by_a_crash_finishes_after_a_restart_with_one_copy_of_ea
 
     let api = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::Client::new();
-    let register = crate::helpers::RegisterForm::new("survivor").into_form();
-    let res = client
-        .post(format!("{api}/users/register"))
-        .multipart(register)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
-    let login: serde_json::Value = client
-        .post(format!("{api}/users/login"))
-        .json(&serde_json::json!({ "username": "survivor", "password": crate::helpers::PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+    let token = signed_up_at(&api, "survivor").await;
     let form = crate::videos::video_form(
         ("clip.mp4", crate::samples::mp4(3_000)),
         crate::helpers::PNG.to_vec(),

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use videotube_infra::mongo::bson::{doc, Document};
 use videotube_infra::worker::sweep_resumable_uploads;
 
-use crate::binary::{settled_at, start_videotube};
+use crate::binary::{settled_at, signed_up_at, start_videotube};
 use crate::helpers::{
     body_of, database_uri, error_fields, spawn_app_with, spawn_app_with_worker, Login, TestApp, PNG,
 };
@@ -843,25 +843,8 @@ async fn tus_js_client_goes_on_after_the_server_is_killed_and_restarted_mid_uplo
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (first, port) = start_videotube(&vars, &dirs.path().join("first.log")).await;
     let mut first = Killed(first);
-    let client = reqwest::Client::new();
     let api = format!("http://127.0.0.1:{port}/api/v1");
-    let res = client
-        .post(format!("{api}/users/register"))
-        .multipart(crate::helpers::RegisterForm::new("resilient").into_form())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let login: Value = client
-        .post(format!("{api}/users/login"))
-        .json(&serde_json::json!({ "username": "resilient", "password": crate::helpers::PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+    let token = signed_up_at(&api, "resilient").await;
 
     let (path, sent) = big_clip(dirs.path());
     let relay = Relay::start(port, 2 << 20).await;
